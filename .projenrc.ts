@@ -1,0 +1,53 @@
+import { cdktf, javascript } from 'projen';
+import { UpdateSnapshot } from 'projen/lib/javascript';
+
+const project = new cdktf.ConstructLibraryCdktf({
+  author: 'Seed e103ded8 maintainers',
+  authorAddress: 'maintainers@users.noreply.r-seed-e103ded8.example',
+  cdktfVersion: '0.21.0',
+  constructsVersion: '^10.4.2',
+  jsiiVersion: '~6.0.0',
+  name: 'cdktf-stateful-firewall',
+  description:
+    'Stateful Linux host firewalls (iptables, ip6tables, nftables) as typed CDK for Terraform constructs: compiled, tested with a packet simulator, and deployed safely.',
+  keywords: ['cdktf', 'firewall', 'iptables', 'nftables', 'netfilter', 'conntrack'],
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  defaultReleaseBranch: 'main',
+  repositoryUrl: 'https://github.com/maintainers/main.git',
+  github: false,
+  release: false,
+
+  peerDeps: ['@cdktf/provider-null@^11.0.0'],
+  devDeps: ['@cdktf/provider-null@^11.0.0'],
+
+  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/.ci/', '/test-tmp/'] },
+  gitignore: ['/test-tmp/', 'cdktf.out/', '.gen/', '.terraform/', '*.tfstate*', '/bench/tmp/'],
+
+  jestOptions: {
+    updateSnapshot: UpdateSnapshot.NEVER,
+    jestConfig: {
+      // cdktf's Testing helpers leave cdktf.outdir.* folders in os.tmpdir():
+      // every worker points TMPDIR into test-tmp/, which globalTeardown removes.
+      setupFiles: ['<rootDir>/test/support/jest-setup-env.ts'],
+      globalTeardown: '<rootDir>/test/support/jest-global-teardown.ts',
+      testTimeout: 120_000,
+      // kernel tests share network namespaces and netfilter state: run files one by one.
+      maxWorkers: 1,
+      testPathIgnorePatterns: ['/node_modules/', '/test-tmp/', '/cdktf.out/'],
+      coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
+    },
+  },
+  tsconfigDev: {
+    include: ['examples/**/*.ts', 'bench/**/*.ts'],
+    compilerOptions: {},
+  },
+});
+
+// `npm run example`: synthesize the web server example and print its rulesets.
+project.addTask('example', {
+  description: 'Synthesize examples/webserver and print each host\'s compiled ruleset',
+  exec: 'ts-node --project tsconfig.dev.json examples/print-example.ts webserver',
+});
+
+project.synth();
