@@ -1,0 +1,240 @@
+import { AddressRange, formatRange, isWholeFamily, rangesKey, rangesSize, unionRanges } from '../address/address-range';
+import { ALL_FAMILIES, IpFamily } from '../family';
+import { Chain } from '../model/chain';
+import { ChainHook } from '../model/chain-hook';
+import { ConnectionState } from '../model/connection-state';
+import { RejectWith } from '../model/reject-with';
+import { Rule } from '../model/rule';
+import { PortRange } from '../model/rule-match';
+import { RulesetModel } from '../model/ruleset-model';
+import { Verdict } from '../model/verdict';
+import { Protocol } from '../protocol';
+import { DefaultAction } from './default-action';
+import { HostPolicy } from './host-policy';
+import { groupPorts, PortDeclaration } from './port-segments';
+
+/** Name of the neutral model's filter table and input chain (renderers map them to their own names). */
+export const FILTER_TABLE = 'filter';
+export const INPUT_CHAIN = 'input';
+
+/** ICMPv6 neighbour discovery: router solicit/advert, neighbour solicit/advert (RFC 4890 4.4.1). */
+export const ICMPV6_ND_TYPES = [133, 134, 135, 136];
+/** ICMPv6 multicast listener query, report, done and MLDv2 report (RFC 4890 4.4.1). */
+export const ICMPV6_MLD_TYPES = [130, 131, 132, 143];
+const LINK_LOCAL_V6: AddressRange = { family: IpFamily.IPV6, first: 0xfe80n << 112n, last: (0xfe80n << 112n) | ((1n << 118n) - 1n) };
+
+/** A service rule before it becomes a model rule: one protocol, ports or ICMP types, one peer set. */
+interface Opening {
+  readonly family?: IpFamily;
+  readonly protocol: Protocol;
+  readonly ports?: PortRange[];
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  readonly ranges: AddressRange[];
+  readonly origins: string[];
+}
+
+const PROTOCOL_ORDER = [Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ICMPV6];
+
+/**
+ * Compiles a host's declared intent into the neutral ruleset model: one `filter`
+ * table whose `input` chain holds, in order,
+ *
+ * 1. `ESTABLISHED,RELATED` accept (nearly every packet stops here),
+ * 2. loopback accept,
+ * 3. `INVALID` drop,
+ * 4. the openings, `NEW` only (TCP: SYN only), ports and peers merged, widest first,
+ * 5. ICMPv6 neighbour discovery and MLD (IPv6 does not work without them), then ping,
+ * 6. the default action.
+ */
+export function compileHostPolicy(policy: HostPolicy): RulesetModel {
+  const baseline = policy.origin ?? policy.name;
+  const rules: Rule[] = [
+    {
+      match: { states: [ConnectionState.ESTABLISHED, ConnectionState.RELATED] },
+      verdict: Verdict.ACCEPT,
+      origins: [baseline],
+      comment: 'established and related traffic',
+    },
+    { match: { inInterface: 'lo' }, verdict: Verdict.ACCEPT, origins: [baseline], comment: 'loopback' },
+    { match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP, origins: [baseline], comment: 'invalid state' },
+  ];
+
+  rules.push(...openingsToRules(sortOpenings(mergeAcrossFamilies(collectOpenings(policy)))));
+
+  rules.push({
+    match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, icmpTypes: ICMPV6_ND_TYPES, hopLimit: 255 },
+    verdict: Verdict.ACCEPT,
+    origins: [baseline],
+    comment: 'icmpv6 neighbour discovery',
+  });
+  rules.push({
+    match: {
+      family: IpFamily.IPV6,
+      protocol: Protocol.ICMPV6,
+      icmpTypes: ICMPV6_MLD_TYPES,
+      source: { elements: [formatRange(LINK_LOCAL_V6)] },
+    },
+    verdict: Verdict.ACCEPT,
+    origins: [baseline],
+    comment: 'icmpv6 multicast listener discovery',
+  });
+  if (policy.allowPing ?? true) {
+    rules.push({
+      match: { family: IpFamily.IPV4, protocol: Protocol.ICMP, states: [ConnectionState.NEW], icmpTypes: [8] },
+      verdict: Verdict.ACCEPT,
+      origins: [baseline],
+      comment: 'ping',
+    });
+    rules.push({
+      match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, states: [ConnectionState.NEW], icmpTypes: [128] },
+      verdict: Verdict.ACCEPT,
+      origins: [baseline],
+      comment: 'ping',
+    });
+  }
+  rules.push(...defaultActionRules(policy.defaultAction ?? DefaultAction.REJECT, baseline));
+
+  const input: Chain = { name: INPUT_CHAIN, hook: ChainHook.INPUT, policy: Verdict.ACCEPT, rules };
+  return { tables: [{ name: FILTER_TABLE, chains: [input] }] };
+}
+
+function defaultActionRules(action: DefaultAction, origin: string): Rule[] {
+  switch (action) {
+    case DefaultAction.DROP:
+      return [{ match: {}, verdict: Verdict.DROP, origins: [origin], comment: 'default action' }];
+    case DefaultAction.REJECT_HOST_PROHIBITED:
+      // one rule per family: nftables' inet `reject` has no family-neutral host-prohibited
+      return ALL_FAMILIES.map((family) => ({
+        match: { family },
+        verdict: Verdict.REJECT,
+        rejectWith: RejectWith.HOST_PROHIBITED,
+        origins: [origin],
+        comment: 'default action',
+      }));
+    case DefaultAction.REJECT:
+      return [
+        { match: { protocol: Protocol.TCP }, verdict: Verdict.REJECT, rejectWith: RejectWith.TCP_RESET, origins: [origin], comment: 'default action' },
+        { match: {}, verdict: Verdict.REJECT, rejectWith: RejectWith.PORT_UNREACHABLE, origins: [origin], comment: 'default action' },
+      ];
+  }
+}
+
+/** Per family and protocol, the declarations turned into merged openings. */
+function collectOpenings(policy: HostPolicy): Opening[] {
+  const openings: Opening[] = [];
+  for (const family of ALL_FAMILIES) {
+    const byProtocol = new Map<Protocol, PortDeclaration[]>();
+    const icmp = new Map<string, { type: number; code?: number; ranges: AddressRange[]; origins: Set<string> }>();
+    for (const allowance of policy.allowances) {
+      const ranges = allowance.peers.flatMap((p) => p._ranges).filter((r) => r.family === family);
+      if (ranges.length === 0) continue;
+      for (const port of allowance.ports) {
+        if (port.family !== undefined && port.family !== family) continue;
+        if (port.isIcmp) {
+          const key = `${port.icmpType}/${port.icmpCode ?? ''}`;
+          const entry = icmp.get(key) ?? { type: port.icmpType!, code: port.icmpCode, ranges: [], origins: new Set<string>() };
+          entry.ranges.push(...ranges);
+          entry.origins.add(allowance.origin);
+          icmp.set(key, entry);
+        } else {
+          const list = byProtocol.get(port.protocol) ?? [];
+          list.push({ ports: { from: port.fromPort!, to: port.toPort! }, ranges, origin: allowance.origin });
+          byProtocol.set(port.protocol, list);
+        }
+      }
+    }
+    for (const [protocol, declarations] of byProtocol) {
+      for (const group of groupPorts(declarations)) {
+        openings.push({ family, protocol, ports: group.ports, ranges: group.ranges, origins: group.origins });
+      }
+    }
+    for (const entry of icmp.values()) {
+      openings.push({
+        family,
+        protocol: family === IpFamily.IPV4 ? Protocol.ICMP : Protocol.ICMPV6,
+        icmpType: entry.type,
+        icmpCode: entry.code,
+        ranges: unionRanges(entry.ranges),
+        origins: [...entry.origins].sort(),
+      });
+    }
+  }
+  return openings;
+}
+
+function isOpenToAll(o: Opening): boolean {
+  return o.ranges.length === 1 && isWholeFamily(o.ranges[0]);
+}
+
+function portsKey(o: Opening): string {
+  return `${o.protocol}|${(o.ports ?? []).map((p) => `${p.from}-${p.to}`).join(',')}|${o.icmpType ?? ''}/${o.icmpCode ?? ''}`;
+}
+
+/** An opening open to every IPv4 and every IPv6 address becomes one family-less opening. */
+function mergeAcrossFamilies(openings: Opening[]): Opening[] {
+  const out: Opening[] = [];
+  const v6Open = new Map<string, Opening>();
+  for (const o of openings) if (o.family === IpFamily.IPV6 && isOpenToAll(o)) v6Open.set(portsKey(o), o);
+  const merged = new Set<Opening>();
+  for (const o of openings) {
+    if (o.family === IpFamily.IPV4 && isOpenToAll(o) && o.protocol !== Protocol.ICMP) {
+      const twin = v6Open.get(portsKey(o));
+      if (twin) {
+        merged.add(twin);
+        out.push({ ...o, family: undefined, ranges: [], origins: [...new Set([...o.origins, ...twin.origins])].sort() });
+        continue;
+      }
+    }
+    if (!merged.has(o)) out.push(o);
+  }
+  return out.filter((o) => !merged.has(o));
+}
+
+/**
+ * Rules most packets match first: openings for everyone before restricted ones, then
+ * wider peer sets first; ties broken by protocol, family and ports so output is stable.
+ */
+function sortOpenings(openings: Opening[]): Opening[] {
+  const size = (o: Opening): bigint => {
+    if (o.family === undefined) return 1n << 200n;
+    // compare families on equal footing: fraction of the family's space, scaled
+    const bits = o.family === IpFamily.IPV4 ? 32n : 128n;
+    return (rangesSize(o.ranges) << 160n) >> bits;
+  };
+  return [...openings].sort((a, b) => {
+    const sa = size(a);
+    const sb = size(b);
+    if (sa !== sb) return sa > sb ? -1 : 1;
+    const pa = PROTOCOL_ORDER.indexOf(a.protocol);
+    const pb = PROTOCOL_ORDER.indexOf(b.protocol);
+    if (pa !== pb) return pa - pb;
+    const fa = a.family ?? '';
+    const fb = b.family ?? '';
+    if (fa !== fb) return fa < fb ? -1 : 1;
+    const ka = `${portsKey(a)}|${rangesKey(a.ranges)}`;
+    const kb = `${portsKey(b)}|${rangesKey(b.ranges)}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+}
+
+function openingsToRules(openings: Opening[]): Rule[] {
+  return openings.map((o) => {
+    const everyone = o.family === undefined || isOpenToAll(o);
+    const allPorts = o.ports !== undefined && o.ports.length === 1 && o.ports[0].from === 1 && o.ports[0].to === 65535;
+    return {
+      match: {
+        family: o.family,
+        protocol: o.protocol,
+        states: [ConnectionState.NEW],
+        tcpSynOnly: o.protocol === Protocol.TCP ? true : undefined,
+        source: everyone ? undefined : { elements: o.ranges.map(formatRange) },
+        destinationPorts: o.ports && !allPorts ? o.ports : undefined,
+        icmpTypes: o.icmpType === undefined ? undefined : [o.icmpType],
+        icmpCode: o.icmpCode,
+      },
+      verdict: Verdict.ACCEPT,
+      origins: o.origins,
+    };
+  });
+}

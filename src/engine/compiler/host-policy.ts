@@ -1,0 +1,50 @@
+import { Peer } from '../peer';
+import { Port } from '../port';
+import { DefaultAction } from './default-action';
+
+/**
+ * One declared opening: these ports, from these peers. The unit of intent the
+ * compiler merges.
+ */
+export interface Allowance {
+  /** Who asked for it: a construct path, shown as the rule's origin. */
+  readonly origin: string;
+
+  /** The ports to open. */
+  readonly ports: Port[];
+
+  /** The peers that may open connections to them. */
+  readonly peers: Peer[];
+}
+
+/**
+ * Everything the compiler needs to know about one host.
+ */
+export interface HostPolicy {
+  /** The host's name (used in comments and reports). */
+  readonly name: string;
+
+  /**
+   * The origin of the baseline rules (state, loopback, ICMPv6, default action).
+   *
+   * @default - the host name
+   */
+  readonly origin?: string;
+
+  /** The openings to compile. */
+  readonly allowances: Allowance[];
+
+  /**
+   * What happens to traffic no rule allows.
+   *
+   * @default DefaultAction.REJECT
+   */
+  readonly defaultAction?: DefaultAction;
+
+  /**
+   * Accept ICMP and ICMPv6 echo requests (ping) from anyone.
+   *
+   * @default true
+   */
+  readonly allowPing?: boolean;
+}

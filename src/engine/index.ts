@@ -1,0 +1,18 @@
+// The engine: value types, ruleset model, compiler and renderers. No cdktf import
+// anywhere below this folder (test/engine/no-cdktf.test.ts enforces it).
+export * from './family';
+export * from './protocol';
+export * from './port';
+export * from './peer';
+export * from './model/connection-state';
+export * from './model/verdict';
+export * from './model/reject-with';
+export * from './model/chain-hook';
+export * from './model/rule-match';
+export * from './model/rule';
+export * from './model/chain';
+export * from './model/ruleset-model';
+export * from './compiler/backend';
+export * from './compiler/default-action';
+export * from './compiler/host-policy';
+export * from './compiled-ruleset';

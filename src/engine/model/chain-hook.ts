@@ -1,0 +1,15 @@
+/**
+ * The netfilter hook a base chain is attached to.
+ */
+export enum ChainHook {
+  /** Before routing (raw, mangle, nat). */
+  PREROUTING = 'prerouting',
+  /** Packets addressed to this host. */
+  INPUT = 'input',
+  /** Packets routed through this host. */
+  FORWARD = 'forward',
+  /** Packets this host sends. */
+  OUTPUT = 'output',
+  /** After routing (mangle, nat). */
+  POSTROUTING = 'postrouting',
+}

@@ -1,0 +1,41 @@
+import { RejectWith } from './reject-with';
+import { RuleMatch } from './rule-match';
+import { Verdict } from './verdict';
+
+/**
+ * One rule: a match and a verdict, and the construct paths that asked for it.
+ */
+export interface Rule {
+  /** What the packet must look like. */
+  readonly match: RuleMatch;
+
+  /** What happens to a matching packet. */
+  readonly verdict: Verdict;
+
+  /**
+   * The chain to continue in (JUMP only).
+   *
+   * @default - none
+   */
+  readonly target?: string;
+
+  /**
+   * The answer sent (REJECT only).
+   *
+   * @default - RejectWith.PORT_UNREACHABLE
+   */
+  readonly rejectWith?: RejectWith;
+
+  /**
+   * The construct paths (or other origins) that produced this rule; rules merged
+   * from several declarations list all of them.
+   */
+  readonly origins: string[];
+
+  /**
+   * A short description rendered as the rule's comment.
+   *
+   * @default - the origins
+   */
+  readonly comment?: string;
+}

@@ -1,0 +1,134 @@
+import { AddressRange, formatRange } from './address/address-range';
+import { familyBits, familyMax, formatIp, parseIpv4, parseIpv6 } from './address/ip';
+import { ALL_FAMILIES, IpFamily } from './family';
+
+function parseAddress(family: IpFamily, text: string): bigint | undefined {
+  return family === IpFamily.IPV4 ? parseIpv4(text) : parseIpv6(text);
+}
+
+function otherFamily(family: IpFamily): IpFamily {
+  return family === IpFamily.IPV4 ? IpFamily.IPV6 : IpFamily.IPV4;
+}
+
+function factoryName(family: IpFamily): string {
+  return family === IpFamily.IPV4 ? 'Peer.ipv4' : 'Peer.ipv6';
+}
+
+function parseCidr(family: IpFamily, text: string): AddressRange {
+  const trimmed = text.trim();
+  const [addr, prefixText, ...rest] = trimmed.split('/');
+  const bits = familyBits(family);
+  const value = parseAddress(family, addr);
+  if (value === undefined || rest.length > 0) {
+    if (parseAddress(otherFamily(family), addr) !== undefined) {
+      throw new Error(`'${text}' is an ${otherFamily(family)} address: use ${factoryName(otherFamily(family))}('${text}')`);
+    }
+    throw new Error(`'${text}' is not a valid ${family} address or cidr: write e.g. ${family === IpFamily.IPV4 ? "'10.9.8.7' or '10.0.0.0/8'" : "'2001:db8::1' or '2001:db8::/32'"}`);
+  }
+  let prefix = bits;
+  if (prefixText !== undefined) {
+    if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
+      throw new Error(`'${text}' has an invalid prefix length: use /0 to /${bits}`);
+    }
+    prefix = Number(prefixText);
+  }
+  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
+  if ((value & hostMask) !== 0n) {
+    const network = formatIp(family, value & ~hostMask & familyMax(family));
+    throw new Error(`'${text}' has host bits set: did you mean ${network}/${prefix}?`);
+  }
+  return { family, first: value, last: value | hostMask };
+}
+
+function parseRange(family: IpFamily, first: string, last: string): AddressRange {
+  const a = parseAddress(family, first.trim());
+  const b = parseAddress(family, last.trim());
+  for (const [text, v] of [[first, a], [last, b]] as const) {
+    if (v === undefined) {
+      if (parseAddress(otherFamily(family), text.trim()) !== undefined) {
+        throw new Error(`'${text}' is an ${otherFamily(family)} address: use ${factoryName(otherFamily(family))}Range(...)`);
+      }
+      throw new Error(`'${text}' is not a valid ${family} address`);
+    }
+  }
+  if (a! > b!) {
+    throw new Error(`address range ${first}-${last} is inverted: write it as ${last}-${first}`);
+  }
+  return { family, first: a!, last: b! };
+}
+
+/**
+ * A set of remote addresses that traffic may come from (or go to).
+ *
+ * Create one with the static factories, e.g. `Peer.ipv4('10.9.8.7')`,
+ * `Peer.ipv4('10.0.0.0/8')`, `Peer.ipv4Range('10.9.8.7', '10.9.8.10')` or `Peer.any()`.
+ */
+export class Peer {
+  /** An IPv4 address or CIDR block, e.g. `10.9.8.7` or `10.0.0.0/8`. */
+  public static ipv4(cidr: string): Peer {
+    return new Peer([parseCidr(IpFamily.IPV4, cidr)], cidr.trim());
+  }
+
+  /** An IPv6 address or CIDR block, e.g. `2001:db8::1` or `2001:db8::/32`. */
+  public static ipv6(cidr: string): Peer {
+    return new Peer([parseCidr(IpFamily.IPV6, cidr)], cidr.trim());
+  }
+
+  /** An inclusive range of IPv4 addresses, e.g. `10.9.8.7` to `10.9.8.10`. */
+  public static ipv4Range(first: string, last: string): Peer {
+    return new Peer([parseRange(IpFamily.IPV4, first, last)], `${first.trim()}-${last.trim()}`);
+  }
+
+  /** An inclusive range of IPv6 addresses. */
+  public static ipv6Range(first: string, last: string): Peer {
+    return new Peer([parseRange(IpFamily.IPV6, first, last)], `${first.trim()}-${last.trim()}`);
+  }
+
+  /** Any IPv4 address. */
+  public static anyIpv4(): Peer {
+    return new Peer([{ family: IpFamily.IPV4, first: 0n, last: familyMax(IpFamily.IPV4) }], 'any IPv4');
+  }
+
+  /** Any IPv6 address. */
+  public static anyIpv6(): Peer {
+    return new Peer([{ family: IpFamily.IPV6, first: 0n, last: familyMax(IpFamily.IPV6) }], 'any IPv6');
+  }
+
+  /** Any address of either family. */
+  public static any(): Peer {
+    return new Peer(ALL_FAMILIES.map((family) => ({ family, first: 0n, last: familyMax(family) })), 'any');
+  }
+
+  /**
+   * Several peers as one, e.g. `Peer.anyOf(Peer.ipv4('10.0.0.0/8'), Peer.ipv6('2001:db8::/32'))`.
+   */
+  public static anyOf(...peers: Peer[]): Peer {
+    if (peers.length === 0) throw new Error('Peer.anyOf() needs at least one peer');
+    return new Peer(peers.flatMap((p) => p._ranges), peers.map((p) => p.toString()).join(', '));
+  }
+
+  /** @internal the addresses covered, as ranges */
+  public readonly _ranges: AddressRange[];
+
+  private readonly label: string;
+
+  private constructor(ranges: AddressRange[], label: string) {
+    this._ranges = ranges;
+    this.label = label;
+  }
+
+  /** The address families this peer has addresses in. */
+  public get families(): IpFamily[] {
+    return ALL_FAMILIES.filter((f) => this._ranges.some((r) => r.family === f));
+  }
+
+  /** The peer's addresses as rule elements (CIDRs, or `first-last` ranges), IPv4 first. */
+  public get elements(): string[] {
+    return this._ranges.map(formatRange);
+  }
+
+  /** The peer as written, e.g. `10.9.8.7-10.9.8.10` or `any`. */
+  public toString(): string {
+    return this.label;
+  }
+}

@@ -1,0 +1,168 @@
+import { IpFamily } from './family';
+import { Protocol } from './protocol';
+
+const MIN_PORT = 1;
+const MAX_PORT = 65535;
+
+function checkPort(port: number, what: string): void {
+  if (!Number.isInteger(port)) {
+    throw new Error(`${what} ${port} is not an integer: use a whole port number between ${MIN_PORT} and ${MAX_PORT}`);
+  }
+  if (port < MIN_PORT || port > MAX_PORT) {
+    throw new Error(`${what} ${port} is out of range: use a port between ${MIN_PORT} and ${MAX_PORT}`);
+  }
+}
+
+function checkIcmpNumber(value: number, what: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > 255) {
+    throw new Error(`${what} ${value} does not exist: ICMP types and codes are whole numbers between 0 and 255`);
+  }
+}
+
+/**
+ * A protocol and port (or port range, or ICMP type) that traffic is allowed to.
+ *
+ * Create one with the static factories, e.g. `Port.tcp(22)`, `Port.udpRange(60000, 61000)`
+ * or `Port.icmpPing()`.
+ */
+export class Port {
+  /** A single TCP port. */
+  public static tcp(port: number): Port {
+    checkPort(port, 'tcp port');
+    return new Port(Protocol.TCP, port, port);
+  }
+
+  /** An inclusive range of TCP ports. */
+  public static tcpRange(fromPort: number, toPort: number): Port {
+    return Port.range(Protocol.TCP, fromPort, toPort);
+  }
+
+  /** Every TCP port. */
+  public static allTcp(): Port {
+    return new Port(Protocol.TCP, MIN_PORT, MAX_PORT);
+  }
+
+  /** A single UDP port. */
+  public static udp(port: number): Port {
+    checkPort(port, 'udp port');
+    return new Port(Protocol.UDP, port, port);
+  }
+
+  /** An inclusive range of UDP ports. */
+  public static udpRange(fromPort: number, toPort: number): Port {
+    return Port.range(Protocol.UDP, fromPort, toPort);
+  }
+
+  /** Every UDP port. */
+  public static allUdp(): Port {
+    return new Port(Protocol.UDP, MIN_PORT, MAX_PORT);
+  }
+
+  /** An ICMP (IPv4) type, any code. */
+  public static icmpType(type: number): Port {
+    checkIcmpNumber(type, 'icmp type');
+    return new Port(Protocol.ICMP, undefined, undefined, type);
+  }
+
+  /** An ICMP (IPv4) type and code. */
+  public static icmpTypeAndCode(type: number, code: number): Port {
+    checkIcmpNumber(type, 'icmp type');
+    checkIcmpNumber(code, 'icmp code');
+    return new Port(Protocol.ICMP, undefined, undefined, type, code);
+  }
+
+  /** ICMP echo request (IPv4 ping). */
+  public static icmpPing(): Port {
+    return Port.icmpType(8);
+  }
+
+  /** An ICMPv6 type, any code. */
+  public static icmpv6Type(type: number): Port {
+    checkIcmpNumber(type, 'icmpv6 type');
+    return new Port(Protocol.ICMPV6, undefined, undefined, type);
+  }
+
+  /** An ICMPv6 type and code. */
+  public static icmpv6TypeAndCode(type: number, code: number): Port {
+    checkIcmpNumber(type, 'icmpv6 type');
+    checkIcmpNumber(code, 'icmpv6 code');
+    return new Port(Protocol.ICMPV6, undefined, undefined, type, code);
+  }
+
+  /** ICMPv6 echo request (IPv6 ping). */
+  public static icmpv6Ping(): Port {
+    return Port.icmpv6Type(128);
+  }
+
+  /** SSH, TCP 22. */
+  public static readonly SSH = Port.tcp(22);
+  /** HTTP, TCP 80. */
+  public static readonly HTTP = Port.tcp(80);
+  /** HTTPS, TCP 443. */
+  public static readonly HTTPS = Port.tcp(443);
+  /** DNS over UDP, UDP 53. */
+  public static readonly DNS_UDP = Port.udp(53);
+  /** DNS over TCP, TCP 53. */
+  public static readonly DNS_TCP = Port.tcp(53);
+  /** NTP, UDP 123. */
+  public static readonly NTP = Port.udp(123);
+  /** SMTP, TCP 25. */
+  public static readonly SMTP = Port.tcp(25);
+  /** PostgreSQL, TCP 5432. */
+  public static readonly POSTGRES = Port.tcp(5432);
+  /** MySQL / MariaDB, TCP 3306. */
+  public static readonly MYSQL = Port.tcp(3306);
+
+  private static range(protocol: Protocol, fromPort: number, toPort: number): Port {
+    checkPort(fromPort, `${protocol} port`);
+    checkPort(toPort, `${protocol} port`);
+    if (fromPort > toPort) {
+      throw new Error(`${protocol} port range ${fromPort}-${toPort} is inverted: write it as ${toPort}-${fromPort}`);
+    }
+    return new Port(protocol, fromPort, toPort);
+  }
+
+  /** The protocol. */
+  public readonly protocol: Protocol;
+  /** First port of the range (TCP and UDP only). */
+  public readonly fromPort?: number;
+  /** Last port of the range, inclusive (TCP and UDP only). */
+  public readonly toPort?: number;
+  /** ICMP or ICMPv6 type (ICMP only). */
+  public readonly icmpType?: number;
+  /** ICMP or ICMPv6 code (ICMP only; any code when absent). */
+  public readonly icmpCode?: number;
+
+  private constructor(protocol: Protocol, fromPort?: number, toPort?: number, icmpType?: number, icmpCode?: number) {
+    this.protocol = protocol;
+    this.fromPort = fromPort;
+    this.toPort = toPort;
+    this.icmpType = icmpType;
+    this.icmpCode = icmpCode;
+  }
+
+  /** True for ICMP and ICMPv6 types. */
+  public get isIcmp(): boolean {
+    return this.protocol === Protocol.ICMP || this.protocol === Protocol.ICMPV6;
+  }
+
+  /**
+   * The only address family this port exists in (ICMP: IPv4, ICMPv6: IPv6),
+   * or undefined for TCP and UDP, which exist in both.
+   */
+  public get family(): IpFamily | undefined {
+    if (this.protocol === Protocol.ICMP) return IpFamily.IPV4;
+    if (this.protocol === Protocol.ICMPV6) return IpFamily.IPV6;
+    return undefined;
+  }
+
+  /** e.g. `tcp/22`, `udp/60000-61000`, `icmp/8`, `icmpv6/1/4`. */
+  public toString(): string {
+    if (this.isIcmp) {
+      return `${this.protocol}/${this.icmpType}${this.icmpCode === undefined ? '' : `/${this.icmpCode}`}`;
+    }
+    return this.fromPort === this.toPort
+      ? `${this.protocol}/${this.fromPort}`
+      : `${this.protocol}/${this.fromPort}-${this.toPort}`;
+  }
+}

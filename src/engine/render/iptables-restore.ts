@@ -1,0 +1,133 @@
+import { IpFamily } from '../family';
+import { ConnectionState } from '../model/connection-state';
+import { RejectWith } from '../model/reject-with';
+import { Rule } from '../model/rule';
+import { PortRange } from '../model/rule-match';
+import { RulesetModel } from '../model/ruleset-model';
+import { Verdict } from '../model/verdict';
+import { Protocol } from '../protocol';
+import { ruleComment } from './rule-comment';
+
+/** The order iptables-save prints conntrack states in. */
+const STATE_ORDER = [
+  ConnectionState.INVALID,
+  ConnectionState.NEW,
+  ConnectionState.RELATED,
+  ConnectionState.ESTABLISHED,
+  ConnectionState.UNTRACKED,
+];
+
+function rejectName(rejectWith: RejectWith, family: IpFamily): string {
+  const v4 = family === IpFamily.IPV4;
+  switch (rejectWith) {
+    case RejectWith.TCP_RESET:
+      return 'tcp-reset';
+    case RejectWith.PORT_UNREACHABLE:
+      return v4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable';
+    case RejectWith.HOST_PROHIBITED:
+      return v4 ? 'icmp-host-prohibited' : 'icmp6-adm-prohibited';
+    case RejectWith.ADMIN_PROHIBITED:
+      return v4 ? 'icmp-admin-prohibited' : 'icmp6-adm-prohibited';
+  }
+}
+
+function portText(p: PortRange): string {
+  return p.from === p.to ? `${p.from}` : `${p.from}:${p.to}`;
+}
+
+function protocolName(protocol: Protocol): string {
+  return protocol === Protocol.ICMPV6 ? 'ipv6-icmp' : protocol;
+}
+
+function addressArgs(flag: '-s' | '-d', rangeFlag: '--src-range' | '--dst-range', element: string | undefined): { plain: string[]; match: string[] } {
+  if (element === undefined) return { plain: [], match: [] };
+  if (element.includes('-')) return { plain: [], match: ['-m', 'iprange', rangeFlag, element] };
+  return { plain: [flag, element], match: [] };
+}
+
+function single(list: string[] | undefined, what: string): string | undefined {
+  if (list === undefined) return undefined;
+  if (list.length !== 1) throw new Error(`iptables rules hold one ${what} element; lay the model out with iptablesLayout() first`);
+  return list[0];
+}
+
+/**
+ * One rule as iptables-save prints it (after `-A CHAIN`): addresses, interfaces and
+ * protocol first, then each match module in order, then the target.
+ */
+export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
+  const m = rule.match;
+  if (m.source?.set || m.destination?.set) throw new Error('address sets are not supported by the iptables renderer yet');
+  const src = addressArgs('-s', '--src-range', single(m.source?.elements, 'source'));
+  const dst = addressArgs('-d', '--dst-range', single(m.destination?.elements, 'destination'));
+  const args: string[] = [...src.plain, ...dst.plain];
+  if (m.inInterface) args.push('-i', m.inInterface);
+  if (m.outInterface) args.push('-o', m.outInterface);
+  if (m.protocol) args.push('-p', protocolName(m.protocol));
+  args.push(...src.match, ...dst.match);
+  if (m.states) {
+    const states = STATE_ORDER.filter((s) => m.states!.includes(s)).map((s) => s.toUpperCase());
+    args.push('-m', 'conntrack', '--ctstate', states.join(','));
+  }
+  const ports = m.destinationPorts;
+  if (m.protocol === Protocol.TCP || m.protocol === Protocol.UDP) {
+    const single = ports && ports.length === 1 ? ports[0] : undefined;
+    const l4: string[] = [];
+    if (single) l4.push('--dport', portText(single));
+    if (m.tcpSynOnly) l4.push('--tcp-flags', 'FIN,SYN,RST,ACK', 'SYN');
+    if (l4.length > 0) args.push('-m', m.protocol, ...l4);
+    if (ports && ports.length > 1) args.push('-m', 'multiport', '--dports', ports.map(portText).join(','));
+  } else if (ports) {
+    throw new Error(`destination ports need protocol tcp or udp, not ${m.protocol ?? 'any'}`);
+  }
+  if (m.icmpTypes) {
+    const type = single(m.icmpTypes.map(String), 'icmp type');
+    const value = m.icmpCode === undefined ? type : `${type}/${m.icmpCode}`;
+    if (m.protocol === Protocol.ICMP) args.push('-m', 'icmp', '--icmp-type', value!);
+    else if (m.protocol === Protocol.ICMPV6) args.push('-m', 'icmp6', '--icmpv6-type', value!);
+    else throw new Error('icmp types need protocol icmp or icmpv6');
+  }
+  if (m.hopLimit !== undefined) args.push('-m', 'hl', '--hl-eq', String(m.hopLimit));
+  if (rule.origins.length > 0 || rule.comment) args.push('-m', 'comment', '--comment', `"${ruleComment(rule)}"`);
+  switch (rule.verdict) {
+    case Verdict.ACCEPT:
+      args.push('-j', 'ACCEPT');
+      break;
+    case Verdict.DROP:
+      args.push('-j', 'DROP');
+      break;
+    case Verdict.RETURN:
+      args.push('-j', 'RETURN');
+      break;
+    case Verdict.JUMP:
+      if (!rule.target) throw new Error('a jump rule needs a target chain');
+      args.push('-j', rule.target);
+      break;
+    case Verdict.REJECT:
+      args.push('-j', 'REJECT', '--reject-with', rejectName(rule.rejectWith ?? RejectWith.PORT_UNREACHABLE, family));
+      break;
+  }
+  return args;
+}
+
+/**
+ * Renders an iptables-laid-out model (see `iptablesLayout`) as `iptables-restore` /
+ * `ip6tables-restore` input, in the canonical form `iptables-save` prints, so a diff
+ * against a live host shows only real differences (headers and counters aside).
+ */
+export function renderIptablesRestore(model: RulesetModel, family: IpFamily, header?: string): string {
+  const lines: string[] = [];
+  if (header) lines.push(`# ${header}`);
+  for (const table of model.tables) {
+    lines.push(`*${table.name}`);
+    for (const chain of table.chains) {
+      const policy = chain.hook ? (chain.policy ?? Verdict.ACCEPT).toUpperCase() : '-';
+      lines.push(`:${chain.name} ${policy} [0:0]`);
+    }
+    for (const chain of table.chains) {
+      for (const rule of chain.rules) lines.push(['-A', chain.name, ...iptablesRuleArgs(rule, family)].join(' '));
+    }
+    lines.push('COMMIT');
+  }
+  return `${lines.join('\n')}\n`;
+}

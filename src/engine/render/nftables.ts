@@ -1,0 +1,154 @@
+import { IpFamily } from '../family';
+import { ConnectionState } from '../model/connection-state';
+import { RejectWith } from '../model/reject-with';
+import { Rule } from '../model/rule';
+import { AddressMatch, PortRange } from '../model/rule-match';
+import { RulesetModel } from '../model/ruleset-model';
+import { Verdict } from '../model/verdict';
+import { Protocol } from '../protocol';
+import { ruleComment } from './rule-comment';
+
+/** The library's own nftables table (family inet): the only table it creates, replaces or deletes. */
+export const NFT_TABLE = 'stateful_firewall';
+
+/** The order nft prints conntrack states in. */
+const STATE_ORDER = [
+  ConnectionState.INVALID,
+  ConnectionState.ESTABLISHED,
+  ConnectionState.RELATED,
+  ConnectionState.NEW,
+  ConnectionState.UNTRACKED,
+];
+
+const ICMP_NAMES: Record<number, string> = {
+  0: 'echo-reply', 3: 'destination-unreachable', 5: 'redirect', 8: 'echo-request', 9: 'router-advertisement',
+  10: 'router-solicitation', 11: 'time-exceeded', 12: 'parameter-problem', 13: 'timestamp-request',
+  14: 'timestamp-reply', 15: 'info-request', 16: 'info-reply', 17: 'address-mask-request', 18: 'address-mask-reply',
+};
+
+const ICMPV6_NAMES: Record<number, string> = {
+  1: 'destination-unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 4: 'parameter-problem',
+  128: 'echo-request', 129: 'echo-reply', 130: 'mld-listener-query', 131: 'mld-listener-report',
+  132: 'mld-listener-done', 133: 'nd-router-solicit', 134: 'nd-router-advert', 135: 'nd-neighbor-solicit',
+  136: 'nd-neighbor-advert', 137: 'nd-redirect', 138: 'router-renumbering', 139: 'ind-neighbor-solicit',
+  140: 'ind-neighbor-advert', 143: 'mld2-listener-report',
+};
+
+/** nft names ICMP codes from one table, whatever the type. */
+const ICMP_CODE_NAMES: Record<number, string> = {
+  0: 'net-unreachable', 1: 'host-unreachable', 2: 'prot-unreachable', 3: 'port-unreachable', 4: 'frag-needed',
+  9: 'net-prohibited', 10: 'host-prohibited', 13: 'admin-prohibited',
+};
+
+const ICMPV6_CODE_NAMES: Record<number, string> = {
+  0: 'no-route', 1: 'admin-prohibited', 3: 'addr-unreachable', 4: 'port-unreachable', 5: 'policy-fail', 6: 'reject-route',
+};
+
+function setOf(items: string[]): string {
+  return items.length === 1 ? items[0] : `{ ${items.join(', ')} }`;
+}
+
+function addressElement(element: string): string {
+  return element.replace(/\/(32|128)$/, (all) => (element.includes(':') ? (all === '/128' ? '' : all) : all === '/32' ? '' : all));
+}
+
+function addressExpr(match: AddressMatch, family: IpFamily, direction: 'saddr' | 'daddr'): string {
+  const proto = family === IpFamily.IPV4 ? 'ip' : 'ip6';
+  if (match.set) return `${proto} ${direction} @${match.set}`;
+  return `${proto} ${direction} ${setOf((match.elements ?? []).map(addressElement))}`;
+}
+
+function portText(p: PortRange): string {
+  return p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`;
+}
+
+function rejectExpr(rule: Rule): string {
+  const reason = rule.rejectWith ?? RejectWith.PORT_UNREACHABLE;
+  const family = rule.match.family;
+  if (reason === RejectWith.TCP_RESET) return 'reject with tcp reset';
+  if (family === undefined) {
+    if (reason === RejectWith.PORT_UNREACHABLE) return 'reject';
+    if (reason === RejectWith.ADMIN_PROHIBITED) return 'reject with icmpx admin-prohibited';
+    throw new Error(`reject with ${reason} needs a rule per family in nftables`);
+  }
+  if (family === IpFamily.IPV4) return `reject with icmp ${reason}`;
+  return `reject with icmpv6 ${reason === RejectWith.PORT_UNREACHABLE ? 'port-unreachable' : 'admin-prohibited'}`;
+}
+
+/** One rule's statement as `nft list table` prints it. */
+export function nftRuleText(rule: Rule): string {
+  const m = rule.match;
+  const parts: string[] = [];
+  const family = m.family;
+  const addressed = (m.source || m.destination) !== undefined;
+  if ((m.source || m.destination) && family === undefined) throw new Error('an address match needs the rule\'s family');
+  if (m.inInterface) parts.push(`iifname "${m.inInterface}"`);
+  if (m.outInterface) parts.push(`oifname "${m.outInterface}"`);
+  if (family !== undefined && !addressed && m.protocol !== Protocol.ICMP && m.protocol !== Protocol.ICMPV6) {
+    parts.push(`meta nfproto ${family}`);
+  }
+  if (m.source) parts.push(addressExpr(m.source, family!, 'saddr'));
+  if (m.destination) parts.push(addressExpr(m.destination, family!, 'daddr'));
+  if (m.hopLimit !== undefined) parts.push(`ip6 hoplimit ${m.hopLimit}`);
+  const l4 = m.protocol;
+  if (l4 === Protocol.TCP || l4 === Protocol.UDP) {
+    if (m.destinationPorts) parts.push(`${l4} dport ${setOf(m.destinationPorts.map(portText))}`);
+    else parts.push(`meta l4proto ${l4}`);
+  } else if (l4 === Protocol.ICMP || l4 === Protocol.ICMPV6) {
+    const names = l4 === Protocol.ICMP ? ICMP_NAMES : ICMPV6_NAMES;
+    const kw = l4 === Protocol.ICMP ? 'icmp' : 'icmpv6';
+    if (m.icmpTypes) parts.push(`${kw} type ${setOf(m.icmpTypes.map((t) => names[t] ?? String(t)))}`);
+    else parts.push(`meta l4proto ${l4 === Protocol.ICMP ? 'icmp' : 'ipv6-icmp'}`);
+    if (m.icmpCode !== undefined) {
+      const codes = l4 === Protocol.ICMP ? ICMP_CODE_NAMES : ICMPV6_CODE_NAMES;
+      parts.push(`${kw} code ${codes[m.icmpCode] ?? String(m.icmpCode)}`);
+    }
+  }
+  if (m.tcpSynOnly) parts.push('tcp flags syn / fin,syn,rst,ack');
+  if (m.states) {
+    const states = STATE_ORDER.filter((s) => m.states!.includes(s));
+    parts.push(`ct state ${states.join(',')}`);
+  }
+  switch (rule.verdict) {
+    case Verdict.ACCEPT:
+    case Verdict.DROP:
+    case Verdict.RETURN:
+      parts.push(rule.verdict);
+      break;
+    case Verdict.JUMP:
+      if (!rule.target) throw new Error('a jump rule needs a target chain');
+      parts.push(`jump ${rule.target}`);
+      break;
+    case Verdict.REJECT:
+      parts.push(rejectExpr(rule));
+      break;
+  }
+  if (rule.origins.length > 0 || rule.comment) parts.push(`comment "${ruleComment(rule)}"`);
+  return parts.join(' ');
+}
+
+/**
+ * Renders the neutral model as one `inet` table for `nft -f`, in the form
+ * `nft list table inet NAME` prints it back. The library's filter table becomes its own
+ * table (default `stateful_firewall`), so other tables are never touched.
+ */
+export function renderNftables(model: RulesetModel, tableName: string = NFT_TABLE, header?: string): string {
+  const lines: string[] = [];
+  if (header) lines.push(`# ${header}`);
+  for (const table of model.tables) {
+    const name = table.name === 'filter' ? tableName : `${tableName}_${table.name}`;
+    lines.push(`table inet ${name} {`);
+    table.chains.forEach((chain, i) => {
+      if (i > 0) lines.push('');
+      lines.push(`\tchain ${chain.name} {`);
+      if (chain.hook) {
+        const priority = table.name === 'raw' ? 'raw' : 'filter';
+        lines.push(`\t\ttype filter hook ${chain.hook} priority ${priority}; policy ${chain.policy ?? Verdict.ACCEPT};`);
+      }
+      for (const rule of chain.rules) lines.push(`\t\t${nftRuleText(rule)}`);
+      lines.push('\t}');
+    });
+    lines.push('}');
+  }
+  return `${lines.join('\n')}\n`;
+}
