@@ -39,7 +39,7 @@ const project = new cdktf.ConstructLibraryCdktf({
     },
   },
   tsconfigDev: {
-    include: ['examples/**/*.ts', 'bench/**/*.ts'],
+    include: ['../examples/**/*.ts', '../bench/**/*.ts'],
     compilerOptions: {},
   },
 });
@@ -47,7 +47,7 @@ const project = new cdktf.ConstructLibraryCdktf({
 // `npm run example`: synthesize the web server example and print its rulesets.
 project.addTask('example', {
   description: 'Synthesize examples/webserver and print each host\'s compiled ruleset',
-  exec: 'ts-node --project tsconfig.dev.json examples/print-example.ts webserver',
+  exec: 'ts-node --project test/tsconfig.json examples/print-example.ts webserver',
 });
 
 project.synth();

@@ -1,5 +1,4 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './engine';
+export * from './constructs/service';
+export * from './constructs/admin-access';
+export * from './constructs/stateful-host';

@@ -1,0 +1,51 @@
+import { Construct } from 'constructs';
+import { Allowance } from '../engine/compiler/host-policy';
+import { Peer } from '../engine/peer';
+import { Port } from '../engine/port';
+import { checkNonEmpty } from './validation';
+
+/**
+ * Options for `AdminAccess`.
+ */
+export interface AdminAccessOptions {
+  /** The management peers (workstations, bastions, VPN ranges). Never defaults to anyone. */
+  readonly peers: Peer[];
+
+  /**
+   * The management ports.
+   *
+   * @default [Port.SSH]
+   */
+  readonly ports?: Port[];
+}
+
+/**
+ * Properties of `AdminAccess`.
+ */
+export interface AdminAccessProps extends AdminAccessOptions {}
+
+/**
+ * Management access to a host (SSH by default) from explicit peers only.
+ *
+ * @example
+ * new AdminAccess(host, 'Webmasters', { peers: [Peer.ipv4Range('10.9.8.7', '10.9.8.10')] });
+ */
+export class AdminAccess extends Construct {
+  /** The management ports. */
+  public readonly ports: Port[];
+  /** The management peers. */
+  public readonly peers: Peer[];
+
+  public constructor(scope: Construct, id: string, props: AdminAccessProps) {
+    super(scope, id);
+    checkNonEmpty(this, 'peers', props.peers, 'admin access needs explicit peers, e.g. Peer.ipv4(\'192.0.2.10\')');
+    if (props.ports !== undefined) checkNonEmpty(this, 'ports', props.ports, 'omit ports for SSH, or list e.g. Port.tcp(2222)');
+    this.peers = [...props.peers];
+    this.ports = props.ports ? [...props.ports] : [Port.SSH];
+  }
+
+  /** The openings this access asks for. */
+  public get allowances(): Allowance[] {
+    return [{ origin: this.node.path, ports: this.ports, peers: this.peers }];
+  }
+}

@@ -1,0 +1,62 @@
+import { Construct } from 'constructs';
+import { Allowance } from '../engine/compiler/host-policy';
+import { Peer } from '../engine/peer';
+import { Port } from '../engine/port';
+import { checkNonEmpty } from './validation';
+
+/**
+ * Options for a `Service`.
+ */
+export interface ServiceOptions {
+  /** The ports the service listens on. */
+  readonly ports: Port[];
+
+  /**
+   * Who may open connections to it.
+   *
+   * @default [Peer.any()] - anyone, IPv4 and IPv6
+   */
+  readonly peers?: Peer[];
+
+  /**
+   * A description, shown in reports.
+   *
+   * @default - the construct id
+   */
+  readonly description?: string;
+}
+
+/**
+ * Properties of a `Service`.
+ */
+export interface ServiceProps extends ServiceOptions {}
+
+/**
+ * A service a host offers: its ports are opened for new connections from the peers
+ * (anyone by default). Add it to a `StatefulHost` (or create it with `host.addService`).
+ *
+ * @example
+ * new Service(host, 'Web', { ports: [Port.HTTP, Port.HTTPS] });
+ */
+export class Service extends Construct {
+  /** The ports. */
+  public readonly ports: Port[];
+  /** The peers allowed to connect. */
+  public readonly peers: Peer[];
+  /** The description. */
+  public readonly description: string;
+
+  public constructor(scope: Construct, id: string, props: ServiceProps) {
+    super(scope, id);
+    checkNonEmpty(this, 'ports', props.ports, 'e.g. ports: [Port.HTTPS]');
+    if (props.peers !== undefined) checkNonEmpty(this, 'peers', props.peers, 'omit peers to allow anyone, or list e.g. Peer.ipv4(\'192.0.2.0/24\')');
+    this.ports = [...props.ports];
+    this.peers = props.peers ? [...props.peers] : [Peer.any()];
+    this.description = props.description ?? id;
+  }
+
+  /** The openings this service asks for. */
+  public get allowances(): Allowance[] {
+    return [{ origin: this.node.path, ports: this.ports, peers: this.peers }];
+  }
+}

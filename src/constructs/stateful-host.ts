@@ -1,0 +1,158 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import { AdminAccess, AdminAccessOptions } from './admin-access';
+import { Service, ServiceOptions } from './service';
+import { constructError } from './validation';
+import { parseIp } from '../engine/address/ip';
+import { Backend } from '../engine/compiler/backend';
+import { DefaultAction } from '../engine/compiler/default-action';
+import { Allowance } from '../engine/compiler/host-policy';
+import { CompiledRuleset } from '../engine/compiled-ruleset';
+
+const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
+
+/** cdktf calls `onSynthesize` of constructs registered under this symbol after validation. */
+const CUSTOM_SYNTHESIS = Symbol.for('cdktf/customSynthesis');
+
+/**
+ * Properties of a `StatefulHost`.
+ */
+export interface StatefulHostProps {
+  /**
+   * The host's name, used for its folder in the synthesized output, in rule comments
+   * and reports. Letters, digits, `.`, `_` and `-`.
+   *
+   * @default - the construct id
+   */
+  readonly hostName?: string;
+
+  /** The address the host is managed at (where deployment connects over SSH). */
+  readonly address: string;
+
+  /**
+   * The netfilter front end the host's ruleset is rendered for.
+   *
+   * @default Backend.IPTABLES
+   */
+  readonly backend?: Backend;
+
+  /**
+   * What happens to traffic nothing allows.
+   *
+   * @default DefaultAction.REJECT - TCP reset, ICMP port unreachable otherwise
+   */
+  readonly defaultAction?: DefaultAction;
+
+  /**
+   * Accept ICMP and ICMPv6 echo requests (ping).
+   *
+   * @default true
+   */
+  readonly allowPing?: boolean;
+}
+
+/**
+ * One Linux machine and its stateful host firewall. Add `Service` and `AdminAccess`
+ * constructs to it; its `ruleset` is compiled from them, and the rendered rulesets are
+ * written into the synthesized output under `firewall/<hostName>/`.
+ *
+ * @example
+ * const web = new StatefulHost(stack, 'web', { address: '203.0.113.10' });
+ * web.addService('Web', { ports: [Port.HTTP, Port.HTTPS] });
+ * web.addAdminAccess('Webmasters', { peers: [Peer.ipv4Range('10.9.8.7', '10.9.8.10')] });
+ */
+export class StatefulHost extends Construct {
+  /** Returns whether the construct is a `StatefulHost`. */
+  public static isStatefulHost(x: unknown): x is StatefulHost {
+    return x instanceof StatefulHost;
+  }
+
+  /** The host's name. */
+  public readonly hostName: string;
+  /** The management address. */
+  public readonly address: string;
+  /** The backend. */
+  public readonly backend: Backend;
+  /** The default action. */
+  public readonly defaultAction: DefaultAction;
+  /** Whether ping is accepted. */
+  public readonly allowPing: boolean;
+
+  public constructor(scope: Construct, id: string, props: StatefulHostProps) {
+    super(scope, id);
+    this.hostName = props.hostName ?? id;
+    if (!HOST_NAME.test(this.hostName)) {
+      throw constructError(this, `host name '${this.hostName}' is not usable: use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+    }
+    if (!props.address || props.address.trim() === '') {
+      throw constructError(this, 'address must not be empty: give the address the host is managed at, e.g. \'203.0.113.10\'');
+    }
+    this.address = props.address.trim();
+    if (/^[0-9.]+$/.test(this.address) && !parseIp(this.address)) {
+      throw constructError(this, `address '${this.address}' is not a valid IPv4 address`);
+    }
+    this.backend = props.backend ?? Backend.IPTABLES;
+    this.defaultAction = props.defaultAction ?? DefaultAction.REJECT;
+    this.allowPing = props.allowPing ?? true;
+
+    this.node.addValidation({ validate: () => this.validateUniqueName() });
+    Object.defineProperty(this, CUSTOM_SYNTHESIS, {
+      value: { onSynthesize: (session: { outdir: string; manifest: any }) => this.writeRulesets(session) },
+      enumerable: false,
+    });
+  }
+
+  /** Adds a service (ports open to peers; anyone by default). */
+  public addService(id: string, options: ServiceOptions): Service {
+    return new Service(this, id, options);
+  }
+
+  /** Adds management access (SSH by default) from explicit peers. */
+  public addAdminAccess(id: string, options: AdminAccessOptions): AdminAccess {
+    return new AdminAccess(this, id, options);
+  }
+
+  /** Every opening declared for this host, in construct tree order. */
+  public get allowances(): Allowance[] {
+    return this.node
+      .findAll()
+      .flatMap((c) => (c instanceof Service || c instanceof AdminAccess ? c.allowances : []));
+  }
+
+  /** The compiled ruleset (compiled from the current construct tree on every access). */
+  public get ruleset(): CompiledRuleset {
+    return CompiledRuleset.compile({
+      name: this.hostName,
+      origin: this.node.path,
+      allowances: this.allowances,
+      defaultAction: this.defaultAction,
+      allowPing: this.allowPing,
+    });
+  }
+
+  /** The rendered files of the host's backend, by file name. */
+  public get renderedFiles(): Record<string, string> {
+    return this.ruleset.files(this.backend);
+  }
+
+  private validateUniqueName(): string[] {
+    const stack = TerraformStack.of(this);
+    const clash = stack.node
+      .findAll()
+      .filter((c): c is StatefulHost => c instanceof StatefulHost && c !== this && c.hostName === this.hostName);
+    return clash.map((c) => `host name '${this.hostName}' is also used by ${c.node.path}: give one of them another hostName`);
+  }
+
+  private writeRulesets(session: { outdir: string; manifest: any }): void {
+    const stack = TerraformStack.of(this);
+    // a synth that is going to fail must not leave rulesets behind
+    const errors = stack.node.findAll().some((c) => c.node.metadata.some((m) => m.type === '@cdktf/error'));
+    if (errors) return;
+    const workdir = session.manifest.forStack(stack).workingDirectory;
+    const dir = path.join(session.outdir, workdir, 'firewall', this.hostName);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [name, text] of Object.entries(this.renderedFiles)) fs.writeFileSync(path.join(dir, name), text);
+  }
+}
