@@ -84,7 +84,9 @@ export function nftRuleText(rule: Rule): string {
   if ((m.source || m.destination) && family === undefined) throw new Error('an address match needs the rule\'s family');
   if (m.inInterface) parts.push(`iifname "${m.inInterface}"`);
   if (m.outInterface) parts.push(`oifname "${m.outInterface}"`);
-  if (family !== undefined && !addressed && m.protocol !== Protocol.ICMP && m.protocol !== Protocol.ICMPV6) {
+  // nft infers the family from icmp/icmpv6 matches and from a family-specific reject
+  const impliedFamily = m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6 || (rule.verdict === Verdict.REJECT && rule.rejectWith !== undefined && rule.rejectWith !== RejectWith.TCP_RESET);
+  if (family !== undefined && !addressed && !impliedFamily) {
     parts.push(`meta nfproto ${family}`);
   }
   if (m.source) parts.push(addressExpr(m.source, family!, 'saddr'));
@@ -93,7 +95,7 @@ export function nftRuleText(rule: Rule): string {
   const l4 = m.protocol;
   if (l4 === Protocol.TCP || l4 === Protocol.UDP) {
     if (m.destinationPorts) parts.push(`${l4} dport ${setOf(m.destinationPorts.map(portText))}`);
-    else parts.push(`meta l4proto ${l4}`);
+    else if (!m.tcpSynOnly) parts.push(`meta l4proto ${l4}`); // `tcp flags` implies it
   } else if (l4 === Protocol.ICMP || l4 === Protocol.ICMPV6) {
     const names = l4 === Protocol.ICMP ? ICMP_NAMES : ICMPV6_NAMES;
     const kw = l4 === Protocol.ICMP ? 'icmp' : 'icmpv6';

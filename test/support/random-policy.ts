@@ -1,0 +1,112 @@
+import { Allowance, DefaultAction, HostPolicy, Peer, Port } from '../../src/engine';
+
+/** A small, seedable PRNG (mulberry32) so generated policies reproduce from their seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function pick<T>(r: () => number, list: readonly T[]): T {
+  return list[Math.floor(r() * list.length)];
+}
+
+function int(r: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(r() * (hi - lo + 1));
+}
+
+/** A random peer inside the documentation ranges (and their neighbours, to exercise aggregation). */
+export function randomPeer(r: () => number): Peer {
+  const kind = int(r, 0, 9);
+  const v4net = pick(r, ['192.0.2', '198.51.100', '203.0.113']);
+  switch (kind) {
+    case 0:
+      return Peer.any();
+    case 1:
+      return Peer.anyIpv4();
+    case 2: {
+      const prefix = int(r, 24, 32);
+      const size = 2 ** (32 - prefix);
+      const base = Math.floor(int(r, 0, 255) / size) * size;
+      return Peer.ipv4(`${v4net}.${base}/${prefix}`);
+    }
+    case 3: {
+      const a = int(r, 0, 250);
+      return Peer.ipv4Range(`${v4net}.${a}`, `${v4net}.${a + int(r, 0, 5)}`);
+    }
+    case 4:
+      return Peer.ipv4(`${v4net}.${int(r, 0, 255)}`);
+    case 5: {
+      const prefix = pick(r, [48, 56, 64, 112, 120, 128]);
+      if (prefix === 128) return Peer.ipv6(`2001:db8:${int(r, 0, 3).toString(16)}::${int(r, 1, 0xffff).toString(16)}`);
+      if (prefix === 120) return Peer.ipv6(`2001:db8:${int(r, 0, 3).toString(16)}::${(int(r, 1, 255) << 8).toString(16)}/120`);
+      if (prefix === 112) return Peer.ipv6(`2001:db8:${int(r, 0, 3).toString(16)}::${int(r, 1, 255).toString(16)}:0/112`);
+      return Peer.ipv6(`2001:db8:${int(r, 0, 3).toString(16)}::/${prefix}`);
+    }
+    case 6: {
+      const a = int(r, 1, 200);
+      return Peer.ipv6Range(`2001:db8::${a.toString(16)}`, `2001:db8::${(a + int(r, 1, 40)).toString(16)}`);
+    }
+    case 7:
+      return Peer.anyIpv6();
+    default:
+      return Peer.anyOf(Peer.ipv4(`${v4net}.${int(r, 0, 255)}`), Peer.ipv6(`2001:db8::${int(r, 1, 0xfff).toString(16)}`));
+  }
+}
+
+/** A random port: single ports, ranges, all ports, ICMP types, some repeated on purpose. */
+export function randomPort(r: () => number): Port {
+  const kind = int(r, 0, 11);
+  const common = [22, 25, 53, 80, 123, 443, 5432, 8080, 8443];
+  switch (kind) {
+    case 0:
+    case 1:
+    case 2:
+      return Port.tcp(pick(r, common));
+    case 3:
+      return Port.tcp(int(r, 1, 65535));
+    case 4: {
+      const a = int(r, 1000, 60000);
+      return Port.tcpRange(a, a + int(r, 0, 50));
+    }
+    case 5:
+    case 6:
+      return Port.udp(pick(r, common));
+    case 7: {
+      const a = int(r, 1000, 60000);
+      return Port.udpRange(a, a + int(r, 0, 500));
+    }
+    case 8:
+      return pick(r, [Port.icmpPing(), Port.icmpType(13), Port.icmpTypeAndCode(3, int(r, 0, 15))]);
+    case 9:
+      return pick(r, [Port.icmpv6Ping(), Port.icmpv6Type(139), Port.icmpv6TypeAndCode(1, int(r, 0, 6))]);
+    case 10:
+      return pick(r, [Port.allTcp(), Port.allUdp()]);
+    default:
+      return Port.tcp(int(r, 8000, 8040));
+  }
+}
+
+/** A random host policy; `seed` reproduces it. */
+export function randomPolicy(seed: number, maxAllowances = 12): HostPolicy {
+  const r = rng(seed);
+  const allowances: Allowance[] = [];
+  const n = int(r, 0, maxAllowances);
+  for (let i = 0; i < n; i++) {
+    const ports = Array.from({ length: int(r, 1, 20) }, () => randomPort(r));
+    const peers = Array.from({ length: int(r, 1, 4) }, () => randomPeer(r));
+    allowances.push({ origin: `gen${seed}/host/A${i}`, ports, peers });
+  }
+  return {
+    name: `gen${seed}`,
+    origin: `gen${seed}/host`,
+    allowances,
+    defaultAction: pick(r, [DefaultAction.REJECT, DefaultAction.REJECT_HOST_PROHIBITED, DefaultAction.DROP]),
+    allowPing: r() < 0.7,
+  };
+}
