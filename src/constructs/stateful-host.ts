@@ -65,7 +65,7 @@ export interface StatefulHostProps {
  */
 export class StatefulHost extends Construct {
   /** Returns whether the construct is a `StatefulHost`. */
-  public static isStatefulHost(x: unknown): x is StatefulHost {
+  public static isStatefulHost(x: any): x is StatefulHost {
     return x instanceof StatefulHost;
   }
 

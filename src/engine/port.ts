@@ -129,16 +129,16 @@ export class Port {
   /** Last port of the range, inclusive (TCP and UDP only). */
   public readonly toPort?: number;
   /** ICMP or ICMPv6 type (ICMP only). */
-  public readonly icmpType?: number;
+  public readonly icmpTypeNumber?: number;
   /** ICMP or ICMPv6 code (ICMP only; any code when absent). */
-  public readonly icmpCode?: number;
+  public readonly icmpCodeNumber?: number;
 
   private constructor(protocol: Protocol, fromPort?: number, toPort?: number, icmpType?: number, icmpCode?: number) {
     this.protocol = protocol;
     this.fromPort = fromPort;
     this.toPort = toPort;
-    this.icmpType = icmpType;
-    this.icmpCode = icmpCode;
+    this.icmpTypeNumber = icmpType;
+    this.icmpCodeNumber = icmpCode;
   }
 
   /** True for ICMP and ICMPv6 types. */
@@ -159,7 +159,7 @@ export class Port {
   /** e.g. `tcp/22`, `udp/60000-61000`, `icmp/8`, `icmpv6/1/4`. */
   public toString(): string {
     if (this.isIcmp) {
-      return `${this.protocol}/${this.icmpType}${this.icmpCode === undefined ? '' : `/${this.icmpCode}`}`;
+      return `${this.protocol}/${this.icmpTypeNumber}${this.icmpCodeNumber === undefined ? '' : `/${this.icmpCodeNumber}`}`;
     }
     return this.fromPort === this.toPort
       ? `${this.protocol}/${this.fromPort}`

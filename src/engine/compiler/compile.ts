@@ -132,8 +132,8 @@ function collectOpenings(policy: HostPolicy): Opening[] {
       for (const port of allowance.ports) {
         if (port.family !== undefined && port.family !== family) continue;
         if (port.isIcmp) {
-          const key = `${port.icmpType}/${port.icmpCode ?? ''}`;
-          const entry = icmp.get(key) ?? { type: port.icmpType!, code: port.icmpCode, ranges: [], origins: new Set<string>() };
+          const key = `${port.icmpTypeNumber}/${port.icmpCodeNumber ?? ''}`;
+          const entry = icmp.get(key) ?? { type: port.icmpTypeNumber!, code: port.icmpCodeNumber, ranges: [], origins: new Set<string>() };
           entry.ranges.push(...ranges);
           entry.origins.add(allowance.origin);
           icmp.set(key, entry);

@@ -1,0 +1,1178 @@
+#!/bin/sh
+# sfw-apply: stateful-firewall on-host apply script
+#
+# Loads a ruleset compiled by cdktf-stateful-firewall onto the host, guarded by
+# an automatic rollback that fires unless `confirm` runs in time. POSIX sh
+# (tested with dash); needs root, awk, and the netfilter tools of the backend.
+# Run it from a file (it copies itself into the state dir for the timer).
+#
+# Ownership: the library owns iptables/ip6tables chains named SFW-* (and the
+# rules in built-in chains that jump to them), ipsets named sfw-*, and one
+# nftables table (table inet NAME). In shared mode nothing else is touched.
+
+# The awk programs are single-quoted on purpose.
+# shellcheck disable=SC2016
+
+set -eu
+
+PROG=stateful-firewall
+MARKER='# sfw-apply: stateful-firewall on-host apply script'
+LOOSE=/proc/sys/net/netfilter/nf_conntrack_tcp_loose
+
+usage() {
+  cat <<'EOF'
+usage: sh sfw-apply.sh <command> [options]
+
+commands:
+  apply      validate the pending ruleset, save the current state as the
+             rollback point, arm the rollback timer, load the ruleset
+             atomically and print the apply id
+  confirm    cancel the armed rollback if the live ruleset is still the one
+             apply installed, then persist it for reboots
+  rollback   restore the saved rollback point now
+  destroy    remove everything the library installed (chains, hooks, sets,
+             nftables table, armed rollback, persisted configuration)
+  status     show the library objects present and the rollback state
+
+options:
+  --dir DIR               pending ruleset directory
+                          (default /etc/stateful-firewall/pending)
+  --backend NAME          iptables or nftables (default: detected from --dir)
+  --mode MODE             shared (default: only library objects are replaced)
+                          or exclusive (the whole filter table / ruleset)
+  --rollback-timeout SEC  seconds before an unconfirmed apply is rolled back
+                          (default 60)
+  --state-dir DIR         rollback point and markers
+                          (default /var/lib/stateful-firewall)
+  --apply-id ID           confirm/rollback: act only for this apply
+  --table NAME            nftables table name for status/destroy
+                          (default: from the last apply, else stateful_firewall)
+  -h, --help              show this help
+
+pending directory:
+  iptables:  rules.v4 [rules.v6] [sets.ipset]   (iptables-save format)
+  nftables:  ruleset.nft                        (one `table inet NAME`)
+
+environment:
+  SFW_IPTABLES, SFW_IP6TABLES        iptables variant (e.g. iptables-legacy);
+  SFW_IPTABLES_SAVE, SFW_IPTABLES_RESTORE, SFW_IP6TABLES_SAVE,
+  SFW_IP6TABLES_RESTORE              explicit save/restore commands
+  SFW_ROOT                           prefix for /etc persistence paths
+  SFW_TIMER                          auto (default), systemd or detached
+
+exit status:
+  0 ok, 1 error, 2 usage, 3 ruleset rejected (nothing changed),
+  4 confirm refused (host rolled back or ruleset differs),
+  5 load failed after validation (previous state restored)
+EOF
+}
+
+say() { printf '%s: %s\n' "$PROG" "$*"; }
+warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
+die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
+die_code() {
+  _code=$1
+  shift
+  printf '%s: %s\n' "$PROG" "$*" >&2
+  exit "$_code"
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+need() { have "$1" || die "required command not found: $1"; }
+
+# q VALUE: single-quote VALUE for a sourced env file.
+q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+# --------------------------------------------------------------------------
+# awk programs (POSIX awk; mawk compatible)
+
+# Target (-j/-g) of an iptables-save rule line.
+AWK_LIB='
+function tgt(line,   n, a, i) {
+  n = split(line, a, /[ \t]+/)
+  for (i = 1; i < n; i++) if (a[i] == "-j" || a[i] == "-g") return a[i + 1]
+  return ""
+}
+function issfw(name) { return substr(name, 1, 4) == "SFW-" }
+'
+
+# Shared-mode transaction generator: reads the live iptables-save output
+# (file livef) and the desired file, prints an iptables-restore --noflush
+# input that replaces exactly the SFW-* chains and their hooks.
+# vars: livef, src (label), skip (" t1 t2 "), warnpolicy, statsf
+AWK_GEN=$AWK_LIB'
+function addtable(t) { if (!(t in seen)) { seen[t] = 1; order[++nt] = t } }
+function fail(msg) { printf "%s: %s\n", "stateful-firewall", msg > "/dev/stderr"; err = 1; exit 1 }
+FILENAME == livef {
+  if ($0 ~ /^\*/) { lt = substr($0, 2); next }
+  if ($0 ~ /^:/) {
+    c = substr($1, 2)
+    if ($2 != "-") lbuiltin[lt, c] = 1
+    else if (issfw(c)) { lchains[lt, c] = 1; nlc[lt]++; lchain[lt, nlc[lt]] = c; addtable(lt) }
+    next
+  }
+  if ($1 == "-A") {
+    c = $2; t = tgt($0)
+    if (issfw(c) || !issfw(t)) next
+    if ((lt, c) in lbuiltin) { nlh[lt]++; lhook[lt, nlh[lt]] = $0; addtable(lt) }
+    else fref[lt, t] = 1
+  }
+  next
+}
+{
+  line = $0
+  sub(/[ \t\r]+$/, "", line)
+  if (line ~ /^[ \t]*(#|$)/) next
+  if (line ~ /^\*/) { dt = substr(line, 2); addtable(dt); next }
+  if (dt == "") fail(sprintf("%s:%d: rule outside a *table section", src, FNR))
+  if (line == "COMMIT") next
+  if (line ~ /^:/) {
+    c = substr($1, 2)
+    if ($2 != "-") {
+      dbuiltin[dt, c] = 1
+      if (warnpolicy && $2 != "ACCEPT")
+        printf "%s: warning: %s: policy %s of built-in chain %s (table %s) is ignored in shared mode\n", "stateful-firewall", src, $2, c, dt > "/dev/stderr"
+      next
+    }
+    if (!issfw(c)) fail(sprintf("%s:%d: chain %s is not a library chain (SFW-*); shared mode loads only SFW-* chains", src, FNR, c))
+    if (!((dt, c) in dchains)) { dchains[dt, c] = 1; ndc[dt]++; dchain[dt, ndc[dt]] = c }
+    next
+  }
+  if ($1 == "-A") {
+    c = $2
+    if (issfw(c)) { ndr[dt]++; drule[dt, ndr[dt]] = line; next }
+    if (!((dt, c) in dbuiltin)) fail(sprintf("%s:%d: chain %s is not a library chain (SFW-*); shared mode loads only SFW-* chains", src, FNR, c))
+    if (!issfw(tgt(line))) fail(sprintf("%s:%d: built-in chain %s may only jump to SFW-* chains in shared mode", src, FNR, c))
+    rest = line
+    sub(/^-A[ \t]+[^ \t]+/, "", rest)
+    pos[dt, c]++
+    ndh[dt]++; dhook[dt, ndh[dt]] = "-I " c " " pos[dt, c] rest
+    next
+  }
+  fail(sprintf("%s:%d: unsupported line (expected iptables-save format): %s", src, FNR, line))
+}
+END {
+  if (err) exit 1
+  chains = 0; hooks = 0; stale = 0; tabs = ""
+  for (i = 1; i <= nt; i++) {
+    t = order[i]
+    if (index(skip, " " t " ")) continue
+    out = ""
+    for (j = 1; j <= ndc[t]; j++) out = out ":" dchain[t, j] " - [0:0]\n"
+    # explicit flush: the declaration flushes on iptables 1.8.9 (nft and legacy), older nft variants did not
+    for (j = 1; j <= ndc[t]; j++) out = out "-F " dchain[t, j] "\n"
+    for (j = 1; j <= nlh[t]; j++) out = out "-D" substr(lhook[t, j], 3) "\n"
+    for (j = 1; j <= nlc[t]; j++) if (!((t, lchain[t, j]) in dchains)) out = out "-F " lchain[t, j] "\n"
+    for (j = 1; j <= nlc[t]; j++) {
+      c = lchain[t, j]
+      if ((t, c) in dchains) continue
+      if ((t, c) in fref) {
+        printf "%s: warning: chain %s (table %s) is referenced by a foreign chain; it is flushed but kept\n", "stateful-firewall", c, t > "/dev/stderr"
+        continue
+      }
+      out = out "-X " c "\n"; stale++
+    }
+    for (j = 1; j <= ndh[t]; j++) out = out dhook[t, j] "\n"
+    for (j = 1; j <= ndr[t]; j++) out = out drule[t, j] "\n"
+    chains += ndc[t]; hooks += ndh[t]
+    if (ndc[t] > 0) tabs = tabs " " t
+    if (out != "") printf "*%s\n%sCOMMIT\n", t, out
+  }
+  if (statsf != "") printf "%d %d %d%s\n", chains, hooks, stale, tabs > statsf
+}
+'
+
+# Library subset of an iptables-save dump: built-in chain declarations,
+# SFW-* chains, their rules and the hooks that jump to them.
+AWK_EXTRACT=$AWK_LIB'
+/^\*/ { t = substr($0, 2); print; next }
+/^COMMIT/ { print; next }
+/^:/ {
+  c = substr($1, 2)
+  if ($2 != "-") { print $1 " " $2 " [0:0]"; bi[t, c] = 1 }
+  else if (issfw(c)) print $1 " - [0:0]"
+  next
+}
+/^-A / {
+  if (issfw($2)) { print; next }
+  if (((t, $2) in bi) && issfw(tgt($0))) print
+}
+'
+
+# Fingerprint lines: library objects of an iptables-save dump, counters
+# stripped, prefixed by their table.
+AWK_FP=$AWK_LIB'
+/^\*/ { t = substr($0, 2); next }
+/^:SFW-/ { print t " " $1; next }
+/^-A / { if (issfw($2) || issfw(tgt($0))) print t " " $0 }
+'
+
+# Persisted iptables file without the library objects.
+AWK_STRIP=$AWK_LIB'
+/^:SFW-/ { next }
+/^-A / { if (issfw($2) || issfw(tgt($0))) next }
+{ print }
+'
+
+# sets.ipset -> restore file creating temporary sets (sfw.tmpN) plus a map
+# "tmp real type family" per set. vars: src, mapf
+AWK_IPSET=$AWK_LIB'
+function fail(msg) { printf "%s: %s\n", "stateful-firewall", msg > "/dev/stderr"; err = 1; exit 1 }
+{ sub(/[ \t\r]+$/, "") }
+/^[ \t]*(#|$)/ { next }
+$1 == "create" {
+  if (substr($2, 1, 4) != "sfw-") fail(sprintf("%s:%d: set %s is not a library set (sfw-*)", src, FNR, $2))
+  if ($2 in tmp) fail(sprintf("%s:%d: set %s is created twice", src, FNR, $2))
+  tmp[$2] = "sfw.tmp" (++n)
+  fam = "-"
+  for (i = 4; i < NF; i++) if ($i == "family") fam = $(i + 1)
+  print tmp[$2] " " $3 " " fam " " $2 > mapf
+  $2 = tmp[$2]; print; next
+}
+$1 == "add" {
+  if (!($2 in tmp)) fail(sprintf("%s:%d: add to set %s before its create line", src, FNR, $2))
+  $2 = tmp[$2]; print; next
+}
+{ fail(sprintf("%s:%d: unsupported line (expected ipset save format): %s", src, FNR, $0)) }
+'
+
+# --------------------------------------------------------------------------
+# arguments
+
+CMD=${1:-}
+[ $# -gt 0 ] && shift
+DIR=/etc/stateful-firewall/pending
+BACKEND=
+MODE=
+TIMEOUT=60
+STATE_DIR=/var/lib/stateful-firewall
+APPLY_ID=
+REASON=manual
+TABLE=
+DEADLINE=
+
+need_arg() { [ $# -ge 2 ] || die_code 2 "option $1 needs a value"; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --dir) need_arg "$@"; DIR=$2; shift 2 ;;
+    --dir=*) DIR=${1#*=}; shift ;;
+    --backend) need_arg "$@"; BACKEND=$2; shift 2 ;;
+    --backend=*) BACKEND=${1#*=}; shift ;;
+    --mode) need_arg "$@"; MODE=$2; shift 2 ;;
+    --mode=*) MODE=${1#*=}; shift ;;
+    --rollback-timeout) need_arg "$@"; TIMEOUT=$2; shift 2 ;;
+    --rollback-timeout=*) TIMEOUT=${1#*=}; shift ;;
+    --state-dir) need_arg "$@"; STATE_DIR=$2; shift 2 ;;
+    --state-dir=*) STATE_DIR=${1#*=}; shift ;;
+    --apply-id) need_arg "$@"; APPLY_ID=$2; shift 2 ;;
+    --apply-id=*) APPLY_ID=${1#*=}; shift ;;
+    --table) need_arg "$@"; TABLE=$2; shift 2 ;;
+    --table=*) TABLE=${1#*=}; shift ;;
+    --reason) need_arg "$@"; REASON=$2; shift 2 ;;
+    --deadline) need_arg "$@"; DEADLINE=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) printf '%s: unknown option: %s\n' "$PROG" "$1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+case $CMD in
+  apply | confirm | rollback | destroy | status | _timer) ;;
+  -h | --help | help) usage; exit 0 ;;
+  '') usage >&2; exit 2 ;;
+  *) printf '%s: unknown command: %s\n' "$PROG" "$CMD" >&2; usage >&2; exit 2 ;;
+esac
+case $BACKEND in '' | iptables | nftables) ;; *) die_code 2 "unknown backend: $BACKEND (expected iptables or nftables)" ;; esac
+case $MODE in '' | shared | exclusive) ;; *) die_code 2 "unknown mode: $MODE (expected shared or exclusive)" ;; esac
+case $TIMEOUT in '' | *[!0-9]*) die_code 2 "--rollback-timeout must be a positive number of seconds" ;; esac
+[ "$TIMEOUT" -ge 1 ] || die_code 2 "--rollback-timeout must be a positive number of seconds"
+case $APPLY_ID in *[!0-9a-f]*) die_code 2 "invalid apply id: $APPLY_ID" ;; esac
+case $TABLE in *[!A-Za-z0-9_.-]*) die_code 2 "invalid nftables table name: $TABLE" ;; esac
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+ROOT=${SFW_ROOT:-}
+ROOT=${ROOT%/}
+
+# --------------------------------------------------------------------------
+# state, lock and temporary files
+
+mkdir -p "$STATE_DIR" || die "cannot create state dir $STATE_DIR"
+STATE_DIR=$(cd "$STATE_DIR" && pwd)
+chmod 700 "$STATE_DIR"
+SNAP=$STATE_DIR/rollback
+LOCKED=0
+TMP=
+
+cleanup() {
+  if [ -n "$TMP" ]; then rm -rf "$TMP"; fi
+  if [ "$LOCKED" = 1 ]; then rm -rf "$STATE_DIR/lock"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/sfw-apply.XXXXXX") || die "cannot create a temporary directory"
+
+# lock [SECONDS]: serialise apply/confirm/rollback/destroy (mkdir is atomic).
+lock() {
+  _tries=${1:-60}
+  while ! mkdir "$STATE_DIR/lock" 2>/dev/null; do
+    _holder=$(cat "$STATE_DIR/lock/pid" 2>/dev/null || true)
+    if [ -n "$_holder" ] && ! kill -0 "$_holder" 2>/dev/null; then
+      rm -rf "$STATE_DIR/lock"
+      continue
+    fi
+    _tries=$((_tries - 1))
+    [ "$_tries" -gt 0 ] || die "state dir $STATE_DIR is locked by process ${_holder:-?}"
+    sleep 1
+  done
+  LOCKED=1
+  echo "$$" >"$STATE_DIR/lock/pid"
+}
+
+# write_env FILE NAME...: store the named variables in a sourceable file.
+write_env() {
+  _f=$1
+  shift
+  : >"$_f.new"
+  for _v in "$@"; do
+    eval "_val=\${$_v-}"
+    # shellcheck disable=SC2154 # _val is set by eval
+    printf '%s=%s\n' "$_v" "$(q "$_val")" >>"$_f.new"
+  done
+  mv -f "$_f.new" "$_f"
+}
+
+ST_ID='' ST_BACKEND='' ST_MODE='' ST_TABLE='' ST_V6=1 ST_TABLES4='' ST_TABLES6=''
+ST_IPT_SAVE='' ST_IPT_RESTORE='' ST_IP6T_SAVE='' ST_IP6T_RESTORE='' ST_APPLIED_AT=''
+A_ID='' A_KIND='' A_PID='' A_UNIT='' A_DEADLINE=''
+# shellcheck source=/dev/null
+if [ -f "$STATE_DIR/current.env" ]; then . "$STATE_DIR/current.env"; fi
+load_armed() {
+  A_ID='' A_KIND='' A_PID='' A_UNIT='' A_DEADLINE=''
+  # shellcheck source=/dev/null
+  if [ -f "$STATE_DIR/armed.env" ]; then . "$STATE_DIR/armed.env"; fi
+}
+load_armed
+
+# iptables commands: environment, then what the last apply used, then default.
+ipt_tools() {
+  IPT_SAVE=${SFW_IPTABLES_SAVE:-${SFW_IPTABLES:+$SFW_IPTABLES-save}}
+  IPT_SAVE=${IPT_SAVE:-${ST_IPT_SAVE:-iptables-save}}
+  IPT_RESTORE=${SFW_IPTABLES_RESTORE:-${SFW_IPTABLES:+$SFW_IPTABLES-restore}}
+  IPT_RESTORE=${IPT_RESTORE:-${ST_IPT_RESTORE:-iptables-restore}}
+  IP6T_SAVE=${SFW_IP6TABLES_SAVE:-${SFW_IP6TABLES:+$SFW_IP6TABLES-save}}
+  IP6T_SAVE=${IP6T_SAVE:-${ST_IP6T_SAVE:-ip6tables-save}}
+  IP6T_RESTORE=${SFW_IP6TABLES_RESTORE:-${SFW_IP6TABLES:+$SFW_IP6TABLES-restore}}
+  IP6T_RESTORE=${IP6T_RESTORE:-${ST_IP6T_RESTORE:-ip6tables-restore}}
+}
+ipt_tools
+
+# variant SAVECMD: its version line, e.g. "iptables-save v1.8.9 (nf_tables)".
+variant() { "$1" --version 2>/dev/null | head -n 1; }
+
+nft_name() {
+  if [ -n "$TABLE" ]; then echo "$TABLE"; return; fi
+  if [ -n "$ST_TABLE" ]; then echo "$ST_TABLE"; return; fi
+  if [ -f "$DIR/ruleset.nft" ]; then
+    _n=$(nft_table_of "$DIR/ruleset.nft" 2>/dev/null || true)
+    if [ -n "$_n" ]; then echo "$_n"; return; fi
+  fi
+  echo stateful_firewall
+}
+
+# nft_table_of FILE: NAME of the first `table inet NAME` line.
+nft_table_of() {
+  awk '
+    { sub(/^[ \t]+/, "") }
+    $1 == "table" {
+      if ($2 != "inet") exit 1
+      n = $3; sub(/[{;].*$/, "", n); print n; found = 1; exit 0
+    }
+    END { if (!found) exit 1 }
+  ' "$1"
+}
+
+nft_has_table() { have nft && nft list table inet "$1" >/dev/null 2>&1; }
+
+# tables_of FILE: table names of an iptables-save file.
+tables_of() { awk '/^\*/ { printf "%s ", substr($0, 2) }' "$1"; }
+
+# fam_vars 4|6: set FAM_SAVE FAM_RESTORE FAM_LABEL.
+fam_vars() {
+  if [ "$1" = 4 ]; then
+    FAM_SAVE=$IPT_SAVE FAM_RESTORE=$IPT_RESTORE FAM_LABEL=ipv4
+  else
+    FAM_SAVE=$IP6T_SAVE FAM_RESTORE=$IP6T_RESTORE FAM_LABEL=ipv6
+  fi
+}
+
+# run_tool LOG CMD...: run CMD, keep its stderr in LOG.
+run_tool() {
+  _log=$1
+  shift
+  "$@" 2>"$_log"
+}
+show_log() { if [ -s "$1" ]; then cat "$1" >&2; fi; }
+
+# --------------------------------------------------------------------------
+# ipset staging: new content goes into sfw.tmpN sets that are swapped in.
+
+ipset_drop_temps() {
+  have ipset || return 0
+  ipset list -n 2>/dev/null | awk '/^sfw\.tmp/' | while read -r _s; do
+    ipset destroy "$_s" 2>/dev/null || true
+  done
+}
+
+# ipset_prepare FILE LABEL: validate FILE by loading it into temporary sets;
+# new sets get their final name now (nothing refers to them yet), existing
+# ones are listed in $TMP/ipset.swap for ipset_commit.
+ipset_prepare() {
+  : >"$TMP/ipset.swap"
+  : >"$TMP/ipset.created"
+  : >"$TMP/ipset.map"
+  [ -s "$1" ] || return 0
+  have ipset || { printf '%s: %s needs the ipset command\n' "$PROG" "$2" >&2; return 1; }
+  awk -v src="$2" -v mapf="$TMP/ipset.map" "$AWK_IPSET" "$1" >"$TMP/ipset.restore" || return 1
+  ipset_drop_temps
+  if ! run_tool "$TMP/ipset.err" ipset restore <"$TMP/ipset.restore"; then
+    show_log "$TMP/ipset.err"
+    ipset_drop_temps
+    return 1
+  fi
+  while read -r _tmp _type _fam _real; do
+    _live=$(ipset save "$_real" 2>/dev/null | awk '$1 == "create" {
+      f = "-"; for (i = 4; i < NF; i++) if ($i == "family") f = $(i + 1)
+      print $3 " " f; exit }')
+    if [ -n "$_live" ] && [ "$_live" != "$_type $_fam" ]; then
+      printf '%s: %s: set %s exists as %s; it cannot become %s %s in place (run destroy first)\n' \
+        "$PROG" "$2" "$_real" "$_live" "$_type" "$_fam" >&2
+      ipset_drop_temps
+      return 1
+    fi
+  done <"$TMP/ipset.map"
+  while read -r _tmp _type _fam _real; do
+    if ipset list -n "$_real" >/dev/null 2>&1; then
+      echo "$_tmp $_real" >>"$TMP/ipset.swap"
+    else
+      ipset rename "$_tmp" "$_real"
+      echo "$_real" >>"$TMP/ipset.created"
+    fi
+  done <"$TMP/ipset.map"
+}
+
+ipset_commit() {
+  [ -s "$TMP/ipset.swap" ] || return 0
+  awk '{ print "swap " $1 " " $2; print "destroy " $1 }' "$TMP/ipset.swap" | ipset restore
+}
+
+ipset_abort() {
+  if [ -s "$TMP/ipset.created" ]; then
+    while read -r _s; do ipset destroy "$_s" 2>/dev/null || true; done <"$TMP/ipset.created"
+  fi
+  ipset_drop_temps
+}
+
+# ipset_prune KEEPFILE: destroy sfw-* sets not created by KEEPFILE.
+ipset_prune() {
+  have ipset || return 0
+  _keep=$(awk '$1 == "create" { printf " %s ", $2 }' "$1" 2>/dev/null || true)
+  ipset list -n 2>/dev/null | awk '/^sfw-/' | while read -r _s; do
+    case $_keep in *" $_s "*) continue ;; esac
+    ipset destroy "$_s" 2>/dev/null || warn "set $_s is still in use; it was kept"
+  done
+}
+
+ipset_lib() { if [ -f "$1" ]; then awk '($1 == "create" || $1 == "add") && $2 ~ /^sfw-/' "$1"; fi; }
+
+# --------------------------------------------------------------------------
+# iptables transactions
+
+# gen_tx LIVE DESIRED LABEL SKIP WARNPOLICY STATS: shared-mode transaction.
+gen_tx() {
+  awk -v livef="$1" -v src="$3" -v skip=" $4 " -v warnpolicy="$5" -v statsf="$6" \
+    "$AWK_GEN" "$1" "$2"
+}
+
+# restore_noflush FAM FILE: load a generated transaction if it has content.
+restore_noflush() {
+  fam_vars "$1"
+  [ -s "$2" ] || return 0
+  if ! run_tool "$TMP/restore.err" "$FAM_RESTORE" --noflush <"$2"; then
+    show_log "$TMP/restore.err"
+    return 1
+  fi
+}
+
+# lib_restore FAM SAVED: bring the library objects back to those in SAVED.
+# Exclusive: tables listed in ST_TABLES<fam> are restored whole.
+lib_restore() {
+  fam_vars "$1"
+  _saved=$2
+  _excl=
+  if [ "$ST_MODE" = exclusive ]; then
+    if [ "$1" = 4 ]; then _excl=$ST_TABLES4; else _excl=$ST_TABLES6; fi
+  fi
+  if [ -n "$_excl" ]; then
+    awk -v want=" $_excl " '
+      /^\*/ { t = substr($0, 2); keep = index(want, " " t " ") > 0; if (keep) got[t] = 1 }
+      keep { print }
+      END { n = split(want, w, " "); for (i = 1; i <= n; i++) if (!(w[i] in got)) printf "*%s\nCOMMIT\n", w[i] }
+    ' "$_saved" >"$TMP/rb.full.$1"
+    if ! run_tool "$TMP/restore.err" "$FAM_RESTORE" <"$TMP/rb.full.$1"; then
+      show_log "$TMP/restore.err"
+      return 1
+    fi
+  fi
+  "$FAM_SAVE" >"$TMP/rb.live.$1"
+  awk "$AWK_EXTRACT" "$_saved" >"$TMP/rb.lib.$1"
+  gen_tx "$TMP/rb.live.$1" "$TMP/rb.lib.$1" "saved $FAM_LABEL ruleset" "$_excl" 0 "" >"$TMP/rb.tx.$1" || return 1
+  restore_noflush "$1" "$TMP/rb.tx.$1"
+}
+
+# --------------------------------------------------------------------------
+# snapshot (rollback point) and restore
+
+snapshot_take() {
+  rm -rf "$SNAP.new"
+  mkdir -p "$SNAP.new"
+  if have "$IPT_SAVE"; then "$IPT_SAVE" >"$SNAP.new/iptables.save" 2>/dev/null || rm -f "$SNAP.new/iptables.save"; fi
+  if have "$IP6T_SAVE"; then "$IP6T_SAVE" >"$SNAP.new/ip6tables.save" 2>/dev/null || rm -f "$SNAP.new/ip6tables.save"; fi
+  if have ipset; then ipset save >"$SNAP.new/ipset.save" 2>/dev/null || rm -f "$SNAP.new/ipset.save"; fi
+  if have nft; then
+    nft list ruleset >"$SNAP.new/nft.ruleset" 2>/dev/null || rm -f "$SNAP.new/nft.ruleset"
+    if nft_has_table "$1"; then nft list table inet "$1" >"$SNAP.new/nft-table.nft"; fi
+    echo "$1" >"$SNAP.new/nft-table.name"
+  fi
+  date +%s >"$SNAP.new/taken-at"
+  rm -rf "$SNAP"
+  mv "$SNAP.new" "$SNAP"
+}
+
+# restore_snapshot: put the library objects of the rollback point back
+# (for the backend and mode recorded in current.env).
+restore_snapshot() {
+  [ -d "$SNAP" ] || { printf '%s: no rollback point in %s\n' "$PROG" "$SNAP" >&2; return 1; }
+  _rc=0
+  if [ "$ST_BACKEND" = iptables ]; then
+    ipset_lib "$SNAP/ipset.save" >"$TMP/rb.sets"
+    if [ -s "$TMP/rb.sets" ]; then
+      if ipset_prepare "$TMP/rb.sets" "saved sets"; then ipset_commit || _rc=1; else _rc=1; fi
+    fi
+    if [ -f "$SNAP/iptables.save" ]; then
+      if lib_restore 4 "$SNAP/iptables.save"; then say "ipv4: restored the rollback point"; else _rc=1; fi
+    fi
+    if [ "$ST_V6" = 1 ] && [ -f "$SNAP/ip6tables.save" ]; then
+      if lib_restore 6 "$SNAP/ip6tables.save"; then say "ipv6: restored the rollback point"; else _rc=1; fi
+    fi
+    ipset_prune "$TMP/rb.sets"
+  elif [ "$ST_BACKEND" = nftables ]; then
+    _t=$ST_TABLE
+    _done=0
+    if [ "$ST_MODE" = exclusive ] && [ -f "$SNAP/nft.ruleset" ]; then
+      { echo 'flush ruleset'; cat "$SNAP/nft.ruleset"; } >"$TMP/rb.nft"
+      if run_tool "$TMP/nft.err" nft -f "$TMP/rb.nft"; then
+        _done=1
+        say "nftables: restored the whole saved ruleset"
+      else
+        show_log "$TMP/nft.err"
+        warn "the saved ruleset could not be reloaded as a whole; restoring table inet $_t only"
+      fi
+    fi
+    if [ "$_done" = 0 ]; then
+      {
+        echo "table inet $_t"
+        echo "delete table inet $_t"
+        if [ -f "$SNAP/nft-table.nft" ]; then cat "$SNAP/nft-table.nft"; fi
+      } >"$TMP/rb.nft"
+      if run_tool "$TMP/nft.err" nft -f "$TMP/rb.nft"; then
+        say "nftables: restored table inet $_t of the rollback point"
+      else
+        show_log "$TMP/nft.err"
+        _rc=1
+      fi
+    fi
+  fi
+  loose_restore
+  return "$_rc"
+}
+
+# --------------------------------------------------------------------------
+# conntrack: existing connections (the deploy's SSH session) are picked up
+# mid-stream only with nf_conntrack_tcp_loose=1.
+
+loose_check() {
+  [ -w "$LOOSE" ] || return 0
+  if [ "$(cat "$LOOSE")" = 0 ]; then
+    warn "net.netfilter.nf_conntrack_tcp_loose is 0: untracked connections (this session) would be INVALID; set to 1 until confirm/rollback"
+    [ -f "$STATE_DIR/tcp_loose.orig" ] || echo 0 >"$STATE_DIR/tcp_loose.orig"
+    echo 1 >"$LOOSE"
+  fi
+}
+
+loose_restore() {
+  [ -f "$STATE_DIR/tcp_loose.orig" ] || return 0
+  if [ -w "$LOOSE" ]; then cat "$STATE_DIR/tcp_loose.orig" >"$LOOSE"; fi
+  rm -f "$STATE_DIR/tcp_loose.orig"
+}
+
+# --------------------------------------------------------------------------
+# fingerprint of the live library objects (compared by confirm)
+
+fingerprint() {
+  if [ "$ST_BACKEND" = iptables ]; then
+    echo '# ipv4'
+    "$IPT_SAVE" 2>/dev/null | awk "$AWK_FP"
+    if [ "$ST_V6" = 1 ]; then
+      echo '# ipv6'
+      "$IP6T_SAVE" 2>/dev/null | awk "$AWK_FP"
+    fi
+    if have ipset; then
+      echo '# ipset'
+      ipset save 2>/dev/null | awk '
+        $1 == "create" && $2 ~ /^sfw-/ { sub(/ initval 0x[0-9a-f]+/, ""); print; next }
+        $1 == "add" && $2 ~ /^sfw-/ { gsub(/ (timeout|packets|bytes) [0-9]+/, ""); print }
+      ' | sort
+    fi
+  else
+    echo "# nft table inet $ST_TABLE"
+    if nft_has_table "$ST_TABLE"; then
+      nft -s list table inet "$ST_TABLE" | sed 's/ expires [0-9a-z.]*//g'
+    else
+      echo absent
+    fi
+  fi
+}
+
+# --------------------------------------------------------------------------
+# rollback timer
+
+timer_alive() {
+  [ -n "$A_PID" ] || return 1
+  kill -0 "$A_PID" 2>/dev/null || return 1
+  if [ -r "/proc/$A_PID/cmdline" ]; then
+    tr '\0' ' ' <"/proc/$A_PID/cmdline" | grep -q "_timer.*$A_ID" || return 1
+  fi
+}
+
+systemd_usable() {
+  [ "${SFW_TIMER:-auto}" != detached ] || return 1
+  have systemd-run && have systemctl && [ -d /run/systemd/system ] || return 1
+  [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || return 1
+  # a unit would run in PID 1's network namespace, not necessarily ours
+  [ "$(readlink /proc/1/ns/net 2>/dev/null)" = "$(readlink /proc/self/ns/net 2>/dev/null)" ]
+}
+
+# arm ID SECONDS
+arm() {
+  _deadline=$(($(date +%s) + $2))
+  A_ID=$1 A_KIND='' A_PID='' A_UNIT='' A_DEADLINE=$_deadline
+  if systemd_usable; then
+    A_UNIT=sfw-rollback-$1
+    if systemd-run --quiet --collect --unit="$A_UNIT" --on-active="$2" --timer-property=AccuracySec=1s \
+      /bin/sh "$STATE_DIR/sfw-apply.sh" rollback --state-dir "$STATE_DIR" --apply-id "$1" --reason timeout \
+      </dev/null >/dev/null 2>&1; then
+      A_KIND=systemd
+    else
+      A_UNIT=
+      [ "${SFW_TIMER:-auto}" != systemd ] || die "systemd-run failed to arm the rollback timer"
+    fi
+  elif [ "${SFW_TIMER:-auto}" = systemd ]; then
+    die "SFW_TIMER=systemd but systemd is not usable here"
+  fi
+  if [ -z "$A_KIND" ]; then
+    # detached: own session, no terminal, stdio away from the caller so an
+    # SSH session is never held open
+    if have setsid; then
+      setsid nohup /bin/sh "$STATE_DIR/sfw-apply.sh" _timer --state-dir "$STATE_DIR" \
+        --apply-id "$1" --deadline "$_deadline" </dev/null >>"$STATE_DIR/rollback.log" 2>&1 &
+    else
+      nohup /bin/sh "$STATE_DIR/sfw-apply.sh" _timer --state-dir "$STATE_DIR" \
+        --apply-id "$1" --deadline "$_deadline" </dev/null >>"$STATE_DIR/rollback.log" 2>&1 &
+    fi
+    A_PID=$!
+    A_KIND=detached
+  fi
+  write_env "$STATE_DIR/armed.env" A_ID A_KIND A_PID A_UNIT A_DEADLINE
+}
+
+disarm() {
+  load_armed
+  [ -n "$A_ID" ] || return 0
+  if [ "$A_KIND" = systemd ] && [ -n "$A_UNIT" ]; then
+    systemctl stop "$A_UNIT.timer" >/dev/null 2>&1 || true
+  elif timer_alive; then
+    kill "$A_PID" 2>/dev/null || true
+  fi
+  rm -f "$STATE_DIR/armed.env"
+  A_ID='' A_KIND='' A_PID='' A_UNIT='' A_DEADLINE=''
+}
+
+mark_rolled_back() {
+  { echo "$1"; echo "$2"; date +%s; } >"$STATE_DIR/rolled-back"
+}
+rolled_back_id() { if [ -f "$STATE_DIR/rolled-back" ]; then head -n 1 "$STATE_DIR/rolled-back"; fi; }
+confirmed_id() { if [ -f "$STATE_DIR/confirmed" ]; then head -n 1 "$STATE_DIR/confirmed"; fi; }
+
+# --------------------------------------------------------------------------
+# persistence (reboot survival)
+
+# atomic_write PATH: stdin -> PATH via a temporary file in the same dir.
+atomic_write() {
+  mkdir -p "$(dirname "$1")"
+  cat >"$1.sfw-new"
+  mv -f "$1.sfw-new" "$1"
+}
+
+ipt_convention() {
+  if [ -d "$ROOT/etc/iptables" ] || { [ -z "$ROOT" ] && have netfilter-persistent; }; then
+    echo netfilter-persistent
+  elif [ -f "$ROOT/etc/sysconfig/iptables-config" ] || [ -f "$ROOT/etc/sysconfig/iptables" ]; then
+    echo iptables-services
+  fi
+}
+
+# nft_convention: "debian CONF INCLUDE" or "rhel CONF INCLUDE".
+nft_convention() {
+  if [ -f "$ROOT/etc/sysconfig/nftables.conf" ]; then
+    echo "rhel /etc/sysconfig/nftables.conf /etc/nftables/stateful-firewall.nft"
+  elif [ -f "$ROOT/etc/nftables.conf" ] || [ -d "$ROOT/etc/nftables.d" ]; then
+    echo "debian /etc/nftables.conf /etc/nftables.d/stateful-firewall.nft"
+  fi
+}
+
+persist() {
+  if [ "$ST_BACKEND" = iptables ]; then
+    _conv=$(ipt_convention)
+    case $_conv in
+      netfilter-persistent)
+        _p4=/etc/iptables/rules.v4 _p6=/etc/iptables/rules.v6 _ps=/etc/iptables/ipsets ;;
+      iptables-services)
+        _p4=/etc/sysconfig/iptables _p6=/etc/sysconfig/ip6tables _ps=/etc/sysconfig/ipset ;;
+      *)
+        say "persistence: no convention detected (netfilter-persistent, iptables-services); the ruleset is live but will not survive a reboot"
+        return 0 ;;
+    esac
+    "$IPT_SAVE" | atomic_write "$ROOT$_p4" || return 1
+    _written=$_p4
+    if [ "$ST_V6" = 1 ]; then
+      "$IP6T_SAVE" | atomic_write "$ROOT$_p6" || return 1
+      _written="$_written $_p6"
+    fi
+    if have ipset && [ -n "$(ipset list -n 2>/dev/null | awk '/^sfw-/')" ]; then
+      ipset save | atomic_write "$ROOT$_ps" || return 1
+      _written="$_written $_ps"
+    fi
+    say "persistence: $_conv ($_written)"
+  else
+    _conv=$(nft_convention)
+    if [ -z "$_conv" ]; then
+      say "persistence: no convention detected (nftables.service: /etc/nftables.conf or /etc/sysconfig/nftables.conf); the ruleset is live but will not survive a reboot"
+      return 0
+    fi
+    # shellcheck disable=SC2086 # three words
+    set -- $_conv
+    _conf=$2 _inc=$3
+    {
+      echo "# managed by stateful-firewall (apply $ST_ID); do not edit"
+      echo "table inet $ST_TABLE"
+      echo "delete table inet $ST_TABLE"
+      nft -s list table inet "$ST_TABLE"
+    } | atomic_write "$ROOT$_inc" || return 1
+    if [ "$ST_MODE" = exclusive ]; then
+      if [ -f "$ROOT$_conf" ] && ! grep -q '^# managed by stateful-firewall' "$ROOT$_conf" &&
+        [ ! -f "$ROOT$_conf.sfw-orig" ]; then
+        cp -p "$ROOT$_conf" "$ROOT$_conf.sfw-orig"
+      fi
+      printf '#!/usr/sbin/nft -f\n# managed by stateful-firewall (exclusive mode)\nflush ruleset\ninclude "%s"\n' "$_inc" |
+        atomic_write "$ROOT$_conf" || return 1
+    elif ! grep -Fqx "include \"$_inc\"" "$ROOT$_conf" 2>/dev/null; then
+      printf 'include "%s"\n' "$_inc" >>"$ROOT$_conf" || return 1
+    fi
+    say "persistence: nftables.service ($1: $_inc included from $_conf)"
+  fi
+}
+
+unpersist() {
+  for _p in /etc/iptables/rules.v4 /etc/iptables/rules.v6 /etc/sysconfig/iptables /etc/sysconfig/ip6tables; do
+    [ -f "$ROOT$_p" ] || continue
+    awk "$AWK_FP" "$ROOT$_p" | grep -q . || continue
+    awk "$AWK_STRIP" "$ROOT$_p" | atomic_write "$ROOT$_p"
+    say "persistence: removed the library chains from $_p"
+  done
+  for _p in /etc/iptables/ipsets /etc/sysconfig/ipset; do
+    [ -f "$ROOT$_p" ] || continue
+    awk '($1 == "create" || $1 == "add") && $2 ~ /^sfw-/ { f = 1 } END { exit !f }' "$ROOT$_p" || continue
+    awk '!(($1 == "create" || $1 == "add") && $2 ~ /^sfw-/)' "$ROOT$_p" | atomic_write "$ROOT$_p"
+    say "persistence: removed the library sets from $_p"
+  done
+  for _c in "/etc/nftables.conf /etc/nftables.d/stateful-firewall.nft" \
+    "/etc/sysconfig/nftables.conf /etc/nftables/stateful-firewall.nft"; do
+    # shellcheck disable=SC2086 # two words
+    set -- $_c
+    if [ -f "$ROOT$2" ]; then
+      rm -f "$ROOT$2"
+      say "persistence: removed $2"
+    fi
+    [ -f "$ROOT$1" ] || continue
+    if grep -q '^# managed by stateful-firewall' "$ROOT$1" && [ -f "$ROOT$1.sfw-orig" ]; then
+      mv -f "$ROOT$1.sfw-orig" "$ROOT$1"
+      say "persistence: restored the original $1"
+    elif grep -Fqx "include \"$2\"" "$ROOT$1"; then
+      grep -Fvx "include \"$2\"" "$ROOT$1" | atomic_write "$ROOT$1"
+      say "persistence: removed the include line from $1"
+    fi
+  done
+}
+
+# --------------------------------------------------------------------------
+# commands
+
+self_install() {
+  if [ ! -f "$0" ] || ! grep -qx "$MARKER" "$0"; then
+    die "cannot locate the script file ($0); run it from a file, not from stdin"
+  fi
+  # copy + rename: also safe when running from the state dir copy itself
+  cp "$0" "$STATE_DIR/sfw-apply.sh.new"
+  mv -f "$STATE_DIR/sfw-apply.sh.new" "$STATE_DIR/sfw-apply.sh"
+}
+
+cmd_apply() {
+  [ -d "$DIR" ] || die "pending ruleset directory not found: $DIR"
+  DIR=$(cd "$DIR" && pwd)
+  if [ -z "$BACKEND" ]; then
+    if [ -f "$DIR/ruleset.nft" ]; then BACKEND=nftables
+    elif [ -f "$DIR/rules.v4" ]; then BACKEND=iptables
+    else die "no ruleset in $DIR (expected rules.v4 or ruleset.nft)"
+    fi
+  fi
+  MODE=${MODE:-shared}
+  self_install
+  lock 60
+
+  # ---- 1. validate (nothing is touched until this passes)
+  _name=$(nft_name)
+  _v6=0 _tables4='' _tables6=''
+  if [ "$BACKEND" = iptables ]; then
+    [ -f "$DIR/rules.v4" ] || die "missing $DIR/rules.v4"
+    need "$IPT_SAVE"
+    need "$IPT_RESTORE"
+    if [ -f "$DIR/rules.v6" ]; then
+      _v6=1
+      need "$IP6T_SAVE"
+      need "$IP6T_RESTORE"
+    fi
+    _sets=$DIR/sets.ipset
+    [ -f "$_sets" ] || _sets=$TMP/no-sets
+    for _f in 4 6; do
+      [ "$_f" = 4 ] || [ "$_v6" = 1 ] || continue
+      fam_vars "$_f"
+      _file=$DIR/rules.v$_f
+      "$FAM_SAVE" >"$TMP/live.$_f" 2>"$TMP/save.err" || { show_log "$TMP/save.err"; die "$FAM_SAVE failed"; }
+      if [ "$MODE" = shared ]; then
+        gen_tx "$TMP/live.$_f" "$_file" "rules.v$_f" "" 1 "$TMP/stats.$_f" >"$TMP/tx.$_f" ||
+          die_code 3 "rules.v$_f rejected; nothing was changed"
+      else
+        cp "$_file" "$TMP/tx.$_f"
+        _t=$(tables_of "$_file")
+        gen_tx "$TMP/live.$_f" "$TMP/no-sets" "live" "$_t" 0 "$TMP/stats2.$_f" >"$TMP/tx2.$_f" || die "internal error"
+        if [ "$_f" = 4 ]; then _tables4=$_t; else _tables6=$_t; fi
+      fi
+    done
+    if ! ipset_prepare "$_sets" sets.ipset; then
+      die_code 3 "sets.ipset rejected; nothing was changed"
+    fi
+    for _f in 4 6; do
+      [ "$_f" = 4 ] || [ "$_v6" = 1 ] || continue
+      fam_vars "$_f"
+      _nf=
+      [ "$MODE" = shared ] && _nf=--noflush
+      # shellcheck disable=SC2086 # _nf is empty or one flag
+      if ! run_tool "$TMP/test.err" "$FAM_RESTORE" --test $_nf <"$TMP/tx.$_f"; then
+        show_log "$TMP/test.err"
+        ipset_abort
+        die_code 3 "rules.v$_f rejected by $FAM_RESTORE --test; nothing was changed"
+      fi
+    done
+    # kernel-side checks (--test only parses): load the files into a
+    # throwaway network namespace
+    if have unshare && unshare -n true 2>/dev/null; then
+      if ! run_tool "$TMP/scratch.err" unshare -n /bin/sh -c '
+          set -e
+          if [ -s "$1" ]; then ipset restore <"$1"; fi
+          "$2" <"$3"
+          if [ "$6" = 1 ]; then "$4" <"$5"; fi
+        ' sh "$_sets" "$IPT_RESTORE" "$DIR/rules.v4" "$IP6T_RESTORE" "$DIR/rules.v6" "$_v6"; then
+        show_log "$TMP/scratch.err"
+        ipset_abort
+        die_code 3 "the kernel rejected the ruleset (checked in a scratch network namespace); nothing was changed"
+      fi
+    else
+      warn "unshare -n is not available: kernel-side checks happen at load time only"
+    fi
+  else
+    need nft
+    _file=$DIR/ruleset.nft
+    [ -f "$_file" ] || die "missing $_file"
+    _name=$(nft_table_of "$_file") || die_code 3 "ruleset.nft: no 'table inet NAME' line found"
+    case $_name in '' | *[!A-Za-z0-9_.-]*) die_code 3 "ruleset.nft: unsupported table name: $_name" ;; esac
+    case $_file in *'"'*) die "unsupported path: $_file" ;; esac
+    if [ "$MODE" = shared ]; then
+      awk -v name="$_name" '
+        function fail(m) { printf "stateful-firewall: ruleset.nft:%d: %s\n", FNR, m > "/dev/stderr"; bad = 1 }
+        { l = $0; sub(/^[ \t]+/, "", l); split(l, w, /[ \t]+/) }
+        w[1] == "table" && !(w[2] == "inet" && (w[3] == name || w[3] == name "{")) { fail("only table inet " name " may be defined in shared mode") }
+        w[1] == "include" { fail("include is not allowed in shared mode") }
+        w[1] == "flush" && w[2] == "ruleset" { fail("flush ruleset is not allowed in shared mode") }
+        w[1] ~ /^(add|create|insert|replace|delete|destroy|flush|reset|rename)$/ && w[2] !~ /^@/ && w[2] != "" &&
+          !(w[3] == "inet" && w[4] == name) { fail("statement outside table inet " name " is not allowed in shared mode") }
+        END { exit bad }
+      ' "$_file" || die_code 3 "ruleset.nft rejected; nothing was changed"
+      printf 'table inet %s\ndelete table inet %s\ninclude "%s"\n' "$_name" "$_name" "$_file" >"$TMP/tx.nft"
+    else
+      printf 'flush ruleset\ninclude "%s"\n' "$_file" >"$TMP/tx.nft"
+    fi
+    if ! run_tool "$TMP/test.err" nft -c -f "$TMP/tx.nft"; then
+      show_log "$TMP/test.err"
+      die_code 3 "ruleset.nft rejected by nft -c; nothing was changed"
+    fi
+  fi
+
+  # ---- 2. rollback point (kept if an unconfirmed apply is still pending, so
+  # the rollback returns to the last confirmed state)
+  if [ -n "$A_ID" ] && [ -d "$SNAP" ]; then
+    say "an unconfirmed apply ($A_ID) is pending: keeping its rollback point"
+    disarm
+  else
+    snapshot_take "$_name"
+  fi
+
+  # ---- 3. arm the rollback
+  _id=$( { date +%s; echo "$$"; cat "$DIR"/rules.v4 "$DIR"/rules.v6 "$DIR"/sets.ipset "$DIR"/ruleset.nft 2>/dev/null || true; } |
+    if have sha256sum; then sha256sum; else cksum; fi | awk '{ print $1 }' | cut -c1-16)
+  case $_id in *[!0-9a-f]*) _id=$(printf '%016x' "$_id" 2>/dev/null || echo "$$$(date +%s)") ;; esac
+  ST_ID=$_id ST_BACKEND=$BACKEND ST_MODE=$MODE ST_TABLE=$_name ST_V6=$_v6
+  ST_TABLES4=$_tables4 ST_TABLES6=$_tables6
+  ST_IPT_SAVE=$IPT_SAVE ST_IPT_RESTORE=$IPT_RESTORE ST_IP6T_SAVE=$IP6T_SAVE ST_IP6T_RESTORE=$IP6T_RESTORE
+  ST_APPLIED_AT=$(date +%s)
+  [ "$BACKEND" = nftables ] && ST_V6=1
+  write_env "$STATE_DIR/current.env" ST_ID ST_BACKEND ST_MODE ST_TABLE ST_V6 ST_TABLES4 ST_TABLES6 \
+    ST_IPT_SAVE ST_IPT_RESTORE ST_IP6T_SAVE ST_IP6T_RESTORE ST_APPLIED_AT
+  rm -f "$STATE_DIR/fingerprint"
+  loose_check
+  arm "$_id" "$TIMEOUT"
+
+  # ---- 4. load atomically (one restore per family, one nft transaction)
+  _failed=
+  if [ "$BACKEND" = iptables ]; then
+    ipset_commit || _failed=ipset
+    for _f in 4 6; do
+      [ -z "$_failed" ] || break
+      [ "$_f" = 4 ] || [ "$_v6" = 1 ] || continue
+      fam_vars "$_f"
+      if [ "$MODE" = shared ]; then
+        restore_noflush "$_f" "$TMP/tx.$_f" || _failed=$FAM_LABEL
+      else
+        if run_tool "$TMP/restore.err" "$FAM_RESTORE" <"$TMP/tx.$_f"; then
+          restore_noflush "$_f" "$TMP/tx2.$_f" || _failed=$FAM_LABEL
+        else
+          show_log "$TMP/restore.err"
+          _failed=$FAM_LABEL
+        fi
+      fi
+    done
+    [ -n "$_failed" ] || ipset_prune "$_sets"
+  else
+    if ! run_tool "$TMP/restore.err" nft -f "$TMP/tx.nft"; then
+      show_log "$TMP/restore.err"
+      _failed=nftables
+    fi
+  fi
+  if [ -n "$_failed" ]; then
+    disarm
+    ipset_abort
+    _how="the previous state was restored"
+    restore_snapshot || _how="restoring the previous state failed too (see above)"
+    mark_rolled_back "$_id" "load failed"
+    die_code 5 "loading the $_failed ruleset failed; $_how"
+  fi
+  loose_check
+  fingerprint >"$STATE_DIR/fingerprint"
+
+  # ---- 5. report
+  if [ "$BACKEND" = iptables ]; then
+    for _f in 4 6; do
+      fam_vars "$_f"
+      if [ "$_f" = 6 ] && [ "$_v6" = 0 ]; then
+        say "ipv6: skipped (no rules.v6)"
+        continue
+      fi
+      if [ "$MODE" = shared ]; then
+        read -r _c _h _s _tabs <"$TMP/stats.$_f" || true
+        say "$FAM_LABEL: shared: $_c SFW-* chain(s) and $_h hook(s) loaded in one $FAM_RESTORE --noflush transaction [$(variant "$FAM_SAVE")]; $_s stale chain(s) removed; other chains untouched"
+      else
+        say "$FAM_LABEL: exclusive: table(s) $(tables_of "$DIR/rules.v$_f")restored in one $FAM_RESTORE transaction [$(variant "$FAM_SAVE")]"
+      fi
+    done
+    if [ -s "$_sets" ]; then
+      say "ipset: $(awk '$1 == "create"' "$_sets" | wc -l | tr -d ' ') sfw-* set(s) loaded"
+    fi
+  elif [ "$MODE" = shared ]; then
+    say "inet: shared: table inet $_name replaced in one nft transaction; other tables untouched"
+  else
+    say "inet: exclusive: ruleset replaced by table inet $_name in one nft transaction"
+  fi
+  if [ "$A_KIND" = systemd ]; then
+    say "rollback armed: unit $A_UNIT restores the previous state in ${TIMEOUT}s unless confirm runs"
+  else
+    say "rollback armed: detached process $A_PID restores the previous state in ${TIMEOUT}s unless confirm runs"
+  fi
+  say "apply id: $_id"
+}
+
+cmd_confirm() {
+  lock 60
+  [ -n "$ST_ID" ] || die_code 4 "nothing to confirm: no apply recorded in $STATE_DIR"
+  _id=${APPLY_ID:-$ST_ID}
+  if [ "$_id" != "$ST_ID" ]; then
+    die_code 4 "apply $_id is not the latest apply ($ST_ID); the deploy must be treated as failed"
+  fi
+  if [ "$(rolled_back_id)" = "$_id" ]; then
+    die_code 4 "the host rolled back apply $_id (lockout protection: it was not confirmed in time or its load failed); the deploy must be treated as failed"
+  fi
+  load_armed
+  if [ "$A_ID" != "$_id" ] && [ "$(confirmed_id)" != "$_id" ]; then
+    die_code 4 "no rollback is armed for apply $_id; the host may have rolled back (lockout protection); the deploy must be treated as failed"
+  fi
+  fingerprint >"$TMP/fingerprint"
+  if [ ! -f "$STATE_DIR/fingerprint" ] || ! cmp -s "$TMP/fingerprint" "$STATE_DIR/fingerprint"; then
+    die_code 4 "the active ruleset is not the one apply $_id installed; the host may have rolled back (lockout protection) or was changed since; the deploy must be treated as failed"
+  fi
+  echo "$_id" >"$STATE_DIR/confirmed"
+  disarm
+  loose_restore
+  say "confirmed apply $_id: rollback cancelled"
+  persist || die "apply $_id is confirmed and live, but persisting it failed"
+}
+
+# rollback [--apply-id ID]: with an id (the timer) only if that apply is
+# still armed; without, restore the rollback point unconditionally.
+cmd_rollback() {
+  lock 120
+  load_armed
+  if [ -n "$APPLY_ID" ]; then
+    if [ "$A_ID" != "$APPLY_ID" ]; then
+      say "rollback for apply $APPLY_ID not needed (confirmed or superseded)"
+      return 0
+    fi
+  fi
+  _id=$ST_ID
+  disarm
+  if restore_snapshot; then
+    mark_rolled_back "${_id:-none}" "$REASON"
+    say "rolled back apply ${_id:-?} ($REASON): the rollback point is active again"
+    if [ "$REASON" = manual ] && [ -n "$_id" ] && [ "$(confirmed_id)" = "$_id" ]; then
+      persist || warn "persisting the restored ruleset failed"
+    fi
+  else
+    mark_rolled_back "${_id:-none}" "$REASON (incomplete)"
+    die "rollback of apply ${_id:-?} was incomplete (see above)"
+  fi
+}
+
+cmd_timer() {
+  if [ -z "$APPLY_ID" ] || [ -z "$DEADLINE" ]; then die "internal: _timer needs --apply-id and --deadline"; fi
+  while [ "$(date +%s)" -lt "$DEADLINE" ]; do
+    load_armed
+    [ "$A_ID" = "$APPLY_ID" ] || exit 0
+    sleep 1
+  done
+  REASON=timeout
+  say "$(date): rollback timer for apply $APPLY_ID expired"
+  cmd_rollback
+}
+
+cmd_destroy() {
+  lock 60
+  disarm
+  for _f in 4 6; do
+    fam_vars "$_f"
+    if ! have "$FAM_SAVE" || ! have "$FAM_RESTORE"; then continue; fi
+    if ! "$FAM_SAVE" >"$TMP/live.$_f" 2>/dev/null; then
+      warn "$FAM_SAVE failed; $FAM_LABEL skipped"
+      continue
+    fi
+    gen_tx "$TMP/live.$_f" "$TMP/empty" "" "" 0 "" >"$TMP/tx.$_f" || die "internal error"
+    if [ -s "$TMP/tx.$_f" ]; then
+      restore_noflush "$_f" "$TMP/tx.$_f" || die "removing the $FAM_LABEL library chains failed"
+      say "$FAM_LABEL: removed the SFW-* chains and their hooks"
+    else
+      say "$FAM_LABEL: no library chains"
+    fi
+  done
+  if have ipset; then
+    _n=$(ipset list -n 2>/dev/null | awk '/^sfw-/' | wc -l | tr -d ' ')
+    ipset_drop_temps
+    ipset_prune "$TMP/empty"
+    [ "$_n" = 0 ] || say "ipset: removed $_n sfw-* set(s)"
+  fi
+  _name=$(nft_name)
+  if nft_has_table "$_name"; then
+    nft delete table inet "$_name"
+    say "nftables: removed table inet $_name"
+  fi
+  loose_restore
+  unpersist
+  rm -rf "$SNAP" "$STATE_DIR/current.env" "$STATE_DIR/fingerprint" "$STATE_DIR/confirmed" \
+    "$STATE_DIR/rolled-back" "$STATE_DIR/sfw-apply.sh"
+  say "destroyed: no library objects remain"
+}
+
+cmd_status() {
+  if [ -n "$ST_ID" ]; then
+    _st=pending
+    [ "$(confirmed_id)" = "$ST_ID" ] && _st=confirmed
+    [ "$(rolled_back_id)" = "$ST_ID" ] && _st="rolled back"
+    say "last apply: $ST_ID ($ST_BACKEND, $ST_MODE mode, $_st, applied at $ST_APPLIED_AT)"
+  else
+    say "last apply: none"
+  fi
+  for _f in 4 6; do
+    fam_vars "$_f"
+    if have "$FAM_SAVE" && "$FAM_SAVE" >"$TMP/live.$_f" 2>/dev/null; then
+      _c=$(grep -c '^:SFW-' "$TMP/live.$_f" || true)
+      _h=$(awk "$AWK_FP" "$TMP/live.$_f" | awk '$2 == "-A" && $3 !~ /^SFW-/' | wc -l | tr -d ' ')
+      say "$FAM_LABEL: $_c SFW-* chain(s), $_h hook(s) [$(variant "$FAM_SAVE")]"
+    else
+      say "$FAM_LABEL: $FAM_SAVE not available"
+    fi
+  done
+  if have ipset; then
+    say "ipset: $(ipset list -n 2>/dev/null | awk '/^sfw-/' | wc -l | tr -d ' ') sfw-* set(s)"
+  fi
+  if have nft; then
+    _name=$(nft_name)
+    if nft_has_table "$_name"; then say "nftables: table inet $_name present"; else say "nftables: table inet $_name absent"; fi
+  fi
+  if [ -n "$A_ID" ]; then
+    _left=$((A_DEADLINE - $(date +%s)))
+    if [ "$A_KIND" = systemd ]; then _how="unit $A_UNIT"; else _how="process $A_PID"; fi
+    if [ "$A_KIND" = detached ] && ! timer_alive; then
+      say "rollback: armed for apply $A_ID but the timer process $A_PID is gone (run rollback or confirm)"
+    else
+      say "rollback: armed for apply $A_ID, fires in ${_left}s ($_how)"
+    fi
+  else
+    say "rollback: not armed"
+  fi
+}
+
+: >"$TMP/empty"
+: >"$TMP/no-sets"
+case $CMD in
+  apply) cmd_apply ;;
+  confirm) cmd_confirm ;;
+  rollback) cmd_rollback ;;
+  destroy) cmd_destroy ;;
+  status) cmd_status ;;
+  _timer) cmd_timer ;;
+esac

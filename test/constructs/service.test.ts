@@ -1,0 +1,29 @@
+import { TerraformStack, Testing } from 'cdktf';
+import { IpFamily, Peer, Port, Service, StatefulHost } from '../../src';
+
+function host(): StatefulHost {
+  return new StatefulHost(new TerraformStack(Testing.app(), 'stack'), 'web', { address: '192.0.2.1' });
+}
+
+describe('Service', () => {
+  test('is open to anyone, both families, by default', () => {
+    const svc = new Service(host(), 'Web', { ports: [Port.HTTPS] });
+    expect(svc.peers.map((p) => p.toString())).toEqual(['any']);
+    expect(svc.description).toBe('Web');
+    expect(svc.allowances).toEqual([{ origin: 'stack/web/Web', ports: [Port.HTTPS], peers: svc.peers }]);
+  });
+
+  test('restricted peers only open their own family', () => {
+    const h = host();
+    h.addService('Metrics', { ports: [Port.tcp(9100)], peers: [Peer.ipv6('2001:db8::/64')], description: 'node exporter' });
+    expect(h.ruleset.toIptablesRestore(IpFamily.IPV4)).not.toContain('9100');
+    expect(h.ruleset.toIptablesRestore(IpFamily.IPV6)).toContain('-s 2001:db8::/64 -p tcp -m conntrack --ctstate NEW -m tcp --dport 9100');
+  });
+
+  test.each([
+    [{ ports: [] }, 'stack/web/Bad: ports must not be empty: e.g. ports: [Port.HTTPS]'],
+    [{ ports: [Port.HTTP], peers: [] }, "stack/web/Bad: peers must not be empty: omit peers to allow anyone, or list e.g. Peer.ipv4('192.0.2.0/24')"],
+  ])('refuses %j', (props, message) => {
+    expect(() => new Service(host(), 'Bad', props)).toThrow(message);
+  });
+});

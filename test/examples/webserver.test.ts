@@ -1,0 +1,75 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Testing } from 'cdktf';
+import { buildApp, WebServerStack } from '../../examples/webserver/main';
+import { IpFamily, StatefulHost } from '../../src';
+
+const EXAMPLE_DIR = path.join(__dirname, '..', '..', 'examples', 'webserver');
+
+function webHost(): StatefulHost {
+  const stack = new WebServerStack(Testing.app(), 'webserver');
+  return stack.web;
+}
+
+describe('examples/webserver', () => {
+  test('IPv4 ruleset', () => {
+    expect(webHost().ruleset.toIptablesRestore(IpFamily.IPV4)).toMatchSnapshot();
+  });
+
+  test('IPv6 ruleset', () => {
+    expect(webHost().ruleset.toIptablesRestore(IpFamily.IPV6)).toMatchSnapshot();
+  });
+
+  test('nftables ruleset', () => {
+    expect(webHost().ruleset.toNftables()).toMatchSnapshot();
+  });
+
+  test('Terraform JSON', () => {
+    const stack = new WebServerStack(Testing.app(), 'webserver');
+    expect(Testing.synth(stack)).toMatchSnapshot();
+  });
+
+  test('keeps the discussion\'s intent and fixes its flaws', () => {
+    const v4 = webHost().ruleset.toIptablesRestore(IpFamily.IPV4).split('\n').filter((l) => l.startsWith('-A SFW-INPUT'));
+    expect(v4[0]).toContain('--ctstate RELATED,ESTABLISHED');
+    expect(v4[1]).toContain('-i lo');
+    expect(v4[2]).toContain('--ctstate INVALID -m comment --comment "webserver/web: invalid state" -j DROP');
+    expect(v4[3]).toContain('--ctstate NEW -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m multiport --dports 80,443');
+    expect(v4[4]).toContain('--src-range 10.9.8.7-10.9.8.10 -m conntrack --ctstate NEW -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN');
+    expect(v4[5]).toContain('-j REJECT --reject-with icmp-host-prohibited');
+    expect(v4).toHaveLength(6);
+  });
+
+  test('`cdktf synth` works in the example folder', () => {
+    const out = path.join(process.env.TMPDIR!, 'webserver-cdktf-synth');
+    const cli = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'cdktf');
+    const r = spawnSync(cli, ['synth', '--output', out], {
+      cwd: EXAMPLE_DIR,
+      encoding: 'utf8',
+      env: { ...process.env, CHECKPOINT_DISABLE: '1', CDKTF_DISABLE_TELEMETRY: 'true', DISABLE_VERSION_CHECK: 'true', CI: '1' },
+      timeout: 120_000,
+    });
+    expect(r.status).toBe(0);
+    const synthesized = JSON.parse(fs.readFileSync(path.join(out, 'stacks', 'webserver', 'cdk.tf.json'), 'utf8'));
+    expect(synthesized['//'].metadata.stackName).toBe('webserver');
+    expect(synthesized.resource).toEqual(JSON.parse(Testing.synth(new WebServerStack(Testing.app(), 'webserver'))).resource);
+    expect(fs.readFileSync(path.join(out, 'stacks', 'webserver', 'firewall', 'web', 'rules.v4'), 'utf8')).toBe(webHost().ruleset.toIptablesRestore(IpFamily.IPV4));
+  });
+
+  test('`npm run example` prints every host and family, and where the Terraform JSON went', () => {
+    const r = spawnSync('npx', ['projen', 'example'], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', timeout: 120_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('### host web (webserver/web), backend iptables');
+    expect(r.stdout).toContain('--- IPv4 (iptables-restore), 6 rules ---');
+    expect(r.stdout).toContain('--- IPv6 (ip6tables-restore)');
+    expect(r.stdout).toContain('Terraform JSON: examples/webserver/cdktf.out/stacks/webserver/cdk.tf.json');
+    expect(r.stdout).toContain(webHost().ruleset.toIptablesRestore(IpFamily.IPV4));
+  });
+
+  test('buildApp synthesizes into the given folder', () => {
+    const outdir = path.join(process.env.TMPDIR!, 'webserver-buildapp');
+    buildApp(outdir).synth();
+    expect(fs.existsSync(path.join(outdir, 'stacks', 'webserver', 'firewall', 'web', 'rules.v6'))).toBe(true);
+  });
+});
