@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
+import { checkNonEmpty } from './validation';
 import { Allowance } from '../engine/compiler/host-policy';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
-import { checkNonEmpty } from './validation';
 
 /**
  * Options for `AdminAccess`.

@@ -6,10 +6,10 @@ import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Service, ServiceOptions } from './service';
 import { constructError } from './validation';
 import { parseIp } from '../engine/address/ip';
+import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
 import { Allowance } from '../engine/compiler/host-policy';
-import { CompiledRuleset } from '../engine/compiled-ruleset';
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 

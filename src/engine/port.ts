@@ -26,6 +26,25 @@ function checkIcmpNumber(value: number, what: string): void {
  * or `Port.icmpPing()`.
  */
 export class Port {
+  /** SSH, TCP 22. */
+  public static readonly SSH = Port.tcp(22);
+  /** HTTP, TCP 80. */
+  public static readonly HTTP = Port.tcp(80);
+  /** HTTPS, TCP 443. */
+  public static readonly HTTPS = Port.tcp(443);
+  /** DNS over UDP, UDP 53. */
+  public static readonly DNS_UDP = Port.udp(53);
+  /** DNS over TCP, TCP 53. */
+  public static readonly DNS_TCP = Port.tcp(53);
+  /** NTP, UDP 123. */
+  public static readonly NTP = Port.udp(123);
+  /** SMTP, TCP 25. */
+  public static readonly SMTP = Port.tcp(25);
+  /** PostgreSQL, TCP 5432. */
+  public static readonly POSTGRES = Port.tcp(5432);
+  /** MySQL / MariaDB, TCP 3306. */
+  public static readonly MYSQL = Port.tcp(3306);
+
   /** A single TCP port. */
   public static tcp(port: number): Port {
     checkPort(port, 'tcp port');
@@ -93,25 +112,6 @@ export class Port {
   public static icmpv6Ping(): Port {
     return Port.icmpv6Type(128);
   }
-
-  /** SSH, TCP 22. */
-  public static readonly SSH = Port.tcp(22);
-  /** HTTP, TCP 80. */
-  public static readonly HTTP = Port.tcp(80);
-  /** HTTPS, TCP 443. */
-  public static readonly HTTPS = Port.tcp(443);
-  /** DNS over UDP, UDP 53. */
-  public static readonly DNS_UDP = Port.udp(53);
-  /** DNS over TCP, TCP 53. */
-  public static readonly DNS_TCP = Port.tcp(53);
-  /** NTP, UDP 123. */
-  public static readonly NTP = Port.udp(123);
-  /** SMTP, TCP 25. */
-  public static readonly SMTP = Port.tcp(25);
-  /** PostgreSQL, TCP 5432. */
-  public static readonly POSTGRES = Port.tcp(5432);
-  /** MySQL / MariaDB, TCP 3306. */
-  public static readonly MYSQL = Port.tcp(3306);
 
   private static range(protocol: Protocol, fromPort: number, toPort: number): Port {
     checkPort(fromPort, `${protocol} port`);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'child_process';
-import { CompiledRuleset, IpFamily } from '../../src/engine';
 import { buildApp } from '../../examples/webserver/main';
 import { StatefulHost } from '../../src';
+import { CompiledRuleset, IpFamily } from '../../src/engine';
 import { canUseNetns, normalizeIptablesSave, nsExec, nsRun } from '../support/kernel';
 import { randomPolicy } from '../support/random-policy';
 

@@ -71,9 +71,9 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
   }
   const ports = m.destinationPorts;
   if (m.protocol === Protocol.TCP || m.protocol === Protocol.UDP) {
-    const single = ports && ports.length === 1 ? ports[0] : undefined;
+    const onePort = ports && ports.length === 1 ? ports[0] : undefined;
     const l4: string[] = [];
-    if (single) l4.push('--dport', portText(single));
+    if (onePort) l4.push('--dport', portText(onePort));
     if (m.tcpSynOnly) l4.push('--tcp-flags', 'FIN,SYN,RST,ACK', 'SYN');
     if (l4.length > 0) args.push('-m', m.protocol, ...l4);
     if (ports && ports.length > 1) args.push('-m', 'multiport', '--dports', ports.map(portText).join(','));

@@ -21,23 +21,53 @@ const STATE_ORDER = [
 ];
 
 const ICMP_NAMES: Record<number, string> = {
-  0: 'echo-reply', 3: 'destination-unreachable', 5: 'redirect', 8: 'echo-request', 9: 'router-advertisement',
-  10: 'router-solicitation', 11: 'time-exceeded', 12: 'parameter-problem', 13: 'timestamp-request',
-  14: 'timestamp-reply', 15: 'info-request', 16: 'info-reply', 17: 'address-mask-request', 18: 'address-mask-reply',
+  0: 'echo-reply',
+  3: 'destination-unreachable',
+  5: 'redirect',
+  8: 'echo-request',
+  9: 'router-advertisement',
+  10: 'router-solicitation',
+  11: 'time-exceeded',
+  12: 'parameter-problem',
+  13: 'timestamp-request',
+  14: 'timestamp-reply',
+  15: 'info-request',
+  16: 'info-reply',
+  17: 'address-mask-request',
+  18: 'address-mask-reply',
 };
 
 const ICMPV6_NAMES: Record<number, string> = {
-  1: 'destination-unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 4: 'parameter-problem',
-  128: 'echo-request', 129: 'echo-reply', 130: 'mld-listener-query', 131: 'mld-listener-report',
-  132: 'mld-listener-done', 133: 'nd-router-solicit', 134: 'nd-router-advert', 135: 'nd-neighbor-solicit',
-  136: 'nd-neighbor-advert', 137: 'nd-redirect', 138: 'router-renumbering', 139: 'ind-neighbor-solicit',
-  140: 'ind-neighbor-advert', 143: 'mld2-listener-report',
+  1: 'destination-unreachable',
+  2: 'packet-too-big',
+  3: 'time-exceeded',
+  4: 'parameter-problem',
+  128: 'echo-request',
+  129: 'echo-reply',
+  130: 'mld-listener-query',
+  131: 'mld-listener-report',
+  132: 'mld-listener-done',
+  133: 'nd-router-solicit',
+  134: 'nd-router-advert',
+  135: 'nd-neighbor-solicit',
+  136: 'nd-neighbor-advert',
+  137: 'nd-redirect',
+  138: 'router-renumbering',
+  139: 'ind-neighbor-solicit',
+  140: 'ind-neighbor-advert',
+  143: 'mld2-listener-report',
 };
 
 /** nft names ICMP codes from one table, whatever the type. */
 const ICMP_CODE_NAMES: Record<number, string> = {
-  0: 'net-unreachable', 1: 'host-unreachable', 2: 'prot-unreachable', 3: 'port-unreachable', 4: 'frag-needed',
-  9: 'net-prohibited', 10: 'host-prohibited', 13: 'admin-prohibited',
+  0: 'net-unreachable',
+  1: 'host-unreachable',
+  2: 'prot-unreachable',
+  3: 'port-unreachable',
+  4: 'frag-needed',
+  9: 'net-prohibited',
+  10: 'host-prohibited',
+  13: 'admin-prohibited',
 };
 
 const ICMPV6_CODE_NAMES: Record<number, string> = {
@@ -85,7 +115,8 @@ export function nftRuleText(rule: Rule): string {
   if (m.inInterface) parts.push(`iifname "${m.inInterface}"`);
   if (m.outInterface) parts.push(`oifname "${m.outInterface}"`);
   // nft infers the family from icmp/icmpv6 matches and from a family-specific reject
-  const impliedFamily = m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6 || (rule.verdict === Verdict.REJECT && rule.rejectWith !== undefined && rule.rejectWith !== RejectWith.TCP_RESET);
+  const familyReject = rule.verdict === Verdict.REJECT && rule.rejectWith !== undefined && rule.rejectWith !== RejectWith.TCP_RESET;
+  const impliedFamily = m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6 || familyReject;
   if (family !== undefined && !addressed && !impliedFamily) {
     parts.push(`meta nfproto ${family}`);
   }

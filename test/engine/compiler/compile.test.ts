@@ -1,7 +1,11 @@
+import {
+  Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, Peer, Port, Protocol, RejectWith, Rule, Verdict,
+} from '../../../src/engine';
 import { compileHostPolicy } from '../../../src/engine/compiler/compile';
-import { Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, Peer, Port, Protocol, RejectWith, Rule, Verdict } from '../../../src/engine';
 
-function inputRules(allowances: { ports: Port[]; peers: Peer[]; origin?: string }[], extra: { defaultAction?: DefaultAction; allowPing?: boolean } = {}): Rule[] {
+type Decl = { ports: Port[]; peers: Peer[]; origin?: string };
+
+function inputRules(allowances: Decl[], extra: { defaultAction?: DefaultAction; allowPing?: boolean } = {}): Rule[] {
   const model = compileHostPolicy({
     name: 'h',
     origin: 'stack/h',
@@ -11,7 +15,8 @@ function inputRules(allowances: { ports: Port[]; peers: Peer[]; origin?: string 
   return model.tables[0].chains[0].rules;
 }
 
-const openings = (rules: Rule[]) => rules.filter((r) => r.match.states?.length === 1 && r.match.states[0] === ConnectionState.NEW && r.match.icmpTypes === undefined);
+const openings = (rules: Rule[]) =>
+  rules.filter((r) => r.match.states?.length === 1 && r.match.states[0] === ConnectionState.NEW && r.match.icmpTypes === undefined);
 
 describe('compileHostPolicy', () => {
   test('baseline order: established first, loopback, invalid, then openings, then the default action', () => {
@@ -19,7 +24,9 @@ describe('compileHostPolicy', () => {
     expect(rules[0]).toMatchObject({ match: { states: [ConnectionState.ESTABLISHED, ConnectionState.RELATED] }, verdict: Verdict.ACCEPT });
     expect(rules[1]).toMatchObject({ match: { inInterface: 'lo' }, verdict: Verdict.ACCEPT });
     expect(rules[2]).toMatchObject({ match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP });
-    expect(rules[3].match).toMatchObject({ protocol: Protocol.TCP, states: [ConnectionState.NEW], tcpSynOnly: true, destinationPorts: [{ from: 80, to: 80 }] });
+    expect(rules[3].match).toMatchObject({
+      protocol: Protocol.TCP, states: [ConnectionState.NEW], tcpSynOnly: true, destinationPorts: [{ from: 80, to: 80 }],
+    });
     expect(rules[rules.length - 2]).toMatchObject({ match: { protocol: Protocol.TCP }, verdict: Verdict.REJECT, rejectWith: RejectWith.TCP_RESET });
     expect(rules[rules.length - 1]).toMatchObject({ match: {}, verdict: Verdict.REJECT, rejectWith: RejectWith.PORT_UNREACHABLE });
   });
@@ -60,7 +67,13 @@ describe('compileHostPolicy', () => {
 
   test('adjacent CIDRs aggregate and contained ones disappear', () => {
     const rules = openings(inputRules([
-      { ports: [Port.SSH], peers: [Peer.ipv4('192.0.2.0/25'), Peer.ipv4('192.0.2.128/25'), Peer.ipv4('192.0.2.7'), Peer.ipv6('2001:db8::/48'), Peer.ipv6('2001:db8:0:1::/64')] },
+      {
+        ports: [Port.SSH],
+        peers: [
+          Peer.ipv4('192.0.2.0/25'), Peer.ipv4('192.0.2.128/25'), Peer.ipv4('192.0.2.7'),
+          Peer.ipv6('2001:db8::/48'), Peer.ipv6('2001:db8:0:1::/64'),
+        ],
+      },
     ]));
     expect(rules.map((r) => r.match.source?.elements)).toEqual([['192.0.2.0/24'], ['2001:db8::/48']]);
   });
@@ -86,7 +99,10 @@ describe('compileHostPolicy', () => {
   test('IPv6 neighbour discovery is always accepted, stateless, with hop limit 255', () => {
     const rules = inputRules([]);
     const nd = rules.find((r) => r.match.icmpTypes?.includes(135));
-    expect(nd).toMatchObject({ match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, icmpTypes: [133, 134, 135, 136], hopLimit: 255 }, verdict: Verdict.ACCEPT });
+    expect(nd).toMatchObject({
+      match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, icmpTypes: [133, 134, 135, 136], hopLimit: 255 },
+      verdict: Verdict.ACCEPT,
+    });
     expect(nd!.match.states).toBeUndefined();
   });
 
@@ -97,7 +113,10 @@ describe('compileHostPolicy', () => {
 
   test.each([
     [DefaultAction.DROP, [[undefined, Verdict.DROP, undefined]]],
-    [DefaultAction.REJECT_HOST_PROHIBITED, [[IpFamily.IPV4, Verdict.REJECT, RejectWith.HOST_PROHIBITED], [IpFamily.IPV6, Verdict.REJECT, RejectWith.HOST_PROHIBITED]]],
+    [DefaultAction.REJECT_HOST_PROHIBITED, [
+      [IpFamily.IPV4, Verdict.REJECT, RejectWith.HOST_PROHIBITED],
+      [IpFamily.IPV6, Verdict.REJECT, RejectWith.HOST_PROHIBITED],
+    ]],
   ])('default action %s', (action, expected) => {
     const rules = inputRules([], { defaultAction: action });
     const tail = rules.slice(rules.length - expected.length);

@@ -1,5 +1,5 @@
-import { chunkPorts, iptablesLayout } from '../../../src/engine/render/iptables-layout';
 import { CompiledRuleset, IpFamily, Peer, Port, Verdict } from '../../../src/engine';
+import { chunkPorts, iptablesLayout } from '../../../src/engine/render/iptables-layout';
 
 describe('chunkPorts', () => {
   const ports = (n: number) => Array.from({ length: n }, (_, i) => ({ from: 1000 + i * 10, to: 1000 + i * 10 }));

@@ -1,5 +1,5 @@
-import { ruleComment } from '../../../src/engine/render/rule-comment';
 import { CompiledRuleset, DefaultAction, IpFamily, Peer, Port, Verdict } from '../../../src/engine';
+import { ruleComment } from '../../../src/engine/render/rule-comment';
 import { randomPolicy } from '../../support/random-policy';
 
 const web = CompiledRuleset.compile({
