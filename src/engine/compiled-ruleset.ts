@@ -6,6 +6,8 @@ import { RulesetModel } from './model/ruleset-model';
 import { iptablesLayout } from './render/iptables-layout';
 import { renderIptablesRestore } from './render/iptables-restore';
 import { NFT_TABLE, renderNftables } from './render/nftables';
+import { Packet } from './simulator/packet';
+import { SimulationResult, Simulator } from './simulator/simulator';
 
 /**
  * A host's compiled ruleset: the model, and its renderings for every backend.
@@ -61,6 +63,15 @@ export class CompiledRuleset {
       .tables.flatMap((t) => t.chains)
       .filter((c) => !c.hook)
       .reduce((n, c) => n + c.rules.length, 0);
+  }
+
+  /**
+   * Evaluates a packet arriving at the host against this ruleset, as the kernel would
+   * with the given backend: the verdict, the deciding rule and its origins, and how many
+   * rules were evaluated.
+   */
+  public simulate(packet: Packet, backend?: Backend): SimulationResult {
+    return Simulator.evaluate(this, packet, backend);
   }
 
   /** The rendered files for a backend, by file name (`rules.v4` + `rules.v6`, or `ruleset.nft`). */

@@ -16,3 +16,6 @@ export * from './compiler/backend';
 export * from './compiler/default-action';
 export * from './compiler/host-policy';
 export * from './compiled-ruleset';
+export * from './simulator/tcp-flag';
+export * from './simulator/packet';
+export * from './simulator/simulator';

@@ -1,0 +1,198 @@
+import { parseIp, parseIpv4, parseIpv6 } from '../address/ip';
+import type { CompiledRuleset } from '../compiled-ruleset';
+import { Backend } from '../compiler/backend';
+import { IpFamily } from '../family';
+import { Chain } from '../model/chain';
+import { ChainHook } from '../model/chain-hook';
+import { RejectWith } from '../model/reject-with';
+import { Rule } from '../model/rule';
+import { AddressMatch, RuleMatch } from '../model/rule-match';
+import { RulesetModel } from '../model/ruleset-model';
+import { Verdict } from '../model/verdict';
+import { Protocol } from '../protocol';
+import { Packet } from './packet';
+import { TcpFlag } from './tcp-flag';
+
+/**
+ * What the simulator decided for a packet, and why.
+ */
+export interface SimulationResult {
+  /** The final verdict: ACCEPT, DROP or REJECT. */
+  readonly verdict: Verdict;
+
+  /**
+   * The answer a REJECT sends.
+   *
+   * @default - not a REJECT
+   */
+  readonly rejectWith?: RejectWith;
+
+  /**
+   * The rule that decided.
+   *
+   * @default - the base chain's policy decided
+   */
+  readonly rule?: Rule;
+
+  /** The chain the deciding rule (or policy) is in. */
+  readonly chain: string;
+
+  /** The construct paths behind the deciding rule (empty when a policy decided). */
+  readonly origins: string[];
+
+  /** How many rules were evaluated, jumps included. */
+  readonly rulesEvaluated: number;
+
+  /** One line per evaluated rule: `chain#index matched|skipped: summary`. */
+  readonly trace: string[];
+}
+
+/** Parsed address elements, cached by text. */
+const elementCache = new Map<string, { family: IpFamily; first: bigint; last: bigint }>();
+
+function parseElement(element: string): { family: IpFamily; first: bigint; last: bigint } {
+  let cached = elementCache.get(element);
+  if (cached) return cached;
+  if (element.includes('/')) {
+    const [addr, prefixText] = element.split('/');
+    const ip = parseIp(addr);
+    if (!ip) throw new Error(`simulator: bad address element '${element}'`);
+    const bits = ip.family === IpFamily.IPV4 ? 32 : 128;
+    const host = (1n << BigInt(bits - Number(prefixText))) - 1n;
+    cached = { family: ip.family, first: ip.value & ~host, last: ip.value | host };
+  } else {
+    const dash = element.indexOf('-');
+    const [a, b] = dash >= 0 ? [element.slice(0, dash), element.slice(dash + 1)] : [element, element];
+    const pa = parseIp(a);
+    const pb = parseIp(b);
+    if (!pa || !pb) throw new Error(`simulator: bad address element '${element}'`);
+    cached = { family: pa.family, first: pa.value, last: pb.value };
+  }
+  elementCache.set(element, cached);
+  return cached;
+}
+
+function addressIn(address: string, family: IpFamily, match: AddressMatch, sets: Record<string, string[]>): boolean {
+  const value = family === IpFamily.IPV4 ? parseIpv4(address) : parseIpv6(address);
+  if (value === undefined) return false;
+  const elements = match.set !== undefined ? sets[match.set] : match.elements;
+  if (!elements) throw new Error(`simulator: unknown address set '${match.set}'`);
+  return elements.some((e) => {
+    const r = parseElement(e);
+    return r.family === family && r.first <= value && value <= r.last;
+  });
+}
+
+function protocolMatches(ruleProtocol: Protocol, packet: Packet): boolean {
+  return ruleProtocol === packet.protocol;
+}
+
+/** Whether one rule's match accepts the packet. */
+export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<string, string[]> = {}): boolean {
+  if (match.family !== undefined && match.family !== packet.family) return false;
+  if (match.inInterface !== undefined && match.inInterface !== packet.inInterface) return false;
+  if (match.outInterface !== undefined) return false; // input hook: no output interface
+  if (match.protocol !== undefined && !protocolMatches(match.protocol, packet)) return false;
+  if (match.states !== undefined && !match.states.includes(packet.state)) return false;
+  if (match.tcpSynOnly) {
+    const f = packet.tcpFlags;
+    if (packet.protocol !== Protocol.TCP || !f.includes(TcpFlag.SYN) || f.includes(TcpFlag.FIN) || f.includes(TcpFlag.RST) || f.includes(TcpFlag.ACK)) return false;
+  }
+  if (match.source !== undefined) {
+    if (!addressIn(packet.source, packet.family, match.source, sets)) return false;
+  }
+  if (match.destination !== undefined) {
+    if (packet.destination === undefined || !addressIn(packet.destination, packet.family, match.destination, sets)) return false;
+  }
+  if (match.destinationPorts !== undefined) {
+    const port = packet.destinationPort;
+    if (port === undefined || !match.destinationPorts.some((p) => p.from <= port && port <= p.to)) return false;
+  }
+  if (match.icmpTypes !== undefined && (packet.icmpType === undefined || !match.icmpTypes.includes(packet.icmpType))) return false;
+  if (match.icmpCode !== undefined && packet.icmpCode !== match.icmpCode) return false;
+  if (match.hopLimit !== undefined && packet.hopLimit !== match.hopLimit) return false;
+  return true;
+}
+
+function describe(rule: Rule): string {
+  const target = rule.verdict === Verdict.JUMP ? `jump ${rule.target}` : rule.verdict === Verdict.REJECT ? `reject ${rule.rejectWith ?? RejectWith.PORT_UNREACHABLE}` : rule.verdict;
+  const why = rule.comment ?? rule.origins.join(' ');
+  return why ? `${target} (${why})` : target;
+}
+
+/**
+ * Evaluates packets against a ruleset model the way netfilter does on the INPUT hook:
+ * base chains in order, rules first match first, jumps and returns, the base chain's
+ * policy at its end.
+ */
+export class Simulator {
+  /**
+   * Evaluates a packet arriving at a host against the host's ruleset, as deployed with
+   * the given backend.
+   */
+  public static evaluate(ruleset: CompiledRuleset, packet: Packet, backend?: Backend): SimulationResult {
+    const model = (backend ?? Backend.IPTABLES) === Backend.IPTABLES ? ruleset.iptablesModel(packet.family) : ruleset.model;
+    return Simulator.evaluateModel(model, packet);
+  }
+
+  /** Evaluates a packet against a model's INPUT base chains. */
+  public static evaluateModel(model: RulesetModel, packet: Packet): SimulationResult {
+    const trace: string[] = [];
+    let evaluated = 0;
+    let last: SimulationResult | undefined;
+    for (const table of model.tables) {
+      const chains = new Map(table.chains.map((c) => [c.name, c]));
+      for (const base of table.chains.filter((c) => c.hook === ChainHook.INPUT)) {
+        const stack: { chain: Chain; index: number }[] = [{ chain: base, index: 0 }];
+        let decided: SimulationResult | undefined;
+        while (stack.length > 0 && !decided) {
+          const frame = stack[stack.length - 1];
+          if (frame.index >= frame.chain.rules.length) {
+            stack.pop();
+            continue;
+          }
+          const rule = frame.chain.rules[frame.index];
+          const at = `${frame.chain.name}#${frame.index + 1}`;
+          frame.index++;
+          evaluated++;
+          if (!ruleMatches(rule.match, packet)) {
+            trace.push(`${at} skipped: ${describe(rule)}`);
+            continue;
+          }
+          trace.push(`${at} matched: ${describe(rule)}`);
+          switch (rule.verdict) {
+            case Verdict.JUMP: {
+              const target = rule.target ? chains.get(rule.target) : undefined;
+              if (!target) throw new Error(`simulator: ${at} jumps to unknown chain '${rule.target}'`);
+              stack.push({ chain: target, index: 0 });
+              break;
+            }
+            case Verdict.RETURN:
+              stack.pop();
+              break;
+            default:
+              decided = {
+                verdict: rule.verdict,
+                rejectWith: rule.verdict === Verdict.REJECT ? rule.rejectWith ?? RejectWith.PORT_UNREACHABLE : undefined,
+                rule,
+                chain: frame.chain.name,
+                origins: rule.origins,
+                rulesEvaluated: evaluated,
+                trace,
+              };
+          }
+        }
+        if (!decided) {
+          const policy = base.policy ?? Verdict.ACCEPT;
+          trace.push(`${base.name} policy: ${policy}`);
+          decided = { verdict: policy, chain: base.name, origins: [], rulesEvaluated: evaluated, trace };
+        }
+        // accept in one base chain hands the packet to the next one on the hook; anything else is final
+        if (decided.verdict !== Verdict.ACCEPT) return { ...decided, rulesEvaluated: evaluated, trace: [...trace] };
+        last = decided;
+      }
+    }
+    if (!last) return { verdict: Verdict.ACCEPT, chain: '(no input chain)', origins: [], rulesEvaluated: 0, trace: ['no input chain: accept'] };
+    return { ...last, rulesEvaluated: evaluated, trace: [...trace] };
+  }
+}
