@@ -28,7 +28,8 @@ const project = new cdktf.ConstructLibraryCdktf({
     updateSnapshot: UpdateSnapshot.NEVER,
     jestConfig: {
       // cdktf's Testing helpers leave cdktf.outdir.* folders in os.tmpdir():
-      // every worker points TMPDIR into test-tmp/, which globalTeardown removes.
+      // every run points TMPDIR at test-tmp/run-<pid>/, which globalTeardown removes.
+      globalSetup: '<rootDir>/test/support/jest-global-setup.ts',
       setupFiles: ['<rootDir>/test/support/jest-setup-env.ts'],
       globalTeardown: '<rootDir>/test/support/jest-global-teardown.ts',
       testTimeout: 120_000,
@@ -44,6 +45,8 @@ const project = new cdktf.ConstructLibraryCdktf({
     compilerOptions: {},
   },
 });
+
+project.addBins({ 'sfw-explain': 'lib/cli/explain.js' });
 
 // Address arithmetic (CIDRs, ranges) is bitwise by nature.
 project.eslint?.addRules({ 'no-bitwise': 'off' });

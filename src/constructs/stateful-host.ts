@@ -7,6 +7,8 @@ import { Service, ServiceOptions } from './service';
 import { constructError } from './validation';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
+import { Explain } from '../engine/explain/explain';
+import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
 import { Allowance } from '../engine/compiler/host-policy';
@@ -137,6 +139,10 @@ export class StatefulHost extends Construct {
     return this.ruleset.files(this.backend);
   }
 
+  private modelFile(ruleset: CompiledRuleset): HostModelFile {
+    return { hostName: this.hostName, path: this.node.path, backend: this.backend, model: ruleset.model };
+  }
+
   private validateUniqueName(): string[] {
     const stack = TerraformStack.of(this);
     const clash = stack.node
@@ -153,6 +159,12 @@ export class StatefulHost extends Construct {
     const workdir = session.manifest.forStack(stack).workingDirectory;
     const dir = path.join(session.outdir, workdir, 'firewall', this.hostName);
     fs.mkdirSync(dir, { recursive: true });
-    for (const [name, text] of Object.entries(this.renderedFiles)) fs.writeFileSync(path.join(dir, name), text);
+    const ruleset = this.ruleset;
+    const files: Record<string, string> = {
+      ...ruleset.files(this.backend),
+      'explain.md': Explain.markdown(ruleset),
+      [MODEL_FILE]: `${JSON.stringify(this.modelFile(ruleset), undefined, 2)}\n`,
+    };
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   }
 }

@@ -17,6 +17,13 @@ import { SimulationResult, Simulator } from './simulator/simulator';
  * ruleset.toIptablesRestore(IpFamily.IPV4);
  */
 export class CompiledRuleset {
+  /**
+   * A ruleset from a model compiled earlier (e.g. the `model.json` written by synth).
+   */
+  public static fromModel(hostName: string, model: RulesetModel): CompiledRuleset {
+    return new CompiledRuleset(hostName, model);
+  }
+
   /** Compiles a host policy. */
   public static compile(policy: HostPolicy): CompiledRuleset {
     return new CompiledRuleset(policy.name, compileHostPolicy(policy));

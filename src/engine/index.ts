@@ -19,3 +19,5 @@ export * from './compiled-ruleset';
 export * from './simulator/tcp-flag';
 export * from './simulator/packet';
 export * from './simulator/simulator';
+export * from './explain/explain';
+export * from './host-model-file';

@@ -66,8 +66,8 @@ describe('StatefulHost', () => {
     const dir = path.join(outdir, 'stacks', 'fleet', 'firewall');
     expect(fs.readdirSync(dir).sort()).toEqual(['ns', 'web']);
     expect(fs.readFileSync(path.join(dir, 'web', 'rules.v4'), 'utf8')).toBe(web.ruleset.toIptablesRestore(IpFamily.IPV4));
-    expect(fs.readdirSync(path.join(dir, 'web')).sort()).toEqual(['rules.v4', 'rules.v6']);
-    expect(fs.readdirSync(path.join(dir, 'ns'))).toEqual(['ruleset.nft']);
+    expect(fs.readdirSync(path.join(dir, 'web')).sort()).toEqual(['explain.md', 'model.json', 'rules.v4', 'rules.v6']);
+    expect(fs.readdirSync(path.join(dir, 'ns')).sort()).toEqual(['explain.md', 'model.json', 'ruleset.nft']);
   });
 
   test('a synth that fails writes no rulesets', () => {

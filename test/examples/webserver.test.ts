@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdktf';
 import { buildApp, WebServerStack } from '../../examples/webserver/main';
-import { IpFamily, StatefulHost } from '../../src';
+import { ConnectionState, Explain, IpFamily, Packet, RejectWith, StatefulHost, TcpFlag } from '../../src';
+import '../../src/testing/jest';
 
 const EXAMPLE_DIR = path.join(__dirname, '..', '..', 'examples', 'webserver');
 
@@ -28,6 +29,46 @@ describe('examples/webserver', () => {
   test('Terraform JSON', () => {
     const stack = new WebServerStack(Testing.app(), 'webserver');
     expect(Testing.synth(stack)).toMatchSnapshot();
+  });
+
+  test('explain table', () => {
+    expect(Explain.text(webHost().ruleset)).toMatchSnapshot();
+  });
+
+  describe('the discussion\'s intent, asserted with the matchers', () => {
+    const web = webHost();
+
+    test('HTTP and HTTPS for everyone, IPv4 and IPv6', () => {
+      for (const from of ['198.51.100.23', '10.9.8.8', '2001:db8::23']) {
+        expect(web).toAllow(Packet.tcp({ from, port: 80 }));
+        expect(web).toAllow(Packet.tcp({ from, port: 443 }));
+      }
+    });
+
+    test('SSH for the webmasters at 10.9.8.7-10.9.8.10 only', () => {
+      for (const from of ['10.9.8.7', '10.9.8.8', '10.9.8.9', '10.9.8.10']) expect(web).toAllow(Packet.tcp({ from, port: 22 }));
+      for (const from of ['10.9.8.6', '10.9.8.11', '198.51.100.23', '2001:db8::23']) {
+        expect(web).toReject(Packet.tcp({ from, port: 22 }), RejectWith.HOST_PROHIBITED);
+      }
+    });
+
+    test('everything else is rejected with icmp-host-prohibited', () => {
+      expect(web).toReject(Packet.tcp({ from: '198.51.100.23', port: 3306 }), RejectWith.HOST_PROHIBITED);
+      expect(web).toReject(Packet.udp({ from: '198.51.100.23', port: 53 }), RejectWith.HOST_PROHIBITED);
+      expect(web).toReject(Packet.icmp({ from: '198.51.100.23' }), RejectWith.HOST_PROHIBITED);
+    });
+
+    test('INVALID: a bare ACK to an open port from an allowed peer, without a connection, never reaches the service', () => {
+      expect(web).not.toAllow(Packet.tcp({ from: '10.9.8.8', port: 22, flags: [TcpFlag.ACK] }));
+      expect(web).not.toAllow(Packet.tcp({ from: '198.51.100.23', port: 443, flags: [TcpFlag.ACK] }));
+      expect(web).toDrop(Packet.tcp({ from: '10.9.8.8', port: 22, flags: [TcpFlag.FIN, TcpFlag.ACK] }));
+    });
+
+    test('established traffic is accepted by the first rule; IPv6 neighbour discovery works', () => {
+      const established = web.ruleset.simulate(Packet.tcp({ from: '198.51.100.23', port: 443, flags: [TcpFlag.ACK], state: ConnectionState.ESTABLISHED }));
+      expect(established.rule?.comment).toBe('established and related traffic');
+      expect(web).toAllow(Packet.icmp({ from: 'fe80::1', type: 135 }));
+    });
   });
 
   test('keeps the discussion\'s intent and fixes its flaws', () => {

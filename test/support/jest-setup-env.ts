@@ -1,8 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-// cdktf's Testing helpers create cdktf.outdir.* folders under os.tmpdir();
-// keep them inside the repository's test-tmp/, which globalTeardown removes.
-const dir = path.join(__dirname, '..', '..', 'test-tmp');
+// Set by globalSetup (inherited by workers); a file run without it gets a folder of its own.
+const dir = process.env.SFW_TEST_TMPDIR ?? path.join(__dirname, '..', '..', 'test-tmp', `run-${process.pid}`);
 fs.mkdirSync(dir, { recursive: true });
 process.env.TMPDIR = dir;

@@ -1,0 +1,77 @@
+// jest matchers for firewall intent. Load them once in a test file or in jest's
+// `setupFilesAfterEach`:
+//
+//   import 'cdktf-stateful-firewall/lib/testing/jest';
+//   expect(host).toAllow(Packet.tcp({ from: '10.9.8.8', port: 22 }));
+//
+// `host` may be a StatefulHost (its backend is used) or a CompiledRuleset (iptables).
+import { Backend } from '../engine/compiler/backend';
+import { CompiledRuleset } from '../engine/compiled-ruleset';
+import { RejectWith } from '../engine/model/reject-with';
+import { Verdict } from '../engine/model/verdict';
+import { Packet } from '../engine/simulator/packet';
+import { SimulationResult } from '../engine/simulator/simulator';
+
+/** Anything the matchers accept: a compiled ruleset, or a host exposing one. */
+type FirewallSubject = CompiledRuleset | { readonly ruleset: CompiledRuleset; readonly backend?: Backend; readonly node?: { readonly path: string } };
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace jest {
+    interface Matchers<R> {
+      /** The firewall accepts the packet. */
+      toAllow(packet: Packet): R;
+      /** The firewall rejects the packet (optionally: with this answer). */
+      toReject(packet: Packet, rejectWith?: RejectWith): R;
+      /** The firewall drops the packet silently. */
+      toDrop(packet: Packet): R;
+    }
+  }
+}
+
+function resolve(received: FirewallSubject): { ruleset: CompiledRuleset; backend: Backend; name: string } {
+  if (received instanceof CompiledRuleset) return { ruleset: received, backend: Backend.IPTABLES, name: received.hostName };
+  if (received && typeof received === 'object' && 'ruleset' in received) {
+    const ruleset = received.ruleset;
+    return { ruleset, backend: received.backend ?? Backend.IPTABLES, name: `${ruleset.hostName}${received.node ? ` (${received.node.path})` : ''}` };
+  }
+  throw new Error('expected a StatefulHost or a CompiledRuleset');
+}
+
+const PAST: Record<string, string> = { accept: 'allowed', drop: 'dropped', reject: 'rejected' };
+
+function outcome(r: SimulationResult): string {
+  const how = r.verdict === Verdict.REJECT ? ` (${r.rejectWith})` : '';
+  const by = r.rule ? ` by ${r.chain} rule from ${r.origins.join(', ') || 'the library'}` : ` by the ${r.chain} policy`;
+  return `${PAST[r.verdict] ?? r.verdict}${how}${by}, after ${r.rulesEvaluated} rules`;
+}
+
+function check(received: FirewallSubject, packet: Packet, want: Verdict, wantReject: RejectWith | undefined, negated: boolean) {
+  const { ruleset, backend, name } = resolve(received);
+  const result = ruleset.simulate(packet, backend);
+  const pass = result.verdict === want && (wantReject === undefined || result.rejectWith === wantReject);
+  const wanted = `${want === Verdict.ACCEPT ? 'allow' : want === Verdict.DROP ? 'drop' : 'reject'}${wantReject ? ` (${wantReject})` : ''}`;
+  return {
+    pass,
+    message: () =>
+      `expected ${name} (${backend}) ${negated || pass ? 'not ' : ''}to ${wanted} ${packet}\n` +
+      `but it was ${outcome(result)}\n` +
+      `trace:\n${result.trace.map((l) => `  ${l}`).join('\n')}`,
+  };
+}
+
+/** The matchers, for `expect.extend(firewallMatchers)` when auto-registration is not wanted. */
+export const firewallMatchers = {
+  toAllow(this: { isNot: boolean }, received: FirewallSubject, packet: Packet) {
+    return check(received, packet, Verdict.ACCEPT, undefined, this.isNot);
+  },
+  toReject(this: { isNot: boolean }, received: FirewallSubject, packet: Packet, rejectWith?: RejectWith) {
+    return check(received, packet, Verdict.REJECT, rejectWith, this.isNot);
+  },
+  toDrop(this: { isNot: boolean }, received: FirewallSubject, packet: Packet) {
+    return check(received, packet, Verdict.DROP, undefined, this.isNot);
+  },
+};
+
+const jestExpect = (globalThis as { expect?: { extend(matchers: object): void } }).expect;
+if (jestExpect) jestExpect.extend(firewallMatchers);
