@@ -5,6 +5,8 @@ import { Construct } from 'constructs';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Service, ServiceOptions } from './service';
 import { constructError } from './validation';
+import { DeploymentOptions } from '../deploy/deployment-options';
+import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Explain } from '../engine/explain/explain';
@@ -53,6 +55,13 @@ export interface StatefulHostProps {
    * @default true
    */
   readonly allowPing?: boolean;
+
+  /**
+   * How `cdktf deploy` puts the ruleset on the host.
+   *
+   * @default - a null_resource that connects as root with the SSH agent, a 60 s rollback, shared ownership
+   */
+  readonly deployment?: DeploymentOptions;
 }
 
 /**
@@ -65,7 +74,7 @@ export interface StatefulHostProps {
  * web.addService('Web', { ports: [Port.HTTP, Port.HTTPS] });
  * web.addAdminAccess('Webmasters', { peers: [Peer.ipv4Range('10.9.8.7', '10.9.8.10')] });
  */
-export class StatefulHost extends Construct {
+export class StatefulHost extends Construct implements IDeployableHost {
   /** Returns whether the construct is a `StatefulHost`. */
   public static isStatefulHost(x: any): x is StatefulHost {
     return x instanceof StatefulHost;
@@ -81,6 +90,8 @@ export class StatefulHost extends Construct {
   public readonly defaultAction: DefaultAction;
   /** Whether ping is accepted. */
   public readonly allowPing: boolean;
+  /** The provisioning resource, unless deployment is disabled. */
+  public readonly deployment?: HostDeployment;
 
   public constructor(scope: Construct, id: string, props: StatefulHostProps) {
     super(scope, id);
@@ -98,6 +109,10 @@ export class StatefulHost extends Construct {
     this.backend = props.backend ?? Backend.IPTABLES;
     this.defaultAction = props.defaultAction ?? DefaultAction.REJECT;
     this.allowPing = props.allowPing ?? true;
+
+    if (props.deployment?.enabled ?? true) {
+      this.deployment = new HostDeployment(this, 'Deployment', { ...props.deployment, host: this });
+    }
 
     this.node.addValidation({ validate: () => this.validateUniqueName() });
     Object.defineProperty(this, CUSTOM_SYNTHESIS, {
@@ -135,7 +150,7 @@ export class StatefulHost extends Construct {
   }
 
   /** The rendered files of the host's backend, by file name. */
-  public get renderedFiles(): Record<string, string> {
+  public get renderedFiles(): { [name: string]: string } {
     return this.ruleset.files(this.backend);
   }
 

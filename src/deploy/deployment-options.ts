@@ -1,0 +1,65 @@
+import { SshConnectionOptions } from './ssh-connection';
+
+/**
+ * The Terraform resource that carries a host's provisioners.
+ */
+export enum ProvisioningResource {
+  /** `null_resource` from the hashicorp/null provider (declared automatically). */
+  NULL_RESOURCE = 'null_resource',
+  /** Terraform's built-in `terraform_data` (Terraform 1.4+, no provider to download). */
+  TERRAFORM_DATA = 'terraform_data',
+}
+
+/**
+ * What the library owns on a host.
+ */
+export enum TableOwnership {
+  /**
+   * Only the library's own chains (`SFW-*`, one jump from INPUT) or its own nftables
+   * table; Docker's, fail2ban's and every other chain and table survive apply and destroy.
+   */
+  SHARED = 'shared',
+  /** The whole filter table (iptables) or the whole ruleset (nftables), as in the classic setup. */
+  EXCLUSIVE = 'exclusive',
+}
+
+/**
+ * How a host's ruleset is deployed by `cdktf deploy`.
+ */
+export interface DeploymentOptions {
+  /**
+   * Generate the provisioning resource at all.
+   *
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * The resource type.
+   *
+   * @default ProvisioningResource.NULL_RESOURCE
+   */
+  readonly resource?: ProvisioningResource;
+
+  /**
+   * The SSH connection.
+   *
+   * @default - root, SSH agent, port 22
+   */
+  readonly connection?: SshConnectionOptions;
+
+  /**
+   * Seconds after which the host restores its previous ruleset unless the deploy
+   * confirmed, from a fresh SSH connection, that it can still reach the host.
+   *
+   * @default 60
+   */
+  readonly rollbackTimeoutSeconds?: number;
+
+  /**
+   * What the library owns on the host.
+   *
+   * @default TableOwnership.SHARED
+   */
+  readonly ownership?: TableOwnership;
+}

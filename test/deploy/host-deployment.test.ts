@@ -1,0 +1,132 @@
+import { TerraformStack, Testing } from 'cdktf';
+import { applyScript, sha256 } from '../../src/deploy/apply-script';
+import { escapeTerraformTemplate } from '../../src/deploy/terraform-escape';
+import { Backend, IpFamily, Peer, Port, ProvisioningResource, StatefulHost, TableOwnership } from '../../src';
+
+function synth(configure: (stack: TerraformStack) => void): any {
+  const stack = new TerraformStack(Testing.app(), 'stack');
+  configure(stack);
+  return JSON.parse(Testing.synth(stack));
+}
+
+function only(json: any, type: string): any {
+  const all = Object.values(json.resource[type] ?? {});
+  expect(all).toHaveLength(1);
+  return all[0];
+}
+
+describe('HostDeployment', () => {
+  const web = (stack: TerraformStack, resource?: ProvisioningResource) => {
+    const h = new StatefulHost(stack, 'web', {
+      address: '203.0.113.10',
+      deployment: { resource, connection: { user: 'deploy', privateKey: 'KEY', hostKey: 'ssh-ed25519 AAAA', port: 2222, bastionHost: '198.51.100.1', timeout: '90s' } },
+    });
+    h.addService('Web', { ports: [Port.HTTPS] });
+    h.addAdminAccess('Ops', { peers: [Peer.ipv4('192.0.2.0/24')] });
+    return h;
+  };
+
+  test('null_resource by default, with the null provider declared once', () => {
+    const json = synth((s) => {
+      web(s);
+      new StatefulHost(s, 'db', { address: '203.0.113.11' });
+    });
+    expect(Object.keys(json.resource.null_resource)).toHaveLength(2);
+    expect(json.provider.null).toHaveLength(1);
+  });
+
+  test('terraform_data needs no provider, and carries the same connection and provisioners', () => {
+    const nul = only(synth((s) => web(s)), 'null_resource');
+    const dataJson = synth((s) => web(s, ProvisioningResource.TERRAFORM_DATA));
+    const data = only(dataJson, 'terraform_data');
+    expect(dataJson.provider).toBeUndefined();
+    expect(data.connection).toEqual(nul.connection);
+    expect(data.provisioner).toEqual(nul.provisioner);
+    expect(data.triggers_replace).toEqual(nul.triggers);
+  });
+
+  test('the SSH connection comes from the host\'s props', () => {
+    expect(only(synth((s) => web(s)), 'null_resource').connection).toEqual({
+      type: 'ssh',
+      host: '203.0.113.10',
+      user: 'deploy',
+      port: 2222,
+      private_key: 'KEY',
+      host_key: 'ssh-ed25519 AAAA',
+      bastion_host: '198.51.100.1',
+      timeout: '90s',
+    });
+  });
+
+  test('triggers: address and sha256 of the rendered rulesets and of the script', () => {
+    let host: StatefulHost | undefined;
+    const r = only(synth((s) => (host = web(s))), 'null_resource');
+    const rendered = `rules.v4\n${host!.ruleset.toIptablesRestore(IpFamily.IPV4)}\nrules.v6\n${host!.ruleset.toIptablesRestore(IpFamily.IPV6)}`;
+    expect(r.triggers).toEqual({
+      host: '203.0.113.10',
+      backend: 'iptables',
+      ownership: 'shared',
+      rollback_timeout: '60',
+      script_sha256: sha256(applyScript()),
+      ruleset_sha256: sha256(rendered),
+    });
+  });
+
+  test('only a changed ruleset changes the triggers', () => {
+    const a = only(synth((s) => web(s)), 'null_resource').triggers;
+    const b = only(synth((s) => web(s)), 'null_resource').triggers;
+    const c = only(synth((s) => web(s).addService('Extra', { ports: [Port.tcp(8443)] })), 'null_resource').triggers;
+    expect(b).toEqual(a);
+    expect(c.ruleset_sha256).not.toBe(a.ruleset_sha256);
+    expect({ ...c, ruleset_sha256: a.ruleset_sha256 }).toEqual(a);
+  });
+
+  test('provisioners: prepare, upload script and rulesets, apply, confirm on a fresh connection; destroy removes', () => {
+    let host: StatefulHost | undefined;
+    const p = only(synth((s) => (host = web(s))), 'null_resource').provisioner;
+    expect(p.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'file', 'file', 'file', 'remote-exec', 'remote-exec', 'file', 'remote-exec']);
+    expect(p[1].file.destination).toBe('/var/lib/stateful-firewall/sfw-apply.sh');
+    expect(p[2].file).toEqual({ destination: '/var/lib/stateful-firewall/pending/rules.v4', content: escapeTerraformTemplate(host!.ruleset.toIptablesRestore(IpFamily.IPV4)) });
+    expect(p[4]['remote-exec'].inline).toEqual([
+      'sudo sh /var/lib/stateful-firewall/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend iptables --mode shared --dir /var/lib/stateful-firewall/pending --rollback-timeout 60',
+    ]);
+    expect(p[5]['remote-exec'].inline).toEqual(['sudo sh /var/lib/stateful-firewall/sfw-apply.sh confirm --state-dir /var/lib/stateful-firewall --backend iptables --mode shared']);
+    expect(p[5]['remote-exec'].connection.timeout).toBe('120s');
+    expect(p[6].file.when).toBe('destroy');
+    expect(p[7]['remote-exec'].when).toBe('destroy');
+    expect(p[7]['remote-exec'].inline[0]).toContain('sh /tmp/sfw-apply-destroy.sh destroy');
+  });
+
+  test('nftables hosts upload one file; exclusive ownership and the rollback timeout reach the script', () => {
+    const r = only(synth((s) => new StatefulHost(s, 'fw', {
+      address: '192.0.2.9',
+      backend: Backend.NFTABLES,
+      deployment: { ownership: TableOwnership.EXCLUSIVE, rollbackTimeoutSeconds: 30 },
+    })), 'null_resource');
+    expect(r.provisioner.filter((x: any) => x.file && !x.file.when).map((x: any) => x.file.destination)).toEqual([
+      '/var/lib/stateful-firewall/sfw-apply.sh',
+      '/var/lib/stateful-firewall/pending/ruleset.nft',
+    ]);
+    expect(r.provisioner[3]['remote-exec'].inline[0]).toBe(
+      'sh /var/lib/stateful-firewall/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend nftables --mode exclusive --dir /var/lib/stateful-firewall/pending --rollback-timeout 30',
+    );
+    expect(r.connection).toEqual({ type: 'ssh', host: '192.0.2.9', user: 'root', agent: 'true', timeout: '2m' });
+  });
+
+  test('deployment can be switched off', () => {
+    const json = synth((s) => new StatefulHost(s, 'h', { address: '192.0.2.9', deployment: { enabled: false } }));
+    expect(json.resource).toBeUndefined();
+  });
+
+  test('refuses a rollback timeout that cannot work', () => {
+    expect(() => new StatefulHost(new TerraformStack(Testing.app(), 's'), 'h', { address: '192.0.2.9', deployment: { rollbackTimeoutSeconds: 2 } })).toThrow(
+      's/h/Deployment: rollbackTimeoutSeconds 2 is out of range: use 10 to 3600 seconds',
+    );
+  });
+});
+
+describe('escapeTerraformTemplate', () => {
+  test('escapes interpolations and directives, nothing else', () => {
+    expect(escapeTerraformTemplate('a ${b} %{c} $d %e $$ {f}')).toBe('a $${b} %%{c} $d %e $$ {f}');
+  });
+});
