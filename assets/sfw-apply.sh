@@ -59,6 +59,8 @@ environment:
   SFW_IP6TABLES_RESTORE              explicit save/restore commands
   SFW_ROOT                           prefix for /etc persistence paths
   SFW_TIMER                          auto (default), systemd or detached
+  SFW_CT_SEED                        0: do not add conntrack entries for
+                                     established connections before the load
 
 exit status:
   0 ok, 1 error, 2 usage, 3 ruleset rejected (nothing changed),
@@ -169,7 +171,8 @@ END {
         printf "%s: warning: chain %s (table %s) is referenced by a foreign chain; it is flushed but kept\n", "stateful-firewall", c, t > "/dev/stderr"
         continue
       }
-      out = out "-X " c "\n"; stale++
+      out = out "-X " c "\n"
+      if (c != "SFW-PRIME") stale++
     }
     for (j = 1; j <= ndh[t]; j++) out = out dhook[t, j] "\n"
     for (j = 1; j <= ndr[t]; j++) out = out drule[t, j] "\n"
@@ -444,8 +447,8 @@ ipset_prepare() {
       f = "-"; for (i = 4; i < NF; i++) if ($i == "family") f = $(i + 1)
       print $3 " " f; exit }')
     if [ -n "$_live" ] && [ "$_live" != "$_type $_fam" ]; then
-      printf '%s: %s: set %s exists as %s; it cannot become %s %s in place (run destroy first)\n' \
-        "$PROG" "$2" "$_real" "$_live" "$_type" "$_fam" >&2
+      printf '%s: %s: set %s exists as %s (family %s); it cannot become %s (family %s) in place (run destroy first)\n' \
+        "$PROG" "$2" "$_real" "${_live% *}" "${_live#* }" "$_type" "$_fam" >&2
       ipset_drop_temps
       return 1
     fi
@@ -580,6 +583,8 @@ restore_snapshot() {
     fi
     if [ "$_done" = 0 ]; then
       {
+        echo "table inet sfw_prime"
+        echo "delete table inet sfw_prime"
         echo "table inet $_t"
         echo "delete table inet $_t"
         if [ -f "$SNAP/nft-table.nft" ]; then cat "$SNAP/nft-table.nft"; fi
@@ -615,6 +620,87 @@ loose_restore() {
   rm -f "$STATE_DIR/tcp_loose.orig"
 }
 
+# ct_prime: an unhooked rule with a conntrack match turns connection
+# tracking on in this network namespace without filtering anything; the
+# load removes it again (SFW-PRIME chain / table inet sfw_prime).
+ct_prime() {
+  if [ "$BACKEND" = iptables ]; then
+    for _f in 4 6; do
+      [ "$_f" = 4 ] || [ "$_v6" = 1 ] || continue
+      fam_vars "$_f"
+      printf '*filter\n:SFW-PRIME - [0:0]\n-A SFW-PRIME -m conntrack --ctstate INVALID -j RETURN\nCOMMIT\n' |
+        "$FAM_RESTORE" --noflush 2>/dev/null || warn "$FAM_LABEL: could not turn connection tracking on before the load"
+    done
+  else
+    printf 'table inet sfw_prime {\n  chain prime {\n    ct state invalid counter\n  }\n}\n' |
+      nft -f - 2>/dev/null || warn "could not turn connection tracking on before the load"
+  fi
+}
+
+# ct_seed: add an ESTABLISHED conntrack entry for every established TCP
+# socket that conntrack does not know yet; prints the number added.
+ct_seed() {
+  _est=$(cat /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established 2>/dev/null || echo 432000)
+  { conntrack -L -f ipv4 -p tcp 2>/dev/null || true; conntrack -L -f ipv6 -p tcp 2>/dev/null || true; } >"$TMP/ct.list"
+  ss -Htn state established >"$TMP/ss.list" 2>/dev/null || : >"$TMP/ss.list"
+  awk -v ctf="$TMP/ct.list" '
+    function split_ep(ep) {
+      if (!match(ep, /:[0-9]+$/)) return 0
+      port = substr(ep, RSTART + 1); addr = substr(ep, 1, RSTART - 1)
+      gsub(/[][]/, "", addr); sub(/%.*/, "", addr)
+      if (addr ~ /^::ffff:[0-9.]+$/) addr = substr(addr, 8)
+      return 1
+    }
+    FILENAME == ctf {
+      s = d = sp = dp = ""
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /^src=/ && s == "") s = substr($i, 5)
+        else if ($i ~ /^dst=/ && d == "") d = substr($i, 5)
+        else if ($i ~ /^sport=/ && sp == "") sp = substr($i, 7)
+        else if ($i ~ /^dport=/ && dp == "") dp = substr($i, 7)
+      }
+      known[s " " d " " sp " " dp] = 1; known[d " " s " " dp " " sp] = 1
+      next
+    }
+    NF >= 4 {
+      if (!split_ep($3)) next
+      la = addr; lp = port
+      if (!split_ep($4)) next
+      pa = addr; pp = port
+      if ((pa " " la " " pp " " lp) in known) next
+      print pa, la, pp, lp
+    }
+  ' "$TMP/ct.list" "$TMP/ss.list" | {
+    _n=0
+    while read -r _pa _la _pp _lp; do
+      if conntrack -I -p tcp -s "$_pa" -d "$_la" --sport "$_pp" --dport "$_lp" \
+        -r "$_la" -q "$_pa" --reply-port-src "$_lp" --reply-port-dst "$_pp" \
+        --state ESTABLISHED -u SEEN_REPLY,ASSURED -t "$_est" >/dev/null 2>&1; then
+        _n=$((_n + 1))
+      fi
+    done
+    echo "$_n"
+  }
+}
+
+# ct_prepare: connections that exist before the first stateful ruleset
+# (the deploy's own SSH session on a bare host) are not tracked. Picked up
+# mid-stream their first packet is ctstate NEW without SYN, which a
+# "NEW needs SYN, then REJECT" ruleset resets. Track them before the load.
+ct_prepare() {
+  # only for rulesets that match on connection state
+  grep -Eqs -- '-m (conntrack|state) |ct (state|status) ' \
+    "$DIR/rules.v4" "$DIR/rules.v6" "$DIR/ruleset.nft" || return 0
+  ct_prime
+  if [ "${SFW_CT_SEED:-1}" != 0 ] && have conntrack && have ss; then
+    say "conntrack: tracking on; $(ct_seed) established connection(s) added as ESTABLISHED before the load"
+  else
+    # the caller's session carries this line, so the kernel sees its traffic
+    say "conntrack: tracking on; waiting 1s so active connections are tracked (install conntrack-tools and ss to track idle ones too)"
+    sleep 1
+  fi
+}
+
 # --------------------------------------------------------------------------
 # fingerprint of the live library objects (compared by confirm)
 
@@ -646,11 +732,31 @@ fingerprint() {
 # --------------------------------------------------------------------------
 # rollback timer
 
-timer_alive() {
-  [ -n "$A_PID" ] || return 1
-  kill -0 "$A_PID" 2>/dev/null || return 1
-  if [ -r "/proc/$A_PID/cmdline" ]; then
-    tr '\0' ' ' <"/proc/$A_PID/cmdline" | grep -q "_timer.*$A_ID" || return 1
+# timer_pid: pid of the detached timer of the armed apply, if it runs.
+# (setsid forks when it happens to lead a process group, so the timer
+# records its own pid.)
+timer_pid() {
+  [ -n "$A_ID" ] || return 1
+  for _p in "$(cat "$STATE_DIR/timer.pid" 2>/dev/null || true)" "$A_PID"; do
+    [ -n "$_p" ] || continue
+    kill -0 "$_p" 2>/dev/null || continue
+    if [ -r "/proc/$_p/cmdline" ]; then
+      tr '\0' ' ' <"/proc/$_p/cmdline" | grep -q "_timer.*$A_ID" || continue
+    fi
+    echo "$_p"
+    return 0
+  done
+  return 1
+}
+timer_alive() { timer_pid >/dev/null; }
+
+# armed_live: the armed record has a timer that will still fire.
+armed_live() {
+  [ -n "$A_ID" ] || return 1
+  if [ "$A_KIND" = systemd ]; then
+    systemctl is-active --quiet "$A_UNIT.timer" 2>/dev/null || systemctl is-active --quiet "$A_UNIT.service" 2>/dev/null
+  else
+    timer_alive
   fi
 }
 
@@ -680,6 +786,9 @@ arm() {
     die "SFW_TIMER=systemd but systemd is not usable here"
   fi
   if [ -z "$A_KIND" ]; then
+    A_KIND=detached
+    # the timer exits at once unless it finds itself armed: record first
+    write_env "$STATE_DIR/armed.env" A_ID A_KIND A_PID A_UNIT A_DEADLINE
     # detached: own session, no terminal, stdio away from the caller so an
     # SSH session is never held open
     if have setsid; then
@@ -690,7 +799,6 @@ arm() {
         --apply-id "$1" --deadline "$_deadline" </dev/null >>"$STATE_DIR/rollback.log" 2>&1 &
     fi
     A_PID=$!
-    A_KIND=detached
   fi
   write_env "$STATE_DIR/armed.env" A_ID A_KIND A_PID A_UNIT A_DEADLINE
 }
@@ -700,9 +808,16 @@ disarm() {
   [ -n "$A_ID" ] || return 0
   if [ "$A_KIND" = systemd ] && [ -n "$A_UNIT" ]; then
     systemctl stop "$A_UNIT.timer" >/dev/null 2>&1 || true
-  elif timer_alive; then
-    kill "$A_PID" 2>/dev/null || true
+  elif _tp=$(timer_pid) && [ "$_tp" != "$$" ]; then
+    # the detached timer leads its own process group (setsid): signal the
+    # group so its `sleep` goes too and it exits at once
+    if [ "$(awk '{ print $5 }' "/proc/$_tp/stat" 2>/dev/null)" = "$_tp" ]; then
+      kill -s TERM -- "-$_tp" 2>/dev/null || kill "$_tp" 2>/dev/null || true
+    else
+      kill "$_tp" 2>/dev/null || true
+    fi
   fi
+  rm -f "$STATE_DIR/timer.pid"
   rm -f "$STATE_DIR/armed.env"
   A_ID='' A_KIND='' A_PID='' A_UNIT='' A_DEADLINE=''
 }
@@ -927,7 +1042,8 @@ cmd_apply() {
           !(w[3] == "inet" && w[4] == name) { fail("statement outside table inet " name " is not allowed in shared mode") }
         END { exit bad }
       ' "$_file" || die_code 3 "ruleset.nft rejected; nothing was changed"
-      printf 'table inet %s\ndelete table inet %s\ninclude "%s"\n' "$_name" "$_name" "$_file" >"$TMP/tx.nft"
+      printf 'table inet sfw_prime\ndelete table inet sfw_prime\ntable inet %s\ndelete table inet %s\ninclude "%s"\n' \
+        "$_name" "$_name" "$_file" >"$TMP/tx.nft"
     else
       printf 'flush ruleset\ninclude "%s"\n' "$_file" >"$TMP/tx.nft"
     fi
@@ -939,6 +1055,10 @@ cmd_apply() {
 
   # ---- 2. rollback point (kept if an unconfirmed apply is still pending, so
   # the rollback returns to the last confirmed state)
+  if [ -n "$A_ID" ] && ! armed_live; then
+    warn "the rollback timer of apply $A_ID is gone (reboot?); taking a fresh rollback point"
+    disarm
+  fi
   if [ -n "$A_ID" ] && [ -d "$SNAP" ]; then
     say "an unconfirmed apply ($A_ID) is pending: keeping its rollback point"
     disarm
@@ -962,6 +1082,7 @@ cmd_apply() {
   arm "$_id" "$TIMEOUT"
 
   # ---- 4. load atomically (one restore per family, one nft transaction)
+  ct_prepare
   _failed=
   if [ "$BACKEND" = iptables ]; then
     ipset_commit || _failed=ipset
@@ -970,7 +1091,16 @@ cmd_apply() {
       [ "$_f" = 4 ] || [ "$_v6" = 1 ] || continue
       fam_vars "$_f"
       if [ "$MODE" = shared ]; then
-        restore_noflush "$_f" "$TMP/tx.$_f" || _failed=$FAM_LABEL
+        # regenerated against the live state (now with SFW-PRIME, which
+        # goes in the same transaction); identical to the validated one otherwise
+        if "$FAM_SAVE" >"$TMP/live.$_f" 2>"$TMP/save.err" &&
+          gen_tx "$TMP/live.$_f" "$DIR/rules.v$_f" "rules.v$_f" "" 0 "$TMP/stats.$_f" >"$TMP/tx.$_f" &&
+          run_tool "$TMP/save.err" "$FAM_RESTORE" --test --noflush <"$TMP/tx.$_f"; then
+          restore_noflush "$_f" "$TMP/tx.$_f" || _failed=$FAM_LABEL
+        else
+          show_log "$TMP/save.err"
+          _failed=$FAM_LABEL
+        fi
       else
         if run_tool "$TMP/restore.err" "$FAM_RESTORE" <"$TMP/tx.$_f"; then
           restore_noflush "$_f" "$TMP/tx2.$_f" || _failed=$FAM_LABEL
@@ -1081,6 +1211,7 @@ cmd_rollback() {
 
 cmd_timer() {
   if [ -z "$APPLY_ID" ] || [ -z "$DEADLINE" ]; then die "internal: _timer needs --apply-id and --deadline"; fi
+  echo "$$" >"$STATE_DIR/timer.pid"
   while [ "$(date +%s)" -lt "$DEADLINE" ]; do
     load_armed
     [ "$A_ID" = "$APPLY_ID" ] || exit 0
@@ -1120,6 +1251,7 @@ cmd_destroy() {
     nft delete table inet "$_name"
     say "nftables: removed table inet $_name"
   fi
+  if nft_has_table sfw_prime; then nft delete table inet sfw_prime; fi
   loose_restore
   unpersist
   rm -rf "$SNAP" "$STATE_DIR/current.env" "$STATE_DIR/fingerprint" "$STATE_DIR/confirmed" \
@@ -1155,9 +1287,9 @@ cmd_status() {
   fi
   if [ -n "$A_ID" ]; then
     _left=$((A_DEADLINE - $(date +%s)))
-    if [ "$A_KIND" = systemd ]; then _how="unit $A_UNIT"; else _how="process $A_PID"; fi
-    if [ "$A_KIND" = detached ] && ! timer_alive; then
-      say "rollback: armed for apply $A_ID but the timer process $A_PID is gone (run rollback or confirm)"
+    if [ "$A_KIND" = systemd ]; then _how="unit $A_UNIT"; else _how="process $(timer_pid || echo "$A_PID")"; fi
+    if ! armed_live; then
+      say "rollback: armed for apply $A_ID but its timer process is gone (run rollback or confirm)"
     else
       say "rollback: armed for apply $A_ID, fires in ${_left}s ($_how)"
     fi

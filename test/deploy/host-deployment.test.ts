@@ -1,7 +1,7 @@
 import { TerraformStack, Testing } from 'cdktf';
+import { Backend, IpFamily, Peer, Port, ProvisioningResource, StatefulHost, TableOwnership } from '../../src';
 import { applyScript, sha256 } from '../../src/deploy/apply-script';
 import { escapeTerraformTemplate } from '../../src/deploy/terraform-escape';
-import { Backend, IpFamily, Peer, Port, ProvisioningResource, StatefulHost, TableOwnership } from '../../src';
 
 function synth(configure: (stack: TerraformStack) => void): any {
   const stack = new TerraformStack(Testing.app(), 'stack');
