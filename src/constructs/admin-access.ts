@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { checkNonEmpty } from './validation';
+import { checkNonEmpty, checkValues } from './validation';
 import { Allowance } from '../engine/compiler/host-policy';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
@@ -42,6 +42,7 @@ export class AdminAccess extends Construct {
     if (props.ports !== undefined) checkNonEmpty(this, 'ports', props.ports, 'omit ports for SSH, or list e.g. Port.tcp(2222)');
     this.peers = [...props.peers];
     this.ports = props.ports ? [...props.ports] : [Port.SSH];
+    checkValues(this, [...this.peers, ...this.ports]);
   }
 
   /** The openings this access asks for. */

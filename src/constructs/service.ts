@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { checkNonEmpty } from './validation';
+import { checkNonEmpty, checkValues } from './validation';
 import { Allowance } from '../engine/compiler/host-policy';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
@@ -53,6 +53,7 @@ export class Service extends Construct {
     this.ports = [...props.ports];
     this.peers = props.peers ? [...props.peers] : [Peer.any()];
     this.description = props.description ?? id;
+    checkValues(this, [...this.ports, ...this.peers]);
   }
 
   /** The openings this service asks for. */

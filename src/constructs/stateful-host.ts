@@ -1,11 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { TerraformStack } from 'cdktf';
+import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Service, ServiceOptions } from './service';
 import { constructError } from './validation';
+import { CheckLevel } from '../checks/check-level';
+import { HostFacts } from '../checks/host-facts';
+import { PolicyChecks } from '../checks/policy-checks';
 import { DeploymentOptions } from '../deploy/deployment-options';
+import { ALL_FAMILIES, IpFamily } from '../engine/family';
 import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
@@ -16,6 +20,8 @@ import { DefaultAction } from '../engine/compiler/default-action';
 import { Allowance } from '../engine/compiler/host-policy';
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
+/** nft identifiers: a letter, then letters, digits and underscores (kept short for readability). */
+const NFT_TABLE_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
 
 /** cdktf calls `onSynthesize` of constructs registered under this symbol after validation. */
 const CUSTOM_SYNTHESIS = Symbol.for('cdktf/customSynthesis');
@@ -57,6 +63,21 @@ export interface StatefulHostProps {
   readonly allowPing?: boolean;
 
   /**
+   * The address families the host has. Peers of a family the host lacks are an error;
+   * the missing family still gets a closed ruleset.
+   *
+   * @default [IpFamily.IPV4, IpFamily.IPV6]
+   */
+  readonly ipFamilies?: IpFamily[];
+
+  /**
+   * The library's own nftables table (nftables backend).
+   *
+   * @default 'stateful_firewall'
+   */
+  readonly nftTableName?: string;
+
+  /**
    * How `cdktf deploy` puts the ruleset on the host.
    *
    * @default - a null_resource that connects as root with the SSH agent, a 60 s rollback, shared ownership
@@ -86,10 +107,16 @@ export class StatefulHost extends Construct implements IDeployableHost {
   public readonly address: string;
   /** The backend. */
   public readonly backend: Backend;
+  /** The SSH port deployment connects to. */
+  public readonly sshPort: number;
   /** The default action. */
   public readonly defaultAction: DefaultAction;
   /** Whether ping is accepted. */
   public readonly allowPing: boolean;
+  /** The address families the host has. */
+  public readonly ipFamilies: IpFamily[];
+  /** The nftables table name. */
+  public readonly nftTableName?: string;
   /** The provisioning resource, unless deployment is disabled. */
   public readonly deployment?: HostDeployment;
 
@@ -109,12 +136,19 @@ export class StatefulHost extends Construct implements IDeployableHost {
     this.backend = props.backend ?? Backend.IPTABLES;
     this.defaultAction = props.defaultAction ?? DefaultAction.REJECT;
     this.allowPing = props.allowPing ?? true;
+    this.ipFamilies = ALL_FAMILIES.filter((f) => (props.ipFamilies ?? ALL_FAMILIES).includes(f));
+    if (this.ipFamilies.length === 0) throw constructError(this, 'ipFamilies must not be empty: use [IpFamily.IPV4], [IpFamily.IPV6] or both');
+    if (props.nftTableName !== undefined && !NFT_TABLE_NAME.test(props.nftTableName)) {
+      throw constructError(this, `nftTableName '${props.nftTableName}' is not a name nft accepts: use a letter, then up to 63 letters, digits or '_'`);
+    }
+    this.nftTableName = props.nftTableName;
+    this.sshPort = props.deployment?.connection?.port ?? 22;
 
     if (props.deployment?.enabled ?? true) {
       this.deployment = new HostDeployment(this, 'Deployment', { ...props.deployment, host: this });
     }
 
-    this.node.addValidation({ validate: () => this.validateUniqueName() });
+    this.node.addValidation({ validate: () => [...this.validateUniqueName(), ...this.validateDeclarations(), ...this.runPolicyChecks()] });
     Object.defineProperty(this, CUSTOM_SYNTHESIS, {
       value: { onSynthesize: (session: { outdir: string; manifest: any }) => this.writeRulesets(session) },
       enumerable: false,
@@ -144,6 +178,7 @@ export class StatefulHost extends Construct implements IDeployableHost {
       name: this.hostName,
       origin: this.node.path,
       allowances: this.allowances,
+      families: this.ipFamilies,
       defaultAction: this.defaultAction,
       allowPing: this.allowPing,
     });
@@ -151,19 +186,67 @@ export class StatefulHost extends Construct implements IDeployableHost {
 
   /** The rendered files of the host's backend, by file name. */
   public get renderedFiles(): { [name: string]: string } {
-    return this.ruleset.files(this.backend);
+    return this.ruleset.files(this.backend, this.nftTableName);
   }
 
   private modelFile(ruleset: CompiledRuleset): HostModelFile {
     return { hostName: this.hostName, path: this.node.path, backend: this.backend, model: ruleset.model };
   }
 
+  /** What the policy checks see of this host. */
+  public get facts(): HostFacts {
+    return {
+      path: this.node.path,
+      allowances: this.allowances,
+      adminAccessPaths: this.node.findAll().filter((c) => c instanceof AdminAccess).map((c) => c.node.path),
+      deploys: this.deployment !== undefined,
+      sshPort: this.sshPort,
+      families: this.ipFamilies,
+    };
+  }
+
+  /** Peers of a family the host lacks, and declarations that repeat another exactly. */
+  private validateDeclarations(): string[] {
+    const errors: string[] = [];
+    const seen = new Map<string, string>();
+    for (const a of this.allowances) {
+      for (const peer of a.peers) {
+        if (!peer.families.some((f) => this.ipFamilies.includes(f))) {
+          const only = this.ipFamilies[0] === IpFamily.IPV4 ? 'IPv4-only' : 'IPv6-only';
+          errors.push(`${a.origin}: peer ${peer} is ${peer.families[0] === IpFamily.IPV4 ? 'IPv4' : 'IPv6'} but host ${this.node.path} is ${only}: remove the peer, or add its family to ipFamilies`);
+        }
+      }
+      const key = `${a.ports.map(String).sort().join(',')}|${a.peers.flatMap((p) => p.elements).sort().join(',')}`;
+      const first = seen.get(key);
+      if (first) errors.push(`${a.origin} repeats ${first} exactly (${a.ports.join(', ')} from ${a.peers.join(', ')}): remove one of them`);
+      else seen.set(key, a.origin);
+    }
+    return errors;
+  }
+
+  /** Runs the policy checks: errors are returned, warnings become annotations. */
+  private runPolicyChecks(): string[] {
+    const facts = this.facts;
+    const errors: string[] = [];
+    for (const check of PolicyChecks.checksFor(this)) {
+      const level = PolicyChecks.levelFor(this, check);
+      if (level === CheckLevel.OFF) continue;
+      for (const finding of check.check(facts)) {
+        const message = `[${check.id}] ${finding}`;
+        if (level === CheckLevel.ERROR) errors.push(message);
+        else Annotations.of(this).addWarning(message);
+      }
+    }
+    return errors;
+  }
+
   private validateUniqueName(): string[] {
-    const stack = TerraformStack.of(this);
-    const clash = stack.node
-      .findAll()
-      .filter((c): c is StatefulHost => c instanceof StatefulHost && c !== this && c.hostName === this.hostName);
-    return clash.map((c) => `host name '${this.hostName}' is also used by ${c.node.path}: give one of them another hostName`);
+    const same = TerraformStack.of(this)
+      .node.findAll()
+      .filter((c): c is StatefulHost => c instanceof StatefulHost && c.hostName === this.hostName);
+    // reported once, by every host after the first
+    if (same[0] === this) return [];
+    return [`host name '${this.hostName}' is also used by ${same[0].node.path}: give one of them another hostName`];
   }
 
   private writeRulesets(session: { outdir: string; manifest: any }): void {
@@ -176,7 +259,7 @@ export class StatefulHost extends Construct implements IDeployableHost {
     fs.mkdirSync(dir, { recursive: true });
     const ruleset = this.ruleset;
     const files: Record<string, string> = {
-      ...ruleset.files(this.backend),
+      ...ruleset.files(this.backend, this.nftTableName),
       'explain.md': Explain.markdown(ruleset),
       [MODEL_FILE]: `${JSON.stringify(this.modelFile(ruleset), undefined, 2)}\n`,
     };

@@ -9,3 +9,9 @@ export function constructError(scope: Construct, message: string): Error {
 export function checkNonEmpty(scope: Construct, name: string, list: readonly unknown[] | undefined, hint: string): void {
   if (!list || list.length === 0) throw constructError(scope, `${name} must not be empty: ${hint}`);
 }
+
+/** Throws, naming the construct, when a port or peer handed to it is unusable. */
+export function checkValues(scope: Construct, values: readonly { readonly problem?: string }[]): void {
+  const bad = values.find((v) => v.problem);
+  if (bad) throw constructError(scope, bad.problem!);
+}

@@ -82,8 +82,8 @@ export class CompiledRuleset {
   }
 
   /** The rendered files for a backend, by file name (`rules.v4` + `rules.v6`, or `ruleset.nft`). */
-  public files(backend: Backend): Record<string, string> {
-    if (backend === Backend.NFTABLES) return { 'ruleset.nft': this.toNftables() };
+  public files(backend: Backend, nftTableName?: string): Record<string, string> {
+    if (backend === Backend.NFTABLES) return { 'ruleset.nft': this.toNftables(nftTableName) };
     const out: Record<string, string> = {};
     for (const family of ALL_FAMILIES) out[family === IpFamily.IPV4 ? 'rules.v4' : 'rules.v6'] = this.toIptablesRestore(family);
     return out;

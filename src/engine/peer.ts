@@ -66,22 +66,22 @@ function parseRange(family: IpFamily, first: string, last: string): AddressRange
 export class Peer {
   /** An IPv4 address or CIDR block, e.g. `10.9.8.7` or `10.0.0.0/8`. */
   public static ipv4(cidr: string): Peer {
-    return new Peer([parseCidr(IpFamily.IPV4, cidr)], cidr.trim());
+    return Peer.parsed(() => [parseCidr(IpFamily.IPV4, cidr)], cidr);
   }
 
   /** An IPv6 address or CIDR block, e.g. `2001:db8::1` or `2001:db8::/32`. */
   public static ipv6(cidr: string): Peer {
-    return new Peer([parseCidr(IpFamily.IPV6, cidr)], cidr.trim());
+    return Peer.parsed(() => [parseCidr(IpFamily.IPV6, cidr)], cidr);
   }
 
   /** An inclusive range of IPv4 addresses, e.g. `10.9.8.7` to `10.9.8.10`. */
   public static ipv4Range(first: string, last: string): Peer {
-    return new Peer([parseRange(IpFamily.IPV4, first, last)], `${first.trim()}-${last.trim()}`);
+    return Peer.parsed(() => [parseRange(IpFamily.IPV4, first, last)], `${first}-${last}`);
   }
 
   /** An inclusive range of IPv6 addresses. */
   public static ipv6Range(first: string, last: string): Peer {
-    return new Peer([parseRange(IpFamily.IPV6, first, last)], `${first.trim()}-${last.trim()}`);
+    return Peer.parsed(() => [parseRange(IpFamily.IPV6, first, last)], `${first}-${last}`);
   }
 
   /** Any IPv4 address. */
@@ -103,18 +103,34 @@ export class Peer {
    * Several peers as one, e.g. `Peer.anyOf(Peer.ipv4('10.0.0.0/8'), Peer.ipv6('2001:db8::/32'))`.
    */
   public static anyOf(...peers: Peer[]): Peer {
-    if (peers.length === 0) throw new Error('Peer.anyOf() needs at least one peer');
-    return new Peer(peers.flatMap((p) => p._ranges), peers.map((p) => p.toString()).join(', '));
+    const problem = peers.length === 0 ? 'Peer.anyOf() needs at least one peer' : peers.find((p) => p.problem)?.problem;
+    return new Peer(peers.flatMap((p) => p._ranges), peers.map((p) => p.toString()).join(', '), problem);
+  }
+
+  private static parsed(parse: () => AddressRange[], label: string): Peer {
+    try {
+      return new Peer(parse(), label.trim());
+    } catch (e) {
+      return new Peer([], label.trim(), (e as Error).message);
+    }
   }
 
   /** @internal the addresses covered, as ranges */
   public readonly _ranges: AddressRange[];
 
+  /**
+   * Why this peer is unusable (e.g. host bits set), or undefined when it is fine. Factories
+   * never throw: the construct (or `CompiledRuleset.compile`) that receives the peer
+   * reports the problem with its own path.
+   */
+  public readonly problem?: string;
+
   private readonly label: string;
 
-  private constructor(ranges: AddressRange[], label: string) {
+  private constructor(ranges: AddressRange[], label: string, problem?: string) {
     this._ranges = ranges;
     this.label = label;
+    this.problem = problem;
   }
 
   /** The address families this peer has addresses in. */

@@ -4,19 +4,30 @@ import { Protocol } from './protocol';
 const MIN_PORT = 1;
 const MAX_PORT = 65535;
 
-function checkPort(port: number, what: string): void {
-  if (!Number.isInteger(port)) {
-    throw new Error(`${what} ${port} is not an integer: use a whole port number between ${MIN_PORT} and ${MAX_PORT}`);
-  }
-  if (port < MIN_PORT || port > MAX_PORT) {
-    throw new Error(`${what} ${port} is out of range: use a port between ${MIN_PORT} and ${MAX_PORT}`);
-  }
+/** ICMP types assigned by IANA (RFC 792 and later; deprecated ones included, they still parse). */
+const ICMP_TYPES = new Set([0, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 30, 40, 41, 42, 43, 253, 254]);
+/** ICMPv6 types assigned by IANA. */
+const ICMPV6_TYPES = new Set([
+  1, 2, 3, 4, 100, 101, 127, ...Array.from({ length: 161 - 128 + 1 }, (_, i) => 128 + i), 200, 201, 255,
+]);
+
+function portProblem(port: number, what: string): string | undefined {
+  if (!Number.isInteger(port)) return `${what} ${port} is not an integer: use a whole port number between ${MIN_PORT} and ${MAX_PORT}`;
+  if (port < MIN_PORT || port > MAX_PORT) return `${what} ${port} is out of range: use a port between ${MIN_PORT} and ${MAX_PORT}`;
+  return undefined;
 }
 
-function checkIcmpNumber(value: number, what: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > 255) {
-    throw new Error(`${what} ${value} does not exist: ICMP types and codes are whole numbers between 0 and 255`);
+function icmpProblem(protocol: Protocol, type: number, code?: number): string | undefined {
+  const name = protocol === Protocol.ICMP ? 'icmp' : 'icmpv6';
+  const known = protocol === Protocol.ICMP ? ICMP_TYPES : ICMPV6_TYPES;
+  if (!Number.isInteger(type) || !known.has(type)) {
+    const hint = protocol === Protocol.ICMP ? 'e.g. 8 (echo request) or 3 (destination unreachable)' : 'e.g. 128 (echo request) or 1 (destination unreachable)';
+    return `${name} type ${type} does not exist: use an assigned type, ${hint}`;
   }
+  if (code !== undefined && (!Number.isInteger(code) || code < 0 || code > 255)) {
+    return `${name} code ${code} does not exist: codes are whole numbers between 0 and 255`;
+  }
+  return undefined;
 }
 
 /**
@@ -47,8 +58,7 @@ export class Port {
 
   /** A single TCP port. */
   public static tcp(port: number): Port {
-    checkPort(port, 'tcp port');
-    return new Port(Protocol.TCP, port, port);
+    return new Port(Protocol.TCP, port, port, undefined, undefined, portProblem(port, 'tcp port'));
   }
 
   /** An inclusive range of TCP ports. */
@@ -63,8 +73,7 @@ export class Port {
 
   /** A single UDP port. */
   public static udp(port: number): Port {
-    checkPort(port, 'udp port');
-    return new Port(Protocol.UDP, port, port);
+    return new Port(Protocol.UDP, port, port, undefined, undefined, portProblem(port, 'udp port'));
   }
 
   /** An inclusive range of UDP ports. */
@@ -79,15 +88,12 @@ export class Port {
 
   /** An ICMP (IPv4) type, any code. */
   public static icmpType(type: number): Port {
-    checkIcmpNumber(type, 'icmp type');
-    return new Port(Protocol.ICMP, undefined, undefined, type);
+    return new Port(Protocol.ICMP, undefined, undefined, type, undefined, icmpProblem(Protocol.ICMP, type));
   }
 
   /** An ICMP (IPv4) type and code. */
   public static icmpTypeAndCode(type: number, code: number): Port {
-    checkIcmpNumber(type, 'icmp type');
-    checkIcmpNumber(code, 'icmp code');
-    return new Port(Protocol.ICMP, undefined, undefined, type, code);
+    return new Port(Protocol.ICMP, undefined, undefined, type, code, icmpProblem(Protocol.ICMP, type, code));
   }
 
   /** ICMP echo request (IPv4 ping). */
@@ -97,15 +103,12 @@ export class Port {
 
   /** An ICMPv6 type, any code. */
   public static icmpv6Type(type: number): Port {
-    checkIcmpNumber(type, 'icmpv6 type');
-    return new Port(Protocol.ICMPV6, undefined, undefined, type);
+    return new Port(Protocol.ICMPV6, undefined, undefined, type, undefined, icmpProblem(Protocol.ICMPV6, type));
   }
 
   /** An ICMPv6 type and code. */
   public static icmpv6TypeAndCode(type: number, code: number): Port {
-    checkIcmpNumber(type, 'icmpv6 type');
-    checkIcmpNumber(code, 'icmpv6 code');
-    return new Port(Protocol.ICMPV6, undefined, undefined, type, code);
+    return new Port(Protocol.ICMPV6, undefined, undefined, type, code, icmpProblem(Protocol.ICMPV6, type, code));
   }
 
   /** ICMPv6 echo request (IPv6 ping). */
@@ -114,12 +117,9 @@ export class Port {
   }
 
   private static range(protocol: Protocol, fromPort: number, toPort: number): Port {
-    checkPort(fromPort, `${protocol} port`);
-    checkPort(toPort, `${protocol} port`);
-    if (fromPort > toPort) {
-      throw new Error(`${protocol} port range ${fromPort}-${toPort} is inverted: write it as ${toPort}-${fromPort}`);
-    }
-    return new Port(protocol, fromPort, toPort);
+    const problem = portProblem(fromPort, `${protocol} port`) ?? portProblem(toPort, `${protocol} port`)
+      ?? (fromPort > toPort ? `${protocol} port range ${fromPort}-${toPort} is inverted: write it as ${toPort}-${fromPort}` : undefined);
+    return new Port(protocol, fromPort, toPort, undefined, undefined, problem);
   }
 
   /** The protocol. */
@@ -132,8 +132,15 @@ export class Port {
   public readonly icmpTypeNumber?: number;
   /** ICMP or ICMPv6 code (ICMP only; any code when absent). */
   public readonly icmpCodeNumber?: number;
+  /**
+   * Why this port is unusable (e.g. out of range), or undefined when it is fine. Factories
+   * never throw: the construct (or `CompiledRuleset.compile`) that receives the port
+   * reports the problem with its own path.
+   */
+  public readonly problem?: string;
 
-  private constructor(protocol: Protocol, fromPort?: number, toPort?: number, icmpType?: number, icmpCode?: number) {
+  private constructor(protocol: Protocol, fromPort?: number, toPort?: number, icmpType?: number, icmpCode?: number, problem?: string) {
+    this.problem = problem;
     this.protocol = protocol;
     this.fromPort = fromPort;
     this.toPort = toPort;

@@ -52,7 +52,7 @@ describe('StatefulHost', () => {
     const s = stack();
     new StatefulHost(s, 'a', { address: '192.0.2.1', hostName: 'web' });
     new StatefulHost(s, 'b', { address: '192.0.2.2', hostName: 'web' });
-    expect(() => Testing.synth(s, true)).toThrow("host name 'web' is also used by stack/b: give one of them another hostName");
+    expect(() => Testing.synth(s, true)).toThrow("[stack/b] host name 'web' is also used by stack/a: give one of them another hostName");
   });
 
   test('synth writes the rendered rulesets next to the Terraform JSON', () => {
@@ -61,13 +61,17 @@ describe('StatefulHost', () => {
     const s = new TerraformStack(app, 'fleet');
     const web = new StatefulHost(s, 'web', { address: '192.0.2.1' });
     web.addService('Web', { ports: [Port.HTTPS] });
-    new StatefulHost(s, 'ns', { address: '192.0.2.2', backend: Backend.NFTABLES }).addService('Dns', { ports: [Port.DNS_UDP, Port.DNS_TCP] });
+    web.addAdminAccess('Ops', { peers: [Peer.ipv4('198.51.100.7')] });
+    const ns = new StatefulHost(s, 'ns', { address: '192.0.2.2', backend: Backend.NFTABLES, nftTableName: 'edge_fw' });
+    ns.addService('Dns', { ports: [Port.DNS_UDP, Port.DNS_TCP] });
+    ns.addAdminAccess('Ops', { peers: [Peer.ipv4('198.51.100.7')] });
     app.synth();
     const dir = path.join(outdir, 'stacks', 'fleet', 'firewall');
     expect(fs.readdirSync(dir).sort()).toEqual(['ns', 'web']);
     expect(fs.readFileSync(path.join(dir, 'web', 'rules.v4'), 'utf8')).toBe(web.ruleset.toIptablesRestore(IpFamily.IPV4));
     expect(fs.readdirSync(path.join(dir, 'web')).sort()).toEqual(['explain.md', 'model.json', 'rules.v4', 'rules.v6']);
     expect(fs.readdirSync(path.join(dir, 'ns')).sort()).toEqual(['explain.md', 'model.json', 'ruleset.nft']);
+    expect(fs.readFileSync(path.join(dir, 'ns', 'ruleset.nft'), 'utf8')).toContain('table inet edge_fw {');
   });
 
   test('a synth that fails writes no rulesets', () => {

@@ -26,7 +26,8 @@ describe('Peer', () => {
     const p = Peer.anyOf(Peer.ipv4('192.0.2.1'), Peer.ipv6('2001:db8::1'));
     expect(p.families).toEqual([IpFamily.IPV4, IpFamily.IPV6]);
     expect(p.toString()).toBe('192.0.2.1, 2001:db8::1');
-    expect(() => Peer.anyOf()).toThrow('Peer.anyOf() needs at least one peer');
+    expect(Peer.anyOf().problem).toBe('Peer.anyOf() needs at least one peer');
+    expect(Peer.anyOf(Peer.ipv4('10.0.0.1/8')).problem).toBe("'10.0.0.1/8' has host bits set: did you mean 10.0.0.0/8?");
   });
 
   test.each([
@@ -39,8 +40,10 @@ describe('Peer', () => {
     [() => Peer.ipv4Range('10.9.8.10', '10.9.8.7'), 'address range 10.9.8.10-10.9.8.7 is inverted: write it as 10.9.8.7-10.9.8.10'],
     [() => Peer.ipv4Range('10.9.8.1', '2001:db8::1'), "'2001:db8::1' is an ipv6 address: use Peer.ipv6Range(...)"],
     [() => Peer.ipv6Range('2001:db8::1', 'x'), "'x' is not a valid ipv6 address"],
-    [() => Peer.ipv4('10.0.0.0/8/8'), "'10.0.0.0/8/8' is not a valid ipv4 address or cidr"],
-  ])('refuses bad input %#', (make, message) => {
-    expect(make).toThrow(message);
+    [() => Peer.ipv4('10.0.0.0/8/8'), "'10.0.0.0/8/8' is not a valid ipv4 address or cidr: write e.g. '10.9.8.7' or '10.0.0.0/8'"],
+  ])('reports bad input as a problem %#', (make, message) => {
+    const peer = make();
+    expect(peer.problem).toBe(message);
+    expect(peer.families).toEqual([]);
   });
 });

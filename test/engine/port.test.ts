@@ -37,9 +37,15 @@ describe('Port', () => {
     [() => Port.tcp(22.5), 'tcp port 22.5 is not an integer: use a whole port number between 1 and 65535'],
     [() => Port.tcpRange(6010, 6000), 'tcp port range 6010-6000 is inverted: write it as 6000-6010'],
     [() => Port.udpRange(1, 70000), 'udp port 70000 is out of range: use a port between 1 and 65535'],
-    [() => Port.icmpType(256), 'icmp type 256 does not exist: ICMP types and codes are whole numbers between 0 and 255'],
-    [() => Port.icmpv6TypeAndCode(1, -1), 'icmpv6 code -1 does not exist: ICMP types and codes are whole numbers between 0 and 255'],
-  ])('refuses bad input %#', (make, message) => {
-    expect(make).toThrow(message);
+    [() => Port.icmpType(256), 'icmp type 256 does not exist: use an assigned type, e.g. 8 (echo request) or 3 (destination unreachable)'],
+    [() => Port.icmpType(7), 'icmp type 7 does not exist: use an assigned type, e.g. 8 (echo request) or 3 (destination unreachable)'],
+    [() => Port.icmpv6TypeAndCode(1, -1), 'icmpv6 code -1 does not exist: codes are whole numbers between 0 and 255'],
+    [() => Port.icmpv6Type(5), 'icmpv6 type 5 does not exist: use an assigned type, e.g. 128 (echo request) or 1 (destination unreachable)'],
+  ])('bad input is reported as a problem, not thrown %#', (make, message) => {
+    expect(make().problem).toBe(message);
+  });
+
+  test('good input has no problem', () => {
+    expect([Port.SSH, Port.tcpRange(1, 65535), Port.icmpTypeAndCode(3, 4), Port.icmpv6Type(135)].map((p) => p.problem)).toEqual([undefined, undefined, undefined, undefined]);
   });
 });

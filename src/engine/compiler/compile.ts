@@ -48,6 +48,10 @@ const PROTOCOL_ORDER = [Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ICMP
  * 6. the default action.
  */
 export function compileHostPolicy(policy: HostPolicy): RulesetModel {
+  for (const a of policy.allowances) {
+    const problem = [...a.ports, ...a.peers].find((x) => x.problem)?.problem;
+    if (problem) throw new Error(`${a.origin}: ${problem}`);
+  }
   const baseline = policy.origin ?? policy.name;
   const rules: Rule[] = [
     {
@@ -123,7 +127,7 @@ function defaultActionRules(action: DefaultAction, origin: string): Rule[] {
 /** Per family and protocol, the declarations turned into merged openings. */
 function collectOpenings(policy: HostPolicy): Opening[] {
   const openings: Opening[] = [];
-  for (const family of ALL_FAMILIES) {
+  for (const family of ALL_FAMILIES.filter((f) => (policy.families ?? ALL_FAMILIES).includes(f))) {
     const byProtocol = new Map<Protocol, PortDeclaration[]>();
     const icmp = new Map<string, { type: number; code?: number; ranges: AddressRange[]; origins: Set<string> }>();
     for (const allowance of policy.allowances) {

@@ -1,3 +1,4 @@
+import { IpFamily } from '../family';
 import { Peer } from '../peer';
 import { Port } from '../port';
 import { DefaultAction } from './default-action';
@@ -40,6 +41,14 @@ export interface HostPolicy {
    * @default DefaultAction.REJECT
    */
   readonly defaultAction?: DefaultAction;
+
+  /**
+   * The address families the host has; openings are compiled for these only (the other
+   * family still gets the baseline and the default action, so it stays closed).
+   *
+   * @default [IpFamily.IPV4, IpFamily.IPV6]
+   */
+  readonly families?: IpFamily[];
 
   /**
    * Accept ICMP and ICMPv6 echo requests (ping) from anyone.

@@ -142,3 +142,19 @@ describe('compileHostPolicy', () => {
     expect(ruleset.ruleCount(Backend.IPTABLES, IpFamily.IPV4)).toBe(inputRules([]).filter((r) => r.match.family !== IpFamily.IPV6).length + 1);
   });
 });
+
+describe('compile refuses unusable values, naming the origin', () => {
+  test.each([
+    [Port.tcp(0), Peer.any(), 'svc/a: tcp port 0 is out of range: use a port between 1 and 65535'],
+    [Port.SSH, Peer.ipv4('10.0.0.1/8'), "svc/a: '10.0.0.1/8' has host bits set: did you mean 10.0.0.0/8?"],
+  ])('%s from %s', (port, peer, message) => {
+    expect(() => CompiledRuleset.compile({ name: 'h', allowances: [{ origin: 'svc/a', ports: [port], peers: [peer] }] })).toThrow(message);
+  });
+
+  test('families limit the openings, not the baseline', () => {
+    const r = CompiledRuleset.compile({ name: 'h', families: [IpFamily.IPV4], allowances: [{ origin: 'o', ports: [Port.HTTPS], peers: [Peer.any()] }] });
+    expect(r.toIptablesRestore(IpFamily.IPV4)).toContain('--dport 443');
+    expect(r.toIptablesRestore(IpFamily.IPV6)).not.toContain('--dport 443');
+    expect(r.toIptablesRestore(IpFamily.IPV6)).toContain('-j REJECT --reject-with icmp6-port-unreachable');
+  });
+});
