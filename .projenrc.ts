@@ -39,11 +39,18 @@ const project = new cdktf.ConstructLibraryCdktf({
       coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
     },
   },
-  eslintOptions: { dirs: ['src'], devdirs: ['test', 'examples', 'bench', 'projenrc'] },
+  eslintOptions: { dirs: ['src'], devdirs: ['test', 'examples', 'bench', 'scripts', 'projenrc'] },
   tsconfigDev: {
-    include: ['../examples/**/*.ts', '../bench/**/*.ts'],
+    include: ['../examples/**/*.ts', '../bench/**/*.ts', '../scripts/**/*.ts'],
     compilerOptions: {},
   },
+});
+
+// The larger simulator-vs-kernel differential run (root; see test/support/differential-lab.ts).
+project.addTask('differential', {
+  description: 'Differential run of the packet simulator against the kernel (e.g. -- --policies 200 --probes 100 --seed 7)',
+  exec: 'ts-node --project test/tsconfig.json scripts/differential.ts',
+  receiveArgs: true,
 });
 
 project.addBins({ 'sfw-explain': 'lib/cli/explain.js' });

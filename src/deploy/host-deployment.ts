@@ -1,6 +1,8 @@
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { DataResource, FileProvisioner, Lazy, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource, TerraformStack } from 'cdktf';
+import {
+  DataResource, FileProvisioner, Lazy, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource, TerraformSelf, TerraformStack,
+} from 'cdktf';
 import { Construct } from 'constructs';
 import { applyScript, sha256 } from './apply-script';
 import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deployment-options';
@@ -31,13 +33,23 @@ export interface HostDeploymentProps extends DeploymentOptions {
 }
 
 /**
- * The provisioning resource of one host: uploads the rendered rulesets and the apply
- * script, applies with an armed rollback, confirms from a fresh SSH connection, and
- * removes what it installed on destroy.
+ * The provisioning resources of one host: `resource` uploads the rendered rulesets and the
+ * apply script, applies with an armed rollback and confirms from a fresh SSH connection;
+ * `teardown` removes what the library installed when the host's deployment is destroyed.
+ *
+ * They are two resources because Terraform runs destroy-time provisioners on every
+ * replacement too: `resource` is replaced whenever the ruleset changes, and a destroy-time
+ * provisioner there would remove the live firewall before each redeploy (the host would be
+ * open until the new apply, and a redeploy that fails or rolls back would leave it with no
+ * firewall at all). `teardown` is replaced only when the host's address, backend or
+ * ownership changes, and its connection reads the address from its own state (`self`), so
+ * it reaches the host the firewall was installed on.
  */
 export class HostDeployment extends Construct {
-  /** The Terraform resource (null_resource or terraform_data). */
+  /** The Terraform resource that applies the ruleset (null_resource or terraform_data). */
   public readonly resource: TerraformResource;
+  /** The Terraform resource whose destroy-time provisioners remove what the library installed. */
+  public readonly teardown: TerraformResource;
 
   public constructor(scope: Construct, id: string, props: HostDeploymentProps) {
     super(scope, id);
@@ -74,31 +86,58 @@ export class HostDeployment extends Construct {
     const common = `--state-dir ${REMOTE_STATE_DIR} --backend ${props.host.backend} --mode ${ownership}`;
     const run = (command: string, extra = '') => escapeTerraformTemplate(`${sudo}sh ${REMOTE_SCRIPT} ${command} ${common}${extra}`);
 
+    // one command per inline list: Terraform runs the lines as one script without `set -e`,
+    // so only the last line's status would count
     const provisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
-      { type: 'remote-exec', inline: [`${sudo}mkdir -p -m 700 ${REMOTE_PENDING_DIR}`, `${sudo}chown "$(id -u)" ${REMOTE_STATE_DIR} ${REMOTE_PENDING_DIR}`] },
+      { type: 'remote-exec', inline: [`${sudo}mkdir -p -m 700 ${REMOTE_PENDING_DIR} && ${sudo}chown "$(id -u)" ${REMOTE_STATE_DIR} ${REMOTE_PENDING_DIR}`] },
       { type: 'file', destination: REMOTE_SCRIPT, content: escapeTerraformTemplate(script) },
       ...fileNames.map((name): FileProvisioner => ({ type: 'file', destination: `${REMOTE_PENDING_DIR}/${name}`, content: content(name) })),
       { type: 'remote-exec', inline: [run('apply', ` --dir ${REMOTE_PENDING_DIR} --rollback-timeout ${timeout}`)] },
       { type: 'remote-exec', inline: [run('confirm')], connection: confirmConnection },
-      // destroy: upload the script again (the host may have been rebuilt), then remove what the library installed
-      { type: 'file', destination: `/tmp/sfw-apply-destroy.sh`, content: escapeTerraformTemplate(script), when: 'destroy' } as FileProvisioner,
+    ];
+    // destroy: upload the script again (the host may have been rebuilt), then remove what the library installed
+    const teardownProvisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
+      { type: 'file', destination: '/tmp/sfw-apply-destroy.sh', content: escapeTerraformTemplate(script), when: 'destroy' } as FileProvisioner,
       { type: 'remote-exec', inline: [escapeTerraformTemplate(`${sudo}sh /tmp/sfw-apply-destroy.sh destroy ${common}`)], when: 'destroy' } as RemoteExecProvisioner,
     ];
 
-    const triggers = {
+    const identity = {
       host: props.host.address,
       backend: props.host.backend,
       ownership,
+    };
+    const triggers = {
+      ...identity,
       rollback_timeout: String(timeout),
       script_sha256: sha256(script),
       ruleset_sha256: Lazy.stringValue({ produce: () => sha256(fileNames.map((n) => `${n}\n${props.host.renderedFiles[n]}`).join('\n')) }),
     };
 
-    if (kind === ProvisioningResource.TERRAFORM_DATA) {
+    // destroy-time provisioners may only reference `self`: the address comes from the
+    // teardown's own triggers (the address it was created for, not the configuration's)
+    const data = kind === ProvisioningResource.TERRAFORM_DATA;
+    const teardownConnection: SSHProvisionerConnection = {
+      ...connection,
+      host: TerraformSelf.getString(data ? 'triggers_replace.host' : 'triggers.host'),
+    };
+
+    if (data) {
       this.resource = new DataResource(this, 'Apply', { triggersReplace: triggers, connection, provisioners });
+      this.teardown = new DataResource(this, 'Teardown', {
+        triggersReplace: identity,
+        connection: teardownConnection,
+        provisioners: teardownProvisioners,
+        dependsOn: [this.resource],
+      });
     } else {
       HostDeployment.nullProvider(this);
       this.resource = new NullResource(this, 'Apply', { triggers, connection, provisioners });
+      this.teardown = new NullResource(this, 'Teardown', {
+        triggers: identity,
+        connection: teardownConnection,
+        provisioners: teardownProvisioners,
+        dependsOn: [this.resource],
+      });
     }
   }
 

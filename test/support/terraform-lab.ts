@@ -1,0 +1,331 @@
+/**
+ * A namespace lab for end-to-end deploy tests: real `terraform`, real `sshd`, real
+ * netfilter (run as root).
+ *
+ * - one client namespace, from which terraform and the probes run;
+ * - one namespace per host, linked to the client by its own veth pair
+ *   (client 10.98.<n>.1 / fd00:98:<n>::1, host 10.98.<n>.2 / fd00:98:<n>::2);
+ * - every host runs its own `sshd -D` (own config, generated ed25519 host key, the lab's
+ *   client key authorized for root) in a private mount namespace: /etc and /var/lib are
+ *   overlays whose writes land in the host's folder (so the library's state dir
+ *   /var/lib/stateful-firewall is per host and visible from here, and persistence never
+ *   touches this machine's /etc), /tmp is a folder of its own, /run a tmpfs.
+ *
+ * Everything lives in a folder under os.tmpdir() (test-tmp/ in jest). `destroy()` kills
+ * every process in the lab's namespaces (sshd, sessions, rollback timers, listeners,
+ * terraform) and deletes the namespaces; it also runs on process exit (see netns.ts).
+ */
+import { ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, LocalBackend, TerraformStack } from 'cdktf';
+import { Lab, netnsSupported, ProbeResult, runHost, RunResult } from './netns';
+
+const SSHD = '/usr/sbin/sshd';
+
+/** One line of terraform output and when it arrived (ms since the run started). */
+export interface TimedLine {
+  readonly atMs: number;
+  readonly text: string;
+}
+
+/** Outcome of a terraform run. */
+export interface TerraformResult extends RunResult {
+  /** stdout lines with their arrival times. */
+  readonly lines: readonly TimedLine[];
+  /** stdout and stderr together. */
+  readonly output: string;
+}
+
+/** A terraform run in progress. */
+export interface TerraformRun {
+  /** stdout lines so far. */
+  readonly lines: readonly TimedLine[];
+  /** Date.now() when the run started. */
+  readonly startedAt: number;
+  /** Resolves when terraform exits (or was killed at the timeout). */
+  readonly done: Promise<TerraformResult>;
+}
+
+/** A host of the lab. */
+export interface LabHost {
+  readonly name: string;
+  readonly ns: string;
+  /** The host's lab addresses. */
+  readonly address: string;
+  readonly address6: string;
+  /** Further IPv4 addresses sshd listens on. */
+  readonly extraAddresses: readonly string[];
+  /** The client's addresses on the link to this host. */
+  readonly clientAddress: string;
+  readonly clientAddress6: string;
+  /** The host's public key ("ssh-ed25519 AAAA... comment"). */
+  readonly hostKey: string;
+  /** The host's folder (config, keys, overlays). */
+  readonly dir: string;
+  /** The sshd process. */
+  readonly sshd: ChildProcess;
+}
+
+/** Why the lab cannot run here, or undefined when it can. */
+export function terraformLabUnsupported(): string | undefined {
+  if (!netnsSupported()) return 'needs root and iproute2 (network namespaces)';
+  for (const [tool, argv] of [['terraform', ['terraform', 'version']], ['ssh', ['ssh', '-V']], ['ssh-keygen', ['ssh-keygen', '-?']], ['python3', ['python3', '-V']]] as const) {
+    try {
+      runHost(argv, { timeoutMs: 10_000 });
+    } catch {
+      return `${tool} is not installed`;
+    }
+  }
+  if (!fs.existsSync(SSHD)) return `${SSHD} is not installed (apt-get install openssh-server)`;
+  return undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until cond() is true; false after timeoutMs. */
+export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (cond()) return true;
+    if (Date.now() > end) return false;
+    await sleep(stepMs);
+  }
+}
+
+// The host's sshd runs in a private mount namespace (ip netns exec makes one, slave to
+// this machine's, so nothing mounted here propagates back).
+const HOST_INIT = `set -eu
+d=$1
+mount -t tmpfs -o mode=755 sfw-lab-run /run
+mkdir -p /run/sshd
+mount -t overlay sfw-lab-etc -o "lowerdir=/etc,upperdir=$d/etc.up,workdir=$d/etc.work" /etc
+mount -t overlay sfw-lab-varlib -o "lowerdir=/var/lib,upperdir=$d/varlib.up,workdir=$d/varlib.work" /var/lib
+mount --bind "$d/tmp" /tmp
+exec ${SSHD} -D -e -f "$d/sshd_config"
+`;
+
+// Accepts and closes connections on every port given (dual-stack).
+const LISTENER = `
+import socket, sys, selectors
+sel = selectors.DefaultSelector()
+for p in sys.argv[1:]:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", int(p)))
+    s.listen(64)
+    sel.register(s, selectors.EVENT_READ)
+print("ready", flush=True)
+while True:
+    for key, _ in sel.select():
+        c, _ = key.fileobj.accept()
+        c.close()
+`;
+
+/** The lab: client namespace, hosts with sshd, a cdktf app folder and terraform runner. */
+export class TerraformLab {
+  /** The namespaces. */
+  public readonly lab: Lab;
+  /** The client namespace. */
+  public readonly client: string;
+  /** The lab's folder. */
+  public readonly dir: string;
+  /** The client's private key (authorized on every host). */
+  public readonly privateKey: string;
+  /** cdktf output folder; the stack is `stackName`. */
+  public readonly outdir: string;
+  public readonly stackName = 'lab';
+  private readonly keyPath: string;
+  private readonly knownHosts: string;
+  private readonly tfrc: string;
+  private readonly hosts: LabHost[] = [];
+  private readonly logs = new Map<string, string>();
+
+  public constructor(tag = 'tf') {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'terraform-lab-'));
+    this.lab = new Lab(tag);
+    this.client = this.lab.addNamespace('client');
+    this.keyPath = path.join(this.dir, 'client_ed25519');
+    this.knownHosts = path.join(this.dir, 'known_hosts');
+    this.tfrc = path.join(this.dir, 'terraform.rc');
+    this.outdir = path.join(this.dir, 'cdktf.out');
+    fs.writeFileSync(this.tfrc, '');
+    fs.writeFileSync(this.knownHosts, '');
+    runHost(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'terraform-lab-client', '-f', this.keyPath]);
+    this.privateKey = fs.readFileSync(this.keyPath, 'utf8');
+  }
+
+  /** Folder of the stack (terraform's working directory). */
+  public get stackDir(): string {
+    return path.join(this.outdir, 'stacks', this.stackName);
+  }
+
+  /**
+   * Creates host number `n` (1..250) with its link to the client and starts its sshd;
+   * resolves once sshd accepts connections from the client.
+   */
+  public async addHost(name: string, n: number, opts: { extraAddresses?: string[] } = {}): Promise<LabHost> {
+    const ns = this.lab.addNamespace(name);
+    const dir = path.join(this.dir, name);
+    for (const sub of ['etc.up', 'etc.work', 'varlib.up', 'varlib.work', 'tmp']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    const address = `10.98.${n}.2`;
+    const address6 = `fd00:98:${n}::2`;
+    const extra = opts.extraAddresses ?? [];
+    this.lab.connect(
+      { ns: this.client, ifname: `h${n}`, addresses: [`10.98.${n}.1/24`, `fd00:98:${n}::1/64`] },
+      { ns, ifname: 'eth0', addresses: [`${address}/24`, `${address6}/64`, ...extra.map((a) => `${a}/24`)] },
+    );
+    const hostKeyPath = path.join(dir, 'ssh_host_ed25519_key');
+    runHost(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `terraform-lab-${name}`, '-f', hostKeyPath]);
+    const hostKey = fs.readFileSync(`${hostKeyPath}.pub`, 'utf8').trim();
+    fs.copyFileSync(`${this.keyPath}.pub`, path.join(dir, 'authorized_keys'));
+    fs.writeFileSync(path.join(dir, 'sshd_config'), [
+      ...[address, `[${address6}]`, ...extra].map((a) => `ListenAddress ${a}`),
+      `HostKey ${hostKeyPath}`,
+      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'PrintMotd no',
+      `PidFile ${path.join(dir, 'sshd.pid')}`,
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'));
+    fs.writeFileSync(path.join(dir, 'init.sh'), HOST_INIT);
+    fs.appendFileSync(this.knownHosts, [address, address6, ...extra].map((a) => `${a} ${hostKey}\n`).join(''));
+
+    const sshd = this.lab.spawn(ns, ['sh', path.join(dir, 'init.sh'), dir]);
+    this.logs.set(name, '');
+    const log = (chunk: Buffer) => this.logs.set(name, (this.logs.get(name)! + chunk.toString()).slice(-20_000));
+    sshd.stdout!.on('data', log);
+    sshd.stderr!.on('data', log);
+    const host: LabHost = { name, ns, address, address6, extraAddresses: extra, clientAddress: `10.98.${n}.1`, clientAddress6: `fd00:98:${n}::1`, hostKey, dir, sshd };
+    this.hosts.push(host);
+    const up = await waitFor(() => sshd.exitCode === null && this.probe(host, 22, 4, 1) === 'open', 15_000, 200);
+    if (!up) throw new Error(`sshd of ${name} did not come up (exit ${sshd.exitCode}):\n${this.logs.get(name)}`);
+    return host;
+  }
+
+  /** The sshd log of a host (stderr, last 20 kB). */
+  public sshdLog(host: LabHost): string {
+    return this.logs.get(host.name) ?? '';
+  }
+
+  /** The host's /var/lib/stateful-firewall, seen from this machine (the overlay's upper dir). */
+  public stateDir(host: LabHost): string {
+    return path.join(host.dir, 'varlib.up', 'stateful-firewall');
+  }
+
+  /** Runs a command in the host's network namespace (iptables-save, nft, ...). */
+  public hostExec(host: LabHost, argv: readonly string[], input?: string): string {
+    return this.lab.exec(host.ns, argv, { input });
+  }
+
+  /** Starts a listener that accepts (and closes) connections on the ports, IPv4 and IPv6. */
+  public async listen(host: LabHost, ports: readonly number[]): Promise<void> {
+    const child = this.lab.spawn(host.ns, ['python3', '-u', '-c', LISTENER, ...ports.map(String)]);
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    if (!(await waitFor(() => out.includes('ready') || child.exitCode !== null, 10_000, 50)) || !out.includes('ready')) {
+      throw new Error(`listener on ${host.name} ports ${ports.join(',')} did not start: ${out}`);
+    }
+  }
+
+  /** A TCP connection attempt from the client to the host. */
+  public probe(host: LabHost, port: number, family: 4 | 6 = 4, timeoutSec = 2): ProbeResult {
+    return this.lab.tcpProbe(this.client, family === 4 ? host.address : host.address6, port, timeoutSec);
+  }
+
+  /** A real SSH login from the client (root, the lab key, the host key checked). */
+  public ssh(host: LabHost, command: string, address = host.address): RunResult {
+    return this.lab.run(this.client, [
+      'ssh', '-F', '/dev/null', '-i', this.keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+      '-o', `UserKnownHostsFile=${this.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
+      '-o', 'ConnectTimeout=5', `root@${address}`, command,
+    ], { env: { PATH: process.env.PATH, HOME: this.dir }, timeoutMs: 20_000 });
+  }
+
+  /**
+   * Builds the cdktf app (stack `lab`, local state in the lab folder), synthesizes it into
+   * `outdir` and runs `terraform init`. Returns what `configure` returned.
+   */
+  public async synth<T>(configure: (stack: TerraformStack) => T): Promise<T> {
+    const app = new App({ outdir: this.outdir });
+    const stack = new TerraformStack(app, this.stackName);
+    new LocalBackend(stack, { path: path.join(this.dir, 'terraform.tfstate') });
+    const result = configure(stack);
+    app.synth();
+    const init = await this.terraform(['init', '-input=false'], 60_000);
+    if (init.status !== 0) throw new Error(`terraform init failed:\n${init.output}`);
+    return result;
+  }
+
+  /** Starts `terraform -chdir=<stack> <args> -no-color` in the client namespace. */
+  public terraformStart(args: readonly string[], timeoutMs = 120_000): TerraformRun {
+    const env = {
+      PATH: process.env.PATH,
+      HOME: this.dir,
+      TMPDIR: this.dir,
+      LC_ALL: 'C',
+      TF_IN_AUTOMATION: '1',
+      TF_INPUT: '0',
+      CHECKPOINT_DISABLE: '1',
+      TF_CLI_CONFIG_FILE: this.tfrc,
+    };
+    const startedAt = Date.now();
+    const child = this.lab.spawn(this.client, ['terraform', `-chdir=${this.stackDir}`, ...args, '-no-color'], { env });
+    child.stdin!.end();
+    const lines: TimedLine[] = [];
+    let partial = '';
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      const text = c.toString();
+      stdout += text;
+      const parts = (partial + text).split('\n');
+      partial = parts.pop()!;
+      const atMs = Date.now() - startedAt;
+      for (const p of parts) lines.push({ atMs, text: p });
+    });
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const done = new Promise<TerraformResult>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('close', (status, signal) => {
+        clearTimeout(timer);
+        if (partial) lines.push({ atMs: Date.now() - startedAt, text: partial });
+        resolve({ status, signal, stdout, stderr, durationMs: Date.now() - startedAt, lines, output: `${stdout}\n${stderr}` });
+      });
+    });
+    return { lines, startedAt, done };
+  }
+
+  /** Runs terraform to completion. */
+  public async terraform(args: readonly string[], timeoutMs = 120_000): Promise<TerraformResult> {
+    return this.terraformStart(args, timeoutMs).done;
+  }
+
+  /** The resource changes of a plan (`terraform plan -out` + `terraform show -json`), no-ops left out. */
+  public async planChanges(extra: readonly string[] = []): Promise<{ plan: TerraformResult; changes: { address: string; actions: string[] }[] }> {
+    const file = path.join(this.dir, 'plan.bin');
+    const plan = await this.terraform(['plan', '-input=false', `-out=${file}`, ...extra]);
+    if (plan.status !== 0 && plan.status !== 2) throw new Error(`terraform plan failed:\n${plan.output}`);
+    const show = await this.terraform(['show', '-json', file]);
+    if (show.status !== 0) throw new Error(`terraform show failed:\n${show.output}`);
+    const json = JSON.parse(show.stdout);
+    const changes = (json.resource_changes ?? [])
+      .map((rc: any) => ({ address: rc.address as string, actions: rc.change.actions as string[] }))
+      .filter((c: { actions: string[] }) => !c.actions.every((a) => a === 'no-op' || a === 'read'));
+    return { plan, changes };
+  }
+
+  /** Kills everything in the lab's namespaces and deletes them (idempotent). */
+  public destroy(): void {
+    this.lab.destroy();
+  }
+}
