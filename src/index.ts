@@ -2,6 +2,8 @@ export * from './engine';
 export * from './constructs/service';
 export * from './constructs/admin-access';
 export * from './constructs/stateful-host';
+export * from './constructs/connections';
+export * from './constructs/host-group';
 export * from './deploy/ssh-connection';
 export * from './deploy/deployment-options';
 export * from './deploy/host-deployment';

@@ -1,8 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Annotations, TerraformStack } from 'cdktf';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
+import { Connections, IConnectable } from './connections';
+import { HostGroup } from './host-group';
 import { Service, ServiceOptions } from './service';
 import { constructError } from './validation';
 import { CheckLevel } from '../checks/check-level';
@@ -13,11 +15,25 @@ import { ALL_FAMILIES, IpFamily } from '../engine/family';
 import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
+import { Peer } from '../engine/peer';
 import { Explain } from '../engine/explain/explain';
 import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
 import { Allowance } from '../engine/compiler/host-policy';
+
+/** The Service and AdminAccess constructs under a host or group (not under nested hosts or groups). */
+function declarationsUnder(scope: Construct): (Service | AdminAccess)[] {
+  const out: (Service | AdminAccess)[] = [];
+  const walk = (c: IConstruct) => {
+    for (const child of c.node.children) {
+      if (child instanceof Service || child instanceof AdminAccess) out.push(child);
+      if (!(child instanceof StatefulHost) && !(child instanceof HostGroup)) walk(child);
+    }
+  };
+  walk(scope);
+  return out;
+}
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 /** nft identifiers: a letter, then letters, digits and underscores (kept short for readability). */
@@ -63,6 +79,14 @@ export interface StatefulHostProps {
   readonly allowPing?: boolean;
 
   /**
+   * Every address the host has, IPv4 and IPv6: what other hosts' rules see it as when
+   * they allow connections from it (`connections.allowFrom(host, ...)`).
+   *
+   * @default - the management `address`, when it is an IP address
+   */
+  readonly addresses?: string[];
+
+  /**
    * The address families the host has. Peers of a family the host lacks are an error;
    * the missing family still gets a closed ruleset.
    *
@@ -95,7 +119,7 @@ export interface StatefulHostProps {
  * web.addService('Web', { ports: [Port.HTTP, Port.HTTPS] });
  * web.addAdminAccess('Webmasters', { peers: [Peer.ipv4Range('10.9.8.7', '10.9.8.10')] });
  */
-export class StatefulHost extends Construct implements IDeployableHost {
+export class StatefulHost extends Construct implements IDeployableHost, IConnectable {
   /** Returns whether the construct is a `StatefulHost`. */
   public static isStatefulHost(x: any): x is StatefulHost {
     return x instanceof StatefulHost;
@@ -109,6 +133,8 @@ export class StatefulHost extends Construct implements IDeployableHost {
   public readonly backend: Backend;
   /** The SSH port deployment connects to. */
   public readonly sshPort: number;
+
+  private readonly memberOf: HostGroup[] = [];
   /** The default action. */
   public readonly defaultAction: DefaultAction;
   /** Whether ping is accepted. */
@@ -117,6 +143,10 @@ export class StatefulHost extends Construct implements IDeployableHost {
   public readonly ipFamilies: IpFamily[];
   /** The nftables table name. */
   public readonly nftTableName?: string;
+  /** Every address the host has. */
+  public readonly addresses: string[];
+  /** Openings from and to this host. */
+  public readonly connections: Connections;
   /** The provisioning resource, unless deployment is disabled. */
   public readonly deployment?: HostDeployment;
 
@@ -143,12 +173,19 @@ export class StatefulHost extends Construct implements IDeployableHost {
     }
     this.nftTableName = props.nftTableName;
     this.sshPort = props.deployment?.connection?.port ?? 22;
+    this.addresses = props.addresses ? [...props.addresses] : parseIp(this.address) ? [this.address] : [];
+    for (const a of this.addresses) {
+      if (!parseIp(a)) throw constructError(this, `address '${a}' in addresses is not an IPv4 or IPv6 address: list the host's own addresses, e.g. ['192.0.2.10', '2001:db8::10']`);
+    }
+    this.connections = new Connections(this);
 
     if (props.deployment?.enabled ?? true) {
       this.deployment = new HostDeployment(this, 'Deployment', { ...props.deployment, host: this });
     }
 
-    this.node.addValidation({ validate: () => [...this.validateUniqueName(), ...this.validateDeclarations(), ...this.runPolicyChecks()] });
+    this.node.addValidation({
+      validate: () => [...this.validateUniqueName(), ...this.validateDeclarations(), ...this.warnEmptySources(), ...this.runPolicyChecks()],
+    });
     Object.defineProperty(this, CUSTOM_SYNTHESIS, {
       value: { onSynthesize: (session: { outdir: string; manifest: any }) => this.writeRulesets(session) },
       enumerable: false,
@@ -165,11 +202,36 @@ export class StatefulHost extends Construct implements IDeployableHost {
     return new AdminAccess(this, id, options);
   }
 
-  /** Every opening declared for this host, in construct tree order. */
+  /** The groups the host belongs to, in the order it joined them. */
+  public get groups(): HostGroup[] {
+    return [...this.memberOf];
+  }
+
+  /** The host's addresses as a peer (both families), or undefined when it has none. */
+  public get peer(): Peer | undefined {
+    if (this.addresses.length === 0) return undefined;
+    return Peer.anyOf(...this.addresses.map((a) => (parseIp(a)!.family === IpFamily.IPV4 ? Peer.ipv4(a) : Peer.ipv6(a))));
+  }
+
+  /** @internal called by `HostGroup.addHost` */
+  public _joinGroup(group: HostGroup): void {
+    if (!this.memberOf.includes(group)) this.memberOf.push(group);
+  }
+
+  /**
+   * Every opening declared for this host: its own services and admin access, those of its
+   * groups, and the connections into it and into its groups.
+   */
   public get allowances(): Allowance[] {
-    return this.node
-      .findAll()
-      .flatMap((c) => (c instanceof Service || c instanceof AdminAccess ? c.allowances : []));
+    return this.declarationScopes().flatMap((scope) => [
+      ...declarationsUnder(scope).flatMap((c) => c.allowances),
+      ...scope.connections.resolve().allowances,
+    ]);
+  }
+
+  /** The host itself, then its groups. */
+  private declarationScopes(): (StatefulHost | HostGroup)[] {
+    return [this, ...this.memberOf];
   }
 
   /** The compiled ruleset (compiled from the current construct tree on every access). */
@@ -198,7 +260,7 @@ export class StatefulHost extends Construct implements IDeployableHost {
     return {
       path: this.node.path,
       allowances: this.allowances,
-      adminAccessPaths: this.node.findAll().filter((c) => c instanceof AdminAccess).map((c) => c.node.path),
+      adminAccessPaths: this.declarationScopes().flatMap((s) => declarationsUnder(s).filter((c) => c instanceof AdminAccess).map((c) => c.node.path)),
       deploys: this.deployment !== undefined,
       sshPort: this.sshPort,
       families: this.ipFamilies,
@@ -222,6 +284,16 @@ export class StatefulHost extends Construct implements IDeployableHost {
       else seen.set(key, a.origin);
     }
     return errors;
+  }
+
+  /** Connections from groups without hosts open nothing: say so. */
+  private warnEmptySources(): string[] {
+    for (const scope of this.declarationScopes()) {
+      for (const source of scope.connections.resolve().emptySources) {
+        Annotations.of(this).addWarning(`connections into ${scope.node.path} from ${source} open nothing: ${source} has no hosts (with addresses)`);
+      }
+    }
+    return [];
   }
 
   /** Runs the policy checks: errors are returned, warnings become annotations. */

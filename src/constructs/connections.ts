@@ -1,0 +1,84 @@
+import { IConstruct } from 'constructs';
+import { Allowance } from '../engine/compiler/host-policy';
+import { Peer } from '../engine/peer';
+import { Port } from '../engine/port';
+
+/**
+ * Something traffic can be allowed from or to: a host, or a group of hosts.
+ */
+export interface IConnectable extends IConstruct {
+  /** The connectable's connections. */
+  readonly connections: Connections;
+
+  /**
+   * The addresses of the connectable's hosts as they are now (both families), or
+   * undefined while it has no hosts.
+   */
+  readonly peer?: Peer;
+}
+
+/** One opening between connectables. */
+export interface ConnectionRule {
+  /** Where connections may come from. */
+  readonly from: IConnectable;
+  /** The ports they may open. */
+  readonly ports: Port[];
+  /**
+   * A description, shown in the rule's origin and in the fleet diagram.
+   *
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/**
+ * Openings between hosts and groups, in the style of AWS CDK's `Connections`:
+ * `db.connections.allowFrom(appServers, Port.POSTGRES)` opens the database hosts to
+ * exactly the app servers' addresses, both families. Addresses are read at synth, so
+ * adding a host to a group later updates every ruleset that refers to the group.
+ */
+export class Connections {
+  private readonly rules: ConnectionRule[] = [];
+
+  /** @param owner the host or group these connections belong to */
+  public constructor(private readonly owner: IConnectable) {}
+
+  /** Allows new connections from `other` to these hosts on the ports. */
+  public allowFrom(other: IConnectable, port: Port, description?: string): void {
+    this.rules.push({ from: other, ports: [port], description });
+  }
+
+  /** Allows new connections from these hosts to `other` on the ports (opens `other`'s INPUT). */
+  public allowTo(other: IConnectable, port: Port, description?: string): void {
+    other.connections.allowFrom(this.owner, port, description);
+  }
+
+  /** Allows the hosts of a group to connect to each other on the port. */
+  public allowInternally(port: Port, description?: string): void {
+    this.allowFrom(this.owner, port, description);
+  }
+
+  /** The openings declared so far, in declaration order. */
+  public get ingressRules(): ConnectionRule[] {
+    return [...this.rules];
+  }
+
+  /**
+   * The openings as allowances with the peers' current addresses; sources without hosts
+   * yet contribute nothing (and are reported as `emptySources`).
+   */
+  public resolve(): { allowances: Allowance[]; emptySources: string[] } {
+    const allowances: Allowance[] = [];
+    const emptySources: string[] = [];
+    for (const rule of this.rules) {
+      const peer = rule.from.peer;
+      if (!peer) {
+        emptySources.push(rule.from.node.path);
+        continue;
+      }
+      const what = rule.description ? ` (${rule.description})` : '';
+      allowances.push({ origin: `${this.owner.node.path} from ${rule.from.node.path}${what}`, ports: rule.ports, peers: [peer] });
+    }
+    return { allowances, emptySources };
+  }
+}
