@@ -4,6 +4,8 @@ export * from './constructs/admin-access';
 export * from './constructs/stateful-host';
 export * from './constructs/connections';
 export * from './constructs/host-group';
+export * from './constructs/fleet-baseline';
+export * from './constructs/fleet-diagram';
 export * from './deploy/ssh-connection';
 export * from './deploy/deployment-options';
 export * from './deploy/host-deployment';

@@ -1,9 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Annotations, TerraformStack } from 'cdktf';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Connections, IConnectable } from './connections';
+import { declarationsUnder } from './declarations';
 import { HostGroup } from './host-group';
 import { Service, ServiceOptions } from './service';
 import { constructError } from './validation';
@@ -21,19 +22,6 @@ import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
 import { Allowance } from '../engine/compiler/host-policy';
-
-/** The Service and AdminAccess constructs under a host or group (not under nested hosts or groups). */
-function declarationsUnder(scope: Construct): (Service | AdminAccess)[] {
-  const out: (Service | AdminAccess)[] = [];
-  const walk = (c: IConstruct) => {
-    for (const child of c.node.children) {
-      if (child instanceof Service || child instanceof AdminAccess) out.push(child);
-      if (!(child instanceof StatefulHost) && !(child instanceof HostGroup)) walk(child);
-    }
-  };
-  walk(scope);
-  return out;
-}
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 /** nft identifiers: a letter, then letters, digits and underscores (kept short for readability). */

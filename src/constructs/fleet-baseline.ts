@@ -1,0 +1,67 @@
+import { IAspect } from 'cdktf';
+import { IConstruct } from 'constructs';
+import { IConnectable } from './connections';
+import { StatefulHost } from './stateful-host';
+import { Peer } from '../engine/peer';
+import { Port } from '../engine/port';
+
+/**
+ * Properties of a `FleetBaseline`.
+ */
+export interface FleetBaselineProps {
+  /**
+   * Hosts or groups (e.g. the bastions) every host accepts management connections from.
+   *
+   * @default - none
+   */
+  readonly adminFrom?: IConnectable[];
+
+  /**
+   * Addresses every host accepts management connections from.
+   *
+   * @default - none
+   */
+  readonly adminPeers?: Peer[];
+
+  /**
+   * The management ports.
+   *
+   * @default [Port.SSH]
+   */
+  readonly adminPorts?: Port[];
+
+  /**
+   * Hosts the baseline leaves alone (e.g. the bastions themselves).
+   *
+   * @default - none
+   */
+  readonly exclude?: StatefulHost[];
+}
+
+/**
+ * An organization-wide policy applied with cdktf Aspects to every `StatefulHost` in a
+ * scope, e.g. "every host allows SSH from the bastion group":
+ *
+ * @example
+ * Aspects.of(app).add(new FleetBaseline({ adminFrom: [bastions], exclude: bastions.hosts }));
+ */
+export class FleetBaseline implements IAspect {
+  private readonly applied = new WeakSet<StatefulHost>();
+
+  public constructor(private readonly props: FleetBaselineProps) {
+    if (!props.adminFrom?.length && !props.adminPeers?.length) {
+      throw new Error('FleetBaseline needs adminFrom or adminPeers: say who may manage every host');
+    }
+  }
+
+  /** Adds the baseline to a host (once, however often synth runs). */
+  public visit(node: IConstruct): void {
+    if (!(node instanceof StatefulHost) || this.applied.has(node) || this.props.exclude?.includes(node)) return;
+    this.applied.add(node);
+    const ports = this.props.adminPorts ?? [Port.SSH];
+    for (const from of this.props.adminFrom ?? []) {
+      for (const port of ports) node.connections.allowFrom(from, port, 'fleet baseline');
+    }
+    if (this.props.adminPeers?.length) node.addAdminAccess('FleetBaselineAdmin', { peers: this.props.adminPeers, ports });
+  }
+}

@@ -1,0 +1,62 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Testing } from 'cdktf';
+import { buildApp, FleetStack } from '../../examples/fleet/main';
+import { FleetDiagram, IpFamily, Packet, StatefulHost } from '../../src';
+import '../../src/testing/jest';
+
+describe('examples/fleet', () => {
+  test('52 hosts in four roles synthesize, each with its own ruleset and provisioning resource', () => {
+    const outdir = path.join(process.env.TMPDIR!, 'fleet-example');
+    const started = Date.now();
+    const app = buildApp(outdir);
+    app.synth();
+    const ms = Date.now() - started;
+    process.stdout.write(`fleet example: 52 hosts synthesized in ${ms} ms\n`);
+    const hosts = app.node.findAll().filter(StatefulHost.isStatefulHost);
+    expect(hosts).toHaveLength(52);
+    expect(fs.readdirSync(path.join(outdir, 'stacks', 'fleet', 'firewall')).filter((f) => !f.startsWith('fleet.'))).toHaveLength(52);
+    const tf = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'fleet', 'cdk.tf.json'), 'utf8'));
+    expect(Object.keys(tf.resource.null_resource).filter((k) => k.includes('_Deployment_Apply_'))).toHaveLength(52);
+  });
+
+  test('roles: web for everyone, app from web, db from app, SSH from the bastions', () => {
+    const app = Testing.app();
+    const stack = new FleetStack(app, 'fleet');
+    app.synth(); // runs the FleetBaseline aspect
+    const [web1] = stack.web.hosts;
+    const [app1] = stack.app.hosts;
+    const [db1] = stack.db.hosts;
+    const [bastion1] = stack.bastion.hosts;
+    expect(web1).toAllow(Packet.tcp({ from: '198.51.100.77', port: 443 }));
+    expect(app1).toAllow(Packet.tcp({ from: '192.0.2.15', port: 8080 }));
+    expect(app1).toReject(Packet.tcp({ from: '198.51.100.77', port: 8080 }));
+    expect(db1).toAllow(Packet.tcp({ from: '2001:db8:2::6e', port: 5432 }));
+    expect(db1).toReject(Packet.tcp({ from: '192.0.2.15', port: 5432 }));
+    expect(db1).toAllow(Packet.tcp({ from: '203.0.113.201', port: 22 }));
+    expect(db1).toReject(Packet.tcp({ from: '198.51.100.77', port: 22 }));
+    expect(bastion1).toAllow(Packet.tcp({ from: '198.51.100.77', port: 22 }));
+    // the 20 app servers are one contiguous range per family: one rule each
+    expect(db1.ruleset.toIptablesRestore(IpFamily.IPV4)).toContain('--src-range 192.0.2.101-192.0.2.120 -m conntrack --ctstate NEW -m tcp --dport 5432');
+  });
+
+  test('fleet diagram', () => {
+    const app = Testing.app();
+    const stack = new FleetStack(app, 'fleet');
+    app.synth();
+    expect(FleetDiagram.mermaid(stack)).toMatchSnapshot();
+  });
+
+  test('`cdktf synth` works in the example folder', () => {
+    const out = path.join(process.env.TMPDIR!, 'fleet-cdktf-synth');
+    const r = spawnSync(path.join(__dirname, '..', '..', 'node_modules', '.bin', 'cdktf'), ['synth', '--output', out], {
+      cwd: path.join(__dirname, '..', '..', 'examples', 'fleet'),
+      encoding: 'utf8',
+      env: { ...process.env, CHECKPOINT_DISABLE: '1', CDKTF_DISABLE_TELEMETRY: 'true', DISABLE_VERSION_CHECK: 'true', CI: '1' },
+      timeout: 120_000,
+    });
+    expect(r.status).toBe(0);
+    expect(fs.existsSync(path.join(out, 'stacks', 'fleet', 'firewall', 'fleet.mmd'))).toBe(true);
+  });
+});
