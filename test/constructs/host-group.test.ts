@@ -46,7 +46,7 @@ describe('HostGroup and Connections', () => {
   });
 
   test('a host in several groups gets all their declarations, merged', () => {
-    const { app, web, web1 } = fleet();
+    const { app, web1 } = fleet();
     app.addHost(web1);
     app.addHost(web1);
     expect(web1.groups.map((g) => g.node.id)).toEqual(['web', 'app']);
