@@ -10,7 +10,7 @@ export function declarationsUnder(scope: IConstruct): (Service | AdminAccess)[] 
   const walk = (c: IConstruct) => {
     for (const child of c.node.children) {
       if (child instanceof Service || child instanceof AdminAccess) out.push(child);
-      else if (!(child instanceof StatefulHost) && !(child instanceof HostGroup)) walk(child);
+      if (!(child instanceof StatefulHost) && !(child instanceof HostGroup)) walk(child);
     }
   };
   walk(scope);

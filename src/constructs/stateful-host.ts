@@ -12,16 +12,16 @@ import { CheckLevel } from '../checks/check-level';
 import { HostFacts } from '../checks/host-facts';
 import { PolicyChecks } from '../checks/policy-checks';
 import { DeploymentOptions } from '../deploy/deployment-options';
-import { ALL_FAMILIES, IpFamily } from '../engine/family';
 import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
-import { Peer } from '../engine/peer';
-import { Explain } from '../engine/explain/explain';
-import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
 import { Allowance } from '../engine/compiler/host-policy';
+import { Explain } from '../engine/explain/explain';
+import { ALL_FAMILIES, IpFamily } from '../engine/family';
+import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
+import { Peer } from '../engine/peer';
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 /** nft identifiers: a letter, then letters, digits and underscores (kept short for readability). */

@@ -12,7 +12,14 @@ import { Backend } from '../engine/compiler/backend';
 /** Where the library keeps its files on a host. */
 export const REMOTE_STATE_DIR = '/var/lib/stateful-firewall';
 const REMOTE_PENDING_DIR = `${REMOTE_STATE_DIR}/pending`;
+/** The script as `apply` installs it (root's copy, used by the rollback timer and `confirm`). */
 const REMOTE_SCRIPT = `${REMOTE_STATE_DIR}/sfw-apply.sh`;
+/**
+ * Where the script is uploaded: the pending dir, which belongs to the SSH user. Not
+ * REMOTE_SCRIPT: `apply` replaces that with root's copy, which a sudo user could not
+ * overwrite on the next deploy.
+ */
+const REMOTE_UPLOADED_SCRIPT = `${REMOTE_PENDING_DIR}/sfw-apply.sh`;
 
 /**
  * A host whose rendered rulesets can be deployed (implemented by `StatefulHost`).
@@ -46,6 +53,13 @@ export interface HostDeploymentProps extends DeploymentOptions {
  * it reaches the host the firewall was installed on.
  */
 export class HostDeployment extends Construct {
+  /** The stack's null provider, declared once. */
+  private static nullProvider(scope: Construct): NullProvider {
+    const stack = TerraformStack.of(scope);
+    const existing = stack.node.findAll().find((c): c is NullProvider => c instanceof NullProvider);
+    return existing ?? new NullProvider(stack, 'stateful-firewall-null-provider');
+  }
+
   /** The Terraform resource that applies the ruleset (null_resource or terraform_data). */
   public readonly resource: TerraformResource;
   /** The Terraform resource whose destroy-time provisioners remove what the library installed. */
@@ -84,21 +98,26 @@ export class HostDeployment extends Construct {
     const content = (name: string) => Lazy.stringValue({ produce: () => escapeTerraformTemplate(props.host.renderedFiles[name]) });
     const sudo = (connection.user === 'root' ? '' : 'sudo ');
     const common = `--state-dir ${REMOTE_STATE_DIR} --backend ${props.host.backend} --mode ${ownership}`;
-    const run = (command: string, extra = '') => escapeTerraformTemplate(`${sudo}sh ${REMOTE_SCRIPT} ${command} ${common}${extra}`);
+    const run = (scriptPath: string, command: string, extra = '') => escapeTerraformTemplate(`${sudo}sh ${scriptPath} ${command} ${common}${extra}`);
 
+    const prepare = `${sudo}mkdir -p -m 700 ${REMOTE_PENDING_DIR} && ${sudo}chown "$(id -u)" ${REMOTE_STATE_DIR} ${REMOTE_PENDING_DIR}`;
     // one command per inline list: Terraform runs the lines as one script without `set -e`,
     // so only the last line's status would count
     const provisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
-      { type: 'remote-exec', inline: [`${sudo}mkdir -p -m 700 ${REMOTE_PENDING_DIR} && ${sudo}chown "$(id -u)" ${REMOTE_STATE_DIR} ${REMOTE_PENDING_DIR}`] },
-      { type: 'file', destination: REMOTE_SCRIPT, content: escapeTerraformTemplate(script) },
+      { type: 'remote-exec', inline: [prepare] },
+      { type: 'file', destination: REMOTE_UPLOADED_SCRIPT, content: escapeTerraformTemplate(script) },
       ...fileNames.map((name): FileProvisioner => ({ type: 'file', destination: `${REMOTE_PENDING_DIR}/${name}`, content: content(name) })),
-      { type: 'remote-exec', inline: [run('apply', ` --dir ${REMOTE_PENDING_DIR} --rollback-timeout ${timeout}`)] },
-      { type: 'remote-exec', inline: [run('confirm')], connection: confirmConnection },
+      { type: 'remote-exec', inline: [run(REMOTE_UPLOADED_SCRIPT, 'apply', ` --dir ${REMOTE_PENDING_DIR} --rollback-timeout ${timeout}`)] },
+      { type: 'remote-exec', inline: [run(REMOTE_SCRIPT, 'confirm')], connection: confirmConnection },
     ];
-    // destroy: upload the script again (the host may have been rebuilt), then remove what the library installed
+    // destroy: upload the script again into the library's own directory (the host may have
+    // been rebuilt; a world-writable /tmp would let another local user swap it), then remove
+    // what the library installed
+    const destroyScript = `${REMOTE_PENDING_DIR}/sfw-apply-destroy.sh`;
     const teardownProvisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
-      { type: 'file', destination: '/tmp/sfw-apply-destroy.sh', content: escapeTerraformTemplate(script), when: 'destroy' } as FileProvisioner,
-      { type: 'remote-exec', inline: [escapeTerraformTemplate(`${sudo}sh /tmp/sfw-apply-destroy.sh destroy ${common}`)], when: 'destroy' } as RemoteExecProvisioner,
+      { type: 'remote-exec', inline: [prepare], when: 'destroy' } as RemoteExecProvisioner,
+      { type: 'file', destination: destroyScript, content: escapeTerraformTemplate(script), when: 'destroy' } as FileProvisioner,
+      { type: 'remote-exec', inline: [run(destroyScript, 'destroy')], when: 'destroy' } as RemoteExecProvisioner,
     ];
 
     const identity = {
@@ -139,12 +158,5 @@ export class HostDeployment extends Construct {
         dependsOn: [this.resource],
       });
     }
-  }
-
-  /** The stack's null provider, declared once. */
-  private static nullProvider(scope: Construct): NullProvider {
-    const stack = TerraformStack.of(scope);
-    const existing = stack.node.findAll().find((c): c is NullProvider => c instanceof NullProvider);
-    return existing ?? new NullProvider(stack, 'stateful-firewall-null-provider');
   }
 }

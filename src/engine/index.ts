@@ -10,6 +10,8 @@ export * from './model/reject-with';
 export * from './model/chain-hook';
 export * from './model/rule-match';
 export * from './model/rule';
+export * from './model/set-definition';
+export * from './model/verdict-map';
 export * from './model/chain';
 export * from './model/ruleset-model';
 export * from './compiler/backend';

@@ -5,8 +5,8 @@
 //   expect(host).toAllow(Packet.tcp({ from: '10.9.8.8', port: 22 }));
 //
 // `host` may be a StatefulHost (its backend is used) or a CompiledRuleset (iptables).
-import { Backend } from '../engine/compiler/backend';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
+import { Backend } from '../engine/compiler/backend';
 import { RejectWith } from '../engine/model/reject-with';
 import { Verdict } from '../engine/model/verdict';
 import { Packet } from '../engine/simulator/packet';

@@ -9,10 +9,18 @@ function synth(configure: (stack: TerraformStack) => void): any {
   return JSON.parse(Testing.synth(stack));
 }
 
-function only(json: any, type: string): any {
-  const all = Object.values(json.resource[type] ?? {});
+/** The one resource of a type and role: `Apply` (applies the ruleset) or `Teardown` (removes it on destroy). */
+function only(json: any, type: string, role: 'Apply' | 'Teardown' = 'Apply'): any {
+  const all = Object.entries(json.resource[type] ?? {}).filter(([key]) => key.includes(`_Deployment_${role}_`));
   expect(all).toHaveLength(1);
-  return all[0];
+  return all[0][1];
+}
+
+/** The logical id of the one resource of a type and role. */
+function onlyKey(json: any, type: string, role: 'Apply' | 'Teardown'): string {
+  const keys = Object.keys(json.resource[type] ?? {}).filter((key) => key.includes(`_Deployment_${role}_`));
+  expect(keys).toHaveLength(1);
+  return keys[0];
 }
 
 describe('HostDeployment', () => {
@@ -31,7 +39,10 @@ describe('HostDeployment', () => {
       web(s);
       new StatefulHost(s, 'db', { address: '203.0.113.11' });
     });
-    expect(Object.keys(json.resource.null_resource)).toHaveLength(2);
+    // one apply and one teardown resource per host
+    expect(Object.keys(json.resource.null_resource).map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'db_Deployment_Apply', 'db_Deployment_Teardown', 'web_Deployment_Apply', 'web_Deployment_Teardown',
+    ]);
     expect(json.provider.null).toHaveLength(1);
   });
 
@@ -43,6 +54,14 @@ describe('HostDeployment', () => {
     expect(data.connection).toEqual(nul.connection);
     expect(data.provisioner).toEqual(nul.provisioner);
     expect(data.triggers_replace).toEqual(nul.triggers);
+    const nulTeardown = only(synth((s) => web(s)), 'null_resource', 'Teardown');
+    const dataTeardown = only(dataJson, 'terraform_data', 'Teardown');
+    expect(dataTeardown.provisioner).toEqual(nulTeardown.provisioner);
+    expect(dataTeardown.triggers_replace).toEqual(nulTeardown.triggers);
+    // each reads the address from its own state attribute
+    expect(nulTeardown.connection.host).toBe('${self.triggers.host}');
+    expect(dataTeardown.connection).toEqual({ ...nulTeardown.connection, host: '${self.triggers_replace.host}' });
+    expect(dataTeardown.depends_on).toEqual([`terraform_data.${onlyKey(dataJson, 'terraform_data', 'Apply')}`]);
   });
 
   test('the SSH connection comes from the host\'s props', () => {
@@ -83,18 +102,45 @@ describe('HostDeployment', () => {
 
   test('provisioners: prepare, upload script and rulesets, apply, confirm on a fresh connection; destroy removes', () => {
     let host: StatefulHost | undefined;
-    const p = only(synth((s) => (host = web(s))), 'null_resource').provisioner;
-    expect(p.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'file', 'file', 'file', 'remote-exec', 'remote-exec', 'file', 'remote-exec']);
-    expect(p[1].file.destination).toBe('/var/lib/stateful-firewall/sfw-apply.sh');
+    const json = synth((s) => (host = web(s)));
+    const p = only(json, 'null_resource').provisioner;
+    expect(p.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'file', 'file', 'file', 'remote-exec', 'remote-exec']);
+    // one command per inline list: Terraform ignores the status of all but the last line
+    expect(p[0]['remote-exec'].inline).toEqual([
+      'sudo mkdir -p -m 700 /var/lib/stateful-firewall/pending && sudo chown "$(id -u)" /var/lib/stateful-firewall /var/lib/stateful-firewall/pending',
+    ]);
+    // uploaded into the SSH user's pending dir: `apply` installs root's copy as /var/lib/stateful-firewall/sfw-apply.sh,
+    // which a sudo user could not overwrite on the next deploy
+    expect(p[1].file.destination).toBe('/var/lib/stateful-firewall/pending/sfw-apply.sh');
     expect(p[2].file).toEqual({ destination: '/var/lib/stateful-firewall/pending/rules.v4', content: escapeTerraformTemplate(host!.ruleset.toIptablesRestore(IpFamily.IPV4)) });
     expect(p[4]['remote-exec'].inline).toEqual([
-      'sudo sh /var/lib/stateful-firewall/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend iptables --mode shared --dir /var/lib/stateful-firewall/pending --rollback-timeout 60',
+      'sudo sh /var/lib/stateful-firewall/pending/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend iptables --mode shared --dir /var/lib/stateful-firewall/pending --rollback-timeout 60',
     ]);
     expect(p[5]['remote-exec'].inline).toEqual(['sudo sh /var/lib/stateful-firewall/sfw-apply.sh confirm --state-dir /var/lib/stateful-firewall --backend iptables --mode shared']);
     expect(p[5]['remote-exec'].connection.timeout).toBe('120s');
-    expect(p[6].file.when).toBe('destroy');
-    expect(p[7]['remote-exec'].when).toBe('destroy');
-    expect(p[7]['remote-exec'].inline[0]).toContain('sh /tmp/sfw-apply-destroy.sh destroy');
+    // the apply resource is replaced on every ruleset change: nothing may run there at destroy time
+    expect(p.filter((x: any) => Object.values(x).some((v: any) => v.when === 'destroy'))).toEqual([]);
+    const t = only(json, 'null_resource', 'Teardown').provisioner;
+    expect(t.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'file', 'remote-exec']);
+    expect(t.every((x: any) => Object.values(x).every((v: any) => v.when === 'destroy'))).toBe(true);
+    expect(t[0]['remote-exec'].inline).toEqual([p[0]['remote-exec'].inline[0]]);
+    // not /tmp: another local user could swap a file there before root runs it
+    expect(t[1].file.destination).toBe('/var/lib/stateful-firewall/pending/sfw-apply-destroy.sh');
+    expect(t[1].file.content).toBe(escapeTerraformTemplate(applyScript()));
+    expect(t[2]['remote-exec'].inline).toEqual([
+      'sudo sh /var/lib/stateful-firewall/pending/sfw-apply-destroy.sh destroy --state-dir /var/lib/stateful-firewall --backend iptables --mode shared',
+    ]);
+  });
+
+  test('teardown: replaced only when address, backend or ownership change; connects to the address in its own state', () => {
+    const json = synth((s) => web(s));
+    const apply = only(json, 'null_resource');
+    const teardown = only(json, 'null_resource', 'Teardown');
+    expect(teardown.triggers).toEqual({ host: '203.0.113.10', backend: 'iptables', ownership: 'shared' });
+    expect(teardown.connection).toEqual({ ...apply.connection, host: '${self.triggers.host}' });
+    expect(teardown.depends_on).toEqual([`null_resource.${onlyKey(json, 'null_resource', 'Apply')}`]);
+    const changed = only(synth((s) => web(s).addService('Extra', { ports: [Port.tcp(8443)] })), 'null_resource', 'Teardown');
+    expect(changed.triggers).toEqual(teardown.triggers);
   });
 
   test('nftables hosts upload one file; exclusive ownership and the rollback timeout reach the script', () => {
@@ -104,11 +150,11 @@ describe('HostDeployment', () => {
       deployment: { ownership: TableOwnership.EXCLUSIVE, rollbackTimeoutSeconds: 30 },
     })), 'null_resource');
     expect(r.provisioner.filter((x: any) => x.file && !x.file.when).map((x: any) => x.file.destination)).toEqual([
-      '/var/lib/stateful-firewall/sfw-apply.sh',
+      '/var/lib/stateful-firewall/pending/sfw-apply.sh',
       '/var/lib/stateful-firewall/pending/ruleset.nft',
     ]);
     expect(r.provisioner[3]['remote-exec'].inline[0]).toBe(
-      'sh /var/lib/stateful-firewall/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend nftables --mode exclusive --dir /var/lib/stateful-firewall/pending --rollback-timeout 30',
+      'sh /var/lib/stateful-firewall/pending/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend nftables --mode exclusive --dir /var/lib/stateful-firewall/pending --rollback-timeout 30',
     );
     expect(r.connection).toEqual({ type: 'ssh', host: '192.0.2.9', user: 'root', agent: 'true', timeout: '2m' });
   });

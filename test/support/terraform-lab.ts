@@ -99,10 +99,13 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 1
 const HOST_INIT = `set -eu
 d=$1
 mount -t tmpfs -o mode=755 sfw-lab-run /run
-mkdir -p /run/sshd
+mkdir -p /run/sshd /run/sfw-lab
+# sshd reads authorized keys as the user logging in: a copy outside the private lab folder
+install -m 644 "$d/authorized_keys" /run/sfw-lab/authorized_keys
 mount -t overlay sfw-lab-etc -o "lowerdir=/etc,upperdir=$d/etc.up,workdir=$d/etc.work" /etc
 mount -t overlay sfw-lab-varlib -o "lowerdir=/var/lib,upperdir=$d/varlib.up,workdir=$d/varlib.work" /var/lib
 mount --bind "$d/tmp" /tmp
+if [ -f "$d/setup.sh" ]; then sh "$d/setup.sh"; fi
 exec ${SSHD} -D -e -f "$d/sshd_config"
 `;
 
@@ -164,12 +167,15 @@ export class TerraformLab {
 
   /**
    * Creates host number `n` (1..250) with its link to the client and starts its sshd;
-   * resolves once sshd accepts connections from the client.
+   * resolves once sshd accepts connections from the client. `setup` is a shell script run
+   * as root in the host's mount namespace before sshd starts (e.g. to add a user: /etc is
+   * the host's own overlay).
    */
-  public async addHost(name: string, n: number, opts: { extraAddresses?: string[] } = {}): Promise<LabHost> {
+  public async addHost(name: string, n: number, opts: { extraAddresses?: string[]; setup?: string } = {}): Promise<LabHost> {
     const ns = this.lab.addNamespace(name);
     const dir = path.join(this.dir, name);
     for (const sub of ['etc.up', 'etc.work', 'varlib.up', 'varlib.work', 'tmp']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    fs.chmodSync(path.join(dir, 'tmp'), 0o1777); // the host's /tmp
     const address = `10.98.${n}.2`;
     const address6 = `fd00:98:${n}::2`;
     const extra = opts.extraAddresses ?? [];
@@ -184,7 +190,7 @@ export class TerraformLab {
     fs.writeFileSync(path.join(dir, 'sshd_config'), [
       ...[address, `[${address6}]`, ...extra].map((a) => `ListenAddress ${a}`),
       `HostKey ${hostKeyPath}`,
-      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+      'AuthorizedKeysFile /run/sfw-lab/authorized_keys',
       'PermitRootLogin prohibit-password',
       'PubkeyAuthentication yes',
       'PasswordAuthentication no',
@@ -197,6 +203,7 @@ export class TerraformLab {
       '',
     ].join('\n'));
     fs.writeFileSync(path.join(dir, 'init.sh'), HOST_INIT);
+    if (opts.setup) fs.writeFileSync(path.join(dir, 'setup.sh'), `set -eu\n${opts.setup}\n`);
     fs.appendFileSync(this.knownHosts, [address, address6, ...extra].map((a) => `${a} ${hostKey}\n`).join(''));
 
     const sshd = this.lab.spawn(ns, ['sh', path.join(dir, 'init.sh'), dir]);
@@ -242,12 +249,12 @@ export class TerraformLab {
     return this.lab.tcpProbe(this.client, family === 4 ? host.address : host.address6, port, timeoutSec);
   }
 
-  /** A real SSH login from the client (root, the lab key, the host key checked). */
-  public ssh(host: LabHost, command: string, address = host.address): RunResult {
+  /** A real SSH login from the client (the lab key, the host key checked; root unless `user`). */
+  public ssh(host: LabHost, command: string, address = host.address, user = 'root'): RunResult {
     return this.lab.run(this.client, [
       'ssh', '-F', '/dev/null', '-i', this.keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
       '-o', `UserKnownHostsFile=${this.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'ConnectTimeout=5', `root@${address}`, command,
+      '-o', 'ConnectTimeout=5', `${user}@${address}`, command,
     ], { env: { PATH: process.env.PATH, HOME: this.dir }, timeoutMs: 20_000 });
   }
 

@@ -1,7 +1,6 @@
-import '../../src/testing/jest';
 import { TerraformStack, Testing } from 'cdktf';
-import { firewallMatchers } from '../../src/testing/jest';
 import { Backend, CompiledRuleset, Packet, Peer, Port, RejectWith, StatefulHost, TcpFlag } from '../../src';
+import { firewallMatchers } from '../../src/testing/jest';
 
 function host(backend?: Backend): StatefulHost {
   const h = new StatefulHost(new TerraformStack(Testing.app(), 'stack'), 'web', { address: '192.0.2.1', backend });

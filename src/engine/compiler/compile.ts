@@ -12,6 +12,7 @@ import { Protocol } from '../protocol';
 import { DefaultAction } from './default-action';
 import { HostPolicy } from './host-policy';
 import { groupPorts, PortDeclaration } from './port-segments';
+import { DEFAULT_SET_THRESHOLD, SetBuilder } from './sets';
 
 /** Name of the neutral model's filter table and input chain (renderers map them to their own names). */
 export const FILTER_TABLE = 'filter';
@@ -53,6 +54,11 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
     if (problem) throw new Error(`${a.origin}: ${problem}`);
   }
   const baseline = policy.origin ?? policy.name;
+  const threshold = policy.setThreshold ?? DEFAULT_SET_THRESHOLD;
+  if (!(Number.isInteger(threshold) || threshold === Infinity) || threshold < 0) {
+    throw new Error(`${baseline}: setThreshold ${threshold} is not usable: use a whole number of elements (0 puts every peer list in a set)`);
+  }
+  const sets = new SetBuilder(threshold);
   const rules: Rule[] = [
     {
       match: { states: [ConnectionState.ESTABLISHED, ConnectionState.RELATED] },
@@ -64,7 +70,7 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
     { match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP, origins: [baseline], comment: 'invalid state' },
   ];
 
-  rules.push(...openingsToRules(sortOpenings(mergeAcrossFamilies(collectOpenings(policy)))));
+  rules.push(...openingsToRules(sortOpenings(mergeAcrossFamilies(collectOpenings(policy))), sets));
 
   rules.push({
     match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, icmpTypes: ICMPV6_ND_TYPES, hopLimit: 255 },
@@ -100,7 +106,8 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   rules.push(...defaultActionRules(policy.defaultAction ?? DefaultAction.REJECT, baseline));
 
   const input: Chain = { name: INPUT_CHAIN, hook: ChainHook.INPUT, policy: Verdict.ACCEPT, rules };
-  return { tables: [{ name: FILTER_TABLE, chains: [input] }] };
+  const definitions = sets.definitions();
+  return definitions.length > 0 ? { tables: [{ name: FILTER_TABLE, chains: [input] }], sets: definitions } : { tables: [{ name: FILTER_TABLE, chains: [input] }] };
 }
 
 function defaultActionRules(action: DefaultAction, origin: string): Rule[] {
@@ -222,18 +229,27 @@ function sortOpenings(openings: Opening[]): Opening[] {
   });
 }
 
-function openingsToRules(openings: Opening[]): Rule[] {
+/**
+ * The openings as model rules. Peer lists longer than the host's set threshold become
+ * named sets (`source.set`); so do port lists longer than the threshold that iptables'
+ * multiport cannot hold in one rule.
+ */
+function openingsToRules(openings: Opening[], sets: SetBuilder): Rule[] {
   return openings.map((o) => {
     const everyone = o.family === undefined || isOpenToAll(o);
     const allPorts = o.ports !== undefined && o.ports.length === 1 && o.ports[0].from === 1 && o.ports[0].to === 65535;
+    const ports = o.ports && !allPorts ? o.ports : undefined;
+    const sourceSet = everyone ? undefined : sets.addressSet(o.family!, o.ranges, o.origins);
+    const portSet = ports ? sets.portSet(ports, o.origins) : undefined;
     return {
       match: {
         family: o.family,
         protocol: o.protocol,
         states: [ConnectionState.NEW],
         tcpSynOnly: o.protocol === Protocol.TCP ? true : undefined,
-        source: everyone ? undefined : { elements: o.ranges.map(formatRange) },
-        destinationPorts: o.ports && !allPorts ? o.ports : undefined,
+        source: everyone ? undefined : sourceSet ? { set: sourceSet } : { elements: o.ranges.map(formatRange) },
+        destinationPorts: portSet ? undefined : ports,
+        destinationPortSet: portSet,
         icmpTypes: o.icmpType === undefined ? undefined : [o.icmpType],
         icmpCode: o.icmpCode,
       },

@@ -56,4 +56,16 @@ export interface HostPolicy {
    * @default true
    */
   readonly allowPing?: boolean;
+
+  /**
+   * Peer lists with more elements (CIDRs and ranges, after merging) than this compile to
+   * a named set: an ipset (`sets.ipset`) for iptables, a named set in the library's table
+   * for nftables. The rule then matches with one set lookup whatever the list's length.
+   * Port lists longer than this that iptables' multiport cannot hold in one rule become
+   * port sets too. 0 puts every restricted peer list in a set; `Infinity` never uses sets
+   * (for hosts without the ipset tool).
+   *
+   * @default 8
+   */
+  readonly setThreshold?: number;
 }

@@ -97,9 +97,17 @@ export interface RuleMatch {
   /**
    * Destination ports (TCP and UDP), any of which matches.
    *
-   * @default - any port
+   * @default - any port (unless `destinationPortSet` is given)
    */
   readonly destinationPorts?: PortRange[];
+
+  /**
+   * Name of a port set (see `RulesetModel.sets`) holding the destination ports, instead of
+   * `destinationPorts`: used for lists iptables' multiport cannot hold in one rule.
+   *
+   * @default - no port set
+   */
+  readonly destinationPortSet?: string;
 
   /**
    * ICMP or ICMPv6 types, any of which matches (the rule's `protocol` says which).

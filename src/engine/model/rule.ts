@@ -1,6 +1,7 @@
 import { RejectWith } from './reject-with';
 import { RuleMatch } from './rule-match';
 import { Verdict } from './verdict';
+import { VerdictMap } from './verdict-map';
 
 /**
  * One rule: a match and a verdict, and the construct paths that asked for it.
@@ -13,7 +14,15 @@ export interface Rule {
   readonly verdict: Verdict;
 
   /**
-   * The chain to continue in (JUMP only).
+   * The verdict map (MAP only): the packet's key picks the verdict; a packet not in the
+   * map continues with the next rule.
+   *
+   * @default - none
+   */
+  readonly verdictMap?: VerdictMap;
+
+  /**
+   * The chain to continue in (JUMP and GOTO).
    *
    * @default - none
    */

@@ -1,4 +1,5 @@
 import { Chain } from './chain';
+import { SetDefinition } from './set-definition';
 
 /**
  * A table: a named group of chains (`filter`, `raw`, or the library's own nftables table).
@@ -19,4 +20,12 @@ export interface Table {
 export interface RulesetModel {
   /** The tables. */
   readonly tables: Table[];
+
+  /**
+   * The named sets the rules refer to (large peer and port lists; see
+   * `HostPolicy.setThreshold`), sorted by name.
+   *
+   * @default - no sets
+   */
+  readonly sets?: SetDefinition[];
 }

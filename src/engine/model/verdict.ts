@@ -12,4 +12,11 @@ export enum Verdict {
   JUMP = 'jump',
   /** Return to the calling chain (or apply the base chain's policy). */
   RETURN = 'return',
+  /**
+   * Continue in another chain without coming back: where that chain ends, the chain that
+   * jumped to this one continues (or the base chain's policy applies).
+   */
+  GOTO = 'goto',
+  /** Look the packet up in the rule's verdict map and apply the verdict found (see `Rule.verdictMap`). */
+  MAP = 'vmap',
 }

@@ -4,6 +4,7 @@ import { ChainHook } from '../model/chain-hook';
 import { Rule } from '../model/rule';
 import { PortRange } from '../model/rule-match';
 import { RulesetModel, Table } from '../model/ruleset-model';
+import { SetDefinition } from '../model/set-definition';
 import { Verdict } from '../model/verdict';
 
 /** multiport takes at most 15 ports per rule; a range takes two of the slots. */
@@ -46,7 +47,7 @@ export function chunkPorts(ports: readonly PortRange[]): PortRange[][] {
   return chunks;
 }
 
-/** Expands one neutral rule into the rules iptables needs: one per source element, port chunk and ICMP type. */
+/** Expands one neutral rule into the rules iptables needs: one per source element, port chunk and ICMP type (a named set stays one match). */
 function expandRule(rule: Rule): Rule[] {
   const m = rule.match;
   const sources: (string | undefined)[] = m.source?.elements ? m.source.elements : [undefined];
@@ -109,5 +110,25 @@ export function iptablesLayout(model: RulesetModel, family: IpFamily): RulesetMo
     }
     return { name: table.name, chains };
   });
-  return { tables };
+  return withReferencedSets({ tables }, model.sets);
+}
+
+/** The model with the definitions (from `sets`) of the sets its rules refer to; an unknown name is an error. */
+export function withReferencedSets(model: RulesetModel, sets: readonly SetDefinition[] = []): RulesetModel {
+  const names = referencedSets(model);
+  const out = names.map((name) => {
+    const def = sets.find((s) => s.name === name);
+    if (!def) throw new Error(`a rule refers to set '${name}', which the model does not define`);
+    return def;
+  });
+  return out.length > 0 ? { ...model, sets: out } : { tables: model.tables };
+}
+
+/** The names of the sets a model's rules refer to, sorted. */
+export function referencedSets(model: RulesetModel): string[] {
+  const names = new Set<string>();
+  for (const rule of model.tables.flatMap((t) => t.chains).flatMap((c) => c.rules)) {
+    for (const name of [rule.match.source?.set, rule.match.destination?.set, rule.match.destinationPortSet]) if (name) names.add(name);
+  }
+  return [...names].sort();
 }

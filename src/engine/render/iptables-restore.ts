@@ -39,7 +39,8 @@ function protocolName(protocol: Protocol): string {
   return protocol === Protocol.ICMPV6 ? 'ipv6-icmp' : protocol;
 }
 
-function addressArgs(flag: '-s' | '-d', rangeFlag: '--src-range' | '--dst-range', element: string | undefined): { plain: string[]; match: string[] } {
+function addressArgs(flag: '-s' | '-d', rangeFlag: '--src-range' | '--dst-range', element: string | undefined, set?: string): { plain: string[]; match: string[] } {
+  if (set !== undefined) return { plain: [], match: ['-m', 'set', '--match-set', set, flag === '-s' ? 'src' : 'dst'] };
   if (element === undefined) return { plain: [], match: [] };
   if (element.includes('-')) return { plain: [], match: ['-m', 'iprange', rangeFlag, element] };
   return { plain: [flag, element], match: [] };
@@ -57,9 +58,8 @@ function single(list: string[] | undefined, what: string): string | undefined {
  */
 export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
   const m = rule.match;
-  if (m.source?.set || m.destination?.set) throw new Error('address sets are not supported by the iptables renderer yet');
-  const src = addressArgs('-s', '--src-range', single(m.source?.elements, 'source'));
-  const dst = addressArgs('-d', '--dst-range', single(m.destination?.elements, 'destination'));
+  const src = addressArgs('-s', '--src-range', m.source?.set ? undefined : single(m.source?.elements, 'source'), m.source?.set);
+  const dst = addressArgs('-d', '--dst-range', m.destination?.set ? undefined : single(m.destination?.elements, 'destination'), m.destination?.set);
   const args: string[] = [...src.plain, ...dst.plain];
   if (m.inInterface) args.push('-i', m.inInterface);
   if (m.outInterface) args.push('-o', m.outInterface);
@@ -77,7 +77,8 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
     if (m.tcpSynOnly) l4.push('--tcp-flags', 'FIN,SYN,RST,ACK', 'SYN');
     if (l4.length > 0) args.push('-m', m.protocol, ...l4);
     if (ports && ports.length > 1) args.push('-m', 'multiport', '--dports', ports.map(portText).join(','));
-  } else if (ports) {
+    if (m.destinationPortSet) args.push('-m', 'set', '--match-set', m.destinationPortSet, 'dst');
+  } else if (ports || m.destinationPortSet) {
     throw new Error(`destination ports need protocol tcp or udp, not ${m.protocol ?? 'any'}`);
   }
   if (m.icmpTypes) {
@@ -103,6 +104,12 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
       if (!rule.target) throw new Error('a jump rule needs a target chain');
       args.push('-j', rule.target);
       break;
+    case Verdict.GOTO:
+      if (!rule.target) throw new Error('a goto rule needs a target chain');
+      args.push('-g', rule.target);
+      break;
+    case Verdict.MAP:
+      throw new Error('iptables has no verdict maps: lay the model out with iptablesLayout()');
     case Verdict.REJECT:
       args.push('-j', 'REJECT', '--reject-with', rejectName(rule.rejectWith ?? RejectWith.PORT_UNREACHABLE, family));
       break;

@@ -22,19 +22,43 @@ const STATE_ORDER = [
 
 /** nft's names for ICMP types (`nft describe icmp type`); others print as numbers. */
 export const ICMP_NAMES: Record<number, string> = {
-  0: 'echo-reply', 3: 'destination-unreachable', 4: 'source-quench', 5: 'redirect', 8: 'echo-request',
-  9: 'router-advertisement', 10: 'router-solicitation', 11: 'time-exceeded', 12: 'parameter-problem',
-  13: 'timestamp-request', 14: 'timestamp-reply', 15: 'info-request', 16: 'info-reply',
-  17: 'address-mask-request', 18: 'address-mask-reply',
+  0: 'echo-reply',
+  3: 'destination-unreachable',
+  4: 'source-quench',
+  5: 'redirect',
+  8: 'echo-request',
+  9: 'router-advertisement',
+  10: 'router-solicitation',
+  11: 'time-exceeded',
+  12: 'parameter-problem',
+  13: 'timestamp-request',
+  14: 'timestamp-reply',
+  15: 'info-request',
+  16: 'info-reply',
+  17: 'address-mask-request',
+  18: 'address-mask-reply',
 };
 
 /** nft's names for ICMPv6 types (`nft describe icmpv6 type`); others (e.g. 139, 140) print as numbers. */
 export const ICMPV6_NAMES: Record<number, string> = {
-  1: 'destination-unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 4: 'parameter-problem',
-  128: 'echo-request', 129: 'echo-reply', 130: 'mld-listener-query', 131: 'mld-listener-report',
-  132: 'mld-listener-done', 133: 'nd-router-solicit', 134: 'nd-router-advert', 135: 'nd-neighbor-solicit',
-  136: 'nd-neighbor-advert', 137: 'nd-redirect', 138: 'router-renumbering', 141: 'ind-neighbor-solicit',
-  142: 'ind-neighbor-advert', 143: 'mld2-listener-report',
+  1: 'destination-unreachable',
+  2: 'packet-too-big',
+  3: 'time-exceeded',
+  4: 'parameter-problem',
+  128: 'echo-request',
+  129: 'echo-reply',
+  130: 'mld-listener-query',
+  131: 'mld-listener-report',
+  132: 'mld-listener-done',
+  133: 'nd-router-solicit',
+  134: 'nd-router-advert',
+  135: 'nd-neighbor-solicit',
+  136: 'nd-neighbor-advert',
+  137: 'nd-redirect',
+  138: 'router-renumbering',
+  141: 'ind-neighbor-solicit',
+  142: 'ind-neighbor-advert',
+  143: 'mld2-listener-report',
 };
 
 /** nft names ICMP codes from one table, whatever the type (`nft describe icmp code`). */

@@ -1,0 +1,52 @@
+import { RuleMatch } from './rule-match';
+import { Verdict } from './verdict';
+
+/**
+ * A packet field a verdict map is keyed on.
+ */
+export enum MapKey {
+  /** The conntrack state (`ct state`). */
+  STATE = 'state',
+  /** The address family (`meta nfproto`). */
+  FAMILY = 'family',
+  /** The transport protocol (`meta l4proto`). */
+  PROTOCOL = 'protocol',
+  /** The TCP or UDP destination port (`tcp dport` / `udp dport`; the rule's protocol says which). */
+  DESTINATION_PORT = 'destination-port',
+  /** The ICMP or ICMPv6 type (`icmp type` / `icmpv6 type`; the rule's protocol says which). */
+  ICMP_TYPE = 'icmp-type',
+}
+
+/**
+ * One element of a verdict map: the key values, and what a packet with them gets.
+ */
+export interface VerdictMapEntry {
+  /**
+   * The key values, as a match on the map's key fields only: `states` (one state),
+   * `family`, `protocol`, `destinationPorts` (one range) or `icmpTypes` (one type).
+   */
+  readonly match: RuleMatch;
+
+  /** ACCEPT, DROP, GOTO or JUMP. */
+  readonly verdict: Verdict;
+
+  /**
+   * The chain to continue in (GOTO and JUMP).
+   *
+   * @default - none
+   */
+  readonly target?: string;
+}
+
+/**
+ * A verdict map (nftables `vmap`): one lookup on the key fields picks the verdict, so a
+ * rule dispatches any number of cases in one step. A packet whose key is not in the map
+ * continues with the next rule.
+ */
+export interface VerdictMap {
+  /** The key fields, concatenated in this order (e.g. family, then protocol). */
+  readonly keys: MapKey[];
+
+  /** The elements, in the order nft lists them (by key value). */
+  readonly entries: VerdictMapEntry[];
+}
