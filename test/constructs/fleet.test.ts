@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Aspects, TerraformStack, Testing } from 'cdktf';
@@ -79,7 +80,7 @@ describe('FleetDiagram', () => {
     const dir = path.join(app.outdir, 'stacks', 'fleet', 'firewall');
     expect(fs.readFileSync(path.join(dir, 'fleet.mmd'), 'utf8')).toBe(FleetDiagram.mermaid(stack));
     expect(fs.readFileSync(path.join(dir, 'fleet.dot'), 'utf8')).toContain('digraph fleet {');
-    const hasDot = require('child_process').spawnSync('dot', ['-V']).status === 0;
+    const hasDot = spawnSync('dot', ['-V']).status === 0;
     expect(fs.existsSync(path.join(dir, 'fleet.svg'))).toBe(hasDot);
   });
 });

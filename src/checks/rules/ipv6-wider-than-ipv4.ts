@@ -21,7 +21,9 @@ export class Ipv6WiderThanIpv4 implements IPolicyCheck {
       }
     }
     for (const [label, port] of [...ports.entries()].sort()) {
-      const openers = host.allowances.filter((a) => a.ports.some((p) => p.protocol === port.protocol && p.fromPort! <= port.from && port.to <= p.toPort!));
+      const covers = (p: { protocol: string; fromPort?: number; toPort?: number }) =>
+        p.protocol === port.protocol && p.fromPort! <= port.from && port.to <= p.toPort!;
+      const openers = host.allowances.filter((a) => a.ports.some(covers));
       const v4 = familyRanges(openers, IpFamily.IPV4);
       const v6 = familyRanges(openers, IpFamily.IPV6);
       if (coversWholeFamily(v6) && v4.length > 0 && !coversWholeFamily(v4)) {

@@ -179,7 +179,9 @@ export class Packet {
     base: PacketBaseProps,
     family: IpFamily,
     protocol: Protocol,
-    extra: { destinationPort?: number; sourcePort?: number; tcpFlags?: TcpFlag[]; icmpType?: number; icmpCode?: number; hopLimit?: number; state: ConnectionState },
+    extra: {
+      destinationPort?: number; sourcePort?: number; tcpFlags?: TcpFlag[]; icmpType?: number; icmpCode?: number; hopLimit?: number; state: ConnectionState;
+    },
   ) {
     if (base.to !== undefined && familyOf(base.to, 'destination') !== family) {
       throw new Error(`packet from '${base.from}' to '${base.to}' mixes address families`);

@@ -96,7 +96,8 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
   if (match.states !== undefined && !match.states.includes(packet.state)) return false;
   if (match.tcpSynOnly) {
     const f = packet.tcpFlags;
-    if (packet.protocol !== Protocol.TCP || !f.includes(TcpFlag.SYN) || f.includes(TcpFlag.FIN) || f.includes(TcpFlag.RST) || f.includes(TcpFlag.ACK)) return false;
+    const synOnly = f.includes(TcpFlag.SYN) && !f.includes(TcpFlag.FIN) && !f.includes(TcpFlag.RST) && !f.includes(TcpFlag.ACK);
+    if (packet.protocol !== Protocol.TCP || !synOnly) return false;
   }
   if (match.source !== undefined) {
     if (!addressIn(packet.source, packet.family, match.source, sets)) return false;

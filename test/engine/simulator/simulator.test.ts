@@ -1,5 +1,6 @@
 import {
-  Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, Packet, Peer, Port, Protocol, RejectWith, RulesetModel, Simulator, TcpFlag, Verdict, ChainHook,
+  Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, Packet, Peer, Port, Protocol,
+  RejectWith, RulesetModel, Simulator, TcpFlag, Verdict, ChainHook,
 } from '../../../src/engine';
 
 const web = CompiledRuleset.compile({
