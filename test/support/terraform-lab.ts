@@ -5,6 +5,9 @@
  * - one client namespace, from which terraform and the probes run;
  * - one namespace per host, linked to the client by its own veth pair
  *   (client 10.98.<n>.1 / fd00:98:<n>::1, host 10.98.<n>.2 / fd00:98:<n>::2);
+ * - optionally a shared segment (`addHost(..., { lan: true })`): a bridge in a namespace
+ *   of its own that the client (10.97.0.1 / fd00:97::1) and those hosts
+ *   (10.97.0.<100+n> / fd00:97::<100+n>) are attached to, so hosts reach each other;
  * - every host runs its own `sshd -D` (own config, generated ed25519 host key, the lab's
  *   client key authorized for root) in a private mount namespace: /etc and /var/lib are
  *   overlays whose writes land in the host's folder (so the library's state dir
@@ -60,12 +63,25 @@ export interface LabHost {
   /** The client's addresses on the link to this host. */
   readonly clientAddress: string;
   readonly clientAddress6: string;
+  /** The host's addresses on the shared segment (undefined unless added with `lan`); sshd listens on them too. */
+  readonly lanAddress?: string;
+  readonly lanAddress6?: string;
   /** The host's public key ("ssh-ed25519 AAAA... comment"). */
   readonly hostKey: string;
   /** The host's folder (config, keys, overlays). */
   readonly dir: string;
   /** The sshd process. */
   readonly sshd: ChildProcess;
+}
+
+/** Options of `TerraformLab.addHost`. */
+export interface AddHostOptions {
+  /** Further IPv4 addresses (on the link to the client) sshd listens on. */
+  readonly extraAddresses?: string[];
+  /** A shell script run as root in the host's mount namespace before sshd starts. */
+  readonly setup?: string;
+  /** Also attach the host to the lab's shared segment (10.97.0.<100+n> / fd00:97::<100+n>; n up to 150). */
+  readonly lan?: boolean;
 }
 
 /** Why the lab cannot run here, or undefined when it can. */
@@ -140,11 +156,16 @@ export class TerraformLab {
   /** cdktf output folder; the stack is `stackName`. */
   public readonly outdir: string;
   public readonly stackName = 'lab';
+  /** The client's addresses on the shared segment (see `addHost`'s `lan`). */
+  public readonly lanClientAddress = '10.97.0.1';
+  public readonly lanClientAddress6 = 'fd00:97::1';
   private readonly keyPath: string;
   private readonly knownHosts: string;
   private readonly tfrc: string;
   private readonly hosts: LabHost[] = [];
   private readonly logs = new Map<string, string>();
+  /** The namespace of the shared segment's bridge, once a host joined it. */
+  private lanNs?: string;
 
   public constructor(tag = 'tf') {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'terraform-lab-'));
@@ -169,9 +190,10 @@ export class TerraformLab {
    * Creates host number `n` (1..250) with its link to the client and starts its sshd;
    * resolves once sshd accepts connections from the client. `setup` is a shell script run
    * as root in the host's mount namespace before sshd starts (e.g. to add a user: /etc is
-   * the host's own overlay).
+   * the host's own overlay). With `lan` the host is also attached to the shared segment.
    */
-  public async addHost(name: string, n: number, opts: { extraAddresses?: string[]; setup?: string } = {}): Promise<LabHost> {
+  public async addHost(name: string, n: number, opts: AddHostOptions = {}): Promise<LabHost> {
+    if (opts.lan && (n < 1 || n > 150)) throw new Error(`lab host ${name}: n ${n} is out of range for the shared segment (1..150)`);
     const ns = this.lab.addNamespace(name);
     const dir = path.join(this.dir, name);
     for (const sub of ['etc.up', 'etc.work', 'varlib.up', 'varlib.work', 'tmp']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
@@ -183,12 +205,16 @@ export class TerraformLab {
       { ns: this.client, ifname: `h${n}`, addresses: [`10.98.${n}.1/24`, `fd00:98:${n}::1/64`] },
       { ns, ifname: 'eth0', addresses: [`${address}/24`, `${address6}/64`, ...extra.map((a) => `${a}/24`)] },
     );
+    const lanAddress = opts.lan ? `10.97.0.${100 + n}` : undefined;
+    const lanAddress6 = opts.lan ? `fd00:97::${100 + n}` : undefined;
+    if (opts.lan) this.attachToLan(ns, `p${n}`, [`${lanAddress}/24`, `${lanAddress6}/64`]);
+    const listen = [address, address6, ...extra, ...(opts.lan ? [lanAddress!, lanAddress6!] : [])];
     const hostKeyPath = path.join(dir, 'ssh_host_ed25519_key');
     runHost(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `terraform-lab-${name}`, '-f', hostKeyPath]);
     const hostKey = fs.readFileSync(`${hostKeyPath}.pub`, 'utf8').trim();
     fs.copyFileSync(`${this.keyPath}.pub`, path.join(dir, 'authorized_keys'));
     fs.writeFileSync(path.join(dir, 'sshd_config'), [
-      ...[address, `[${address6}]`, ...extra].map((a) => `ListenAddress ${a}`),
+      ...listen.map((a) => `ListenAddress ${a.includes(':') ? `[${a}]` : a}`),
       `HostKey ${hostKeyPath}`,
       'AuthorizedKeysFile /run/sfw-lab/authorized_keys',
       'PermitRootLogin prohibit-password',
@@ -204,18 +230,36 @@ export class TerraformLab {
     ].join('\n'));
     fs.writeFileSync(path.join(dir, 'init.sh'), HOST_INIT);
     if (opts.setup) fs.writeFileSync(path.join(dir, 'setup.sh'), `set -eu\n${opts.setup}\n`);
-    fs.appendFileSync(this.knownHosts, [address, address6, ...extra].map((a) => `${a} ${hostKey}\n`).join(''));
+    fs.appendFileSync(this.knownHosts, listen.map((a) => `${a} ${hostKey}\n`).join(''));
 
     const sshd = this.lab.spawn(ns, ['sh', path.join(dir, 'init.sh'), dir]);
     this.logs.set(name, '');
     const log = (chunk: Buffer) => this.logs.set(name, (this.logs.get(name)! + chunk.toString()).slice(-20_000));
     sshd.stdout!.on('data', log);
     sshd.stderr!.on('data', log);
-    const host: LabHost = { name, ns, address, address6, extraAddresses: extra, clientAddress: `10.98.${n}.1`, clientAddress6: `fd00:98:${n}::1`, hostKey, dir, sshd };
+    const host: LabHost = {
+      name, ns, address, address6, extraAddresses: extra, clientAddress: `10.98.${n}.1`, clientAddress6: `fd00:98:${n}::1`, lanAddress, lanAddress6, hostKey, dir, sshd,
+    };
     this.hosts.push(host);
     const up = await waitFor(() => sshd.exitCode === null && this.probe(host, 22, 4, 1) === 'open', 15_000, 200);
     if (!up) throw new Error(`sshd of ${name} did not come up (exit ${sshd.exitCode}):\n${this.logs.get(name)}`);
     return host;
+  }
+
+  /**
+   * Attaches a namespace to the shared segment (port `port` of the bridge, `lan0` in the
+   * namespace); the first call creates the bridge's namespace and attaches the client.
+   */
+  private attachToLan(ns: string, port: string, addresses: string[]): void {
+    if (!this.lanNs) {
+      const lanNs = this.lab.addNamespace('lan');
+      this.lab.exec(lanNs, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+      this.lab.exec(lanNs, ['ip', 'link', 'set', 'br0', 'up']);
+      this.lanNs = lanNs;
+      this.attachToLan(this.client, 'c0', [`${this.lanClientAddress}/24`, `${this.lanClientAddress6}/64`]);
+    }
+    this.lab.connect({ ns: this.lanNs, ifname: port }, { ns, ifname: 'lan0', addresses });
+    this.lab.exec(this.lanNs, ['ip', 'link', 'set', port, 'master', 'br0']);
   }
 
   /** The sshd log of a host (stderr, last 20 kB). */
@@ -247,6 +291,11 @@ export class TerraformLab {
   /** A TCP connection attempt from the client to the host. */
   public probe(host: LabHost, port: number, family: 4 | 6 = 4, timeoutSec = 2): ProbeResult {
     return this.lab.tcpProbe(this.client, family === 4 ? host.address : host.address6, port, timeoutSec);
+  }
+
+  /** A TCP connection attempt from one host's namespace to an address (e.g. another host's `lanAddress`). */
+  public probeFrom(from: LabHost, address: string, port: number, timeoutSec = 2): ProbeResult {
+    return this.lab.tcpProbe(from.ns, address, port, timeoutSec);
   }
 
   /** A real SSH login from the client (the lab key, the host key checked; root unless `user`). */
