@@ -53,6 +53,16 @@ project.addTask('differential', {
   receiveArgs: true,
 });
 
+// `npm run bench` (root): the library against the naive ruleset, ferm and ufw, in network
+// namespaces; writes bench/RESULTS.md, bench/results.svg and bench/results.json (see bench/run.ts).
+project.addTask('bench', {
+  description: 'Benchmark against the naive ruleset, ferm and ufw (root; bench/setup.sh installs them); writes bench/RESULTS.md and bench/results.svg',
+  steps: [
+    { exec: 'sh bench/setup.sh' },
+    { exec: 'ts-node --project test/tsconfig.json bench/run.ts', receiveArgs: true },
+  ],
+});
+
 project.addBins({ 'sfw-explain': 'lib/cli/explain.js' });
 
 // Address arithmetic (CIDRs, ranges) is bitwise by nature.

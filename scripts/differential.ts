@@ -7,7 +7,8 @@
  * in turn (or always with --backend). Prints every disagreement between the simulator and
  * the kernel, then policies x probes, agreement and duration; exits 1 unless all agree.
  * Options: --policies (default 200), --probes (default 100), --seed (default $SFW_DIFF_SEED
- * or 1), --backend iptables-nft|iptables-legacy|nftables, --max-allowances (default 12).
+ * or 1), --backend iptables-nft|iptables-legacy|nftables, --max-allowances (default 12),
+ * --sets (policies with long peer and port lists that compile to ipsets / nftables sets).
  */
 import {
   DifferentialLab,
@@ -25,10 +26,11 @@ interface Args {
   seed: number;
   backend?: LoadBackend;
   maxAllowances: number;
+  sets: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { policies: 200, probes: 100, seed: Number(process.env.SFW_DIFF_SEED ?? 1), maxAllowances: 12 };
+  const args: Args = { policies: 200, probes: 100, seed: Number(process.env.SFW_DIFF_SEED ?? 1), maxAllowances: 12, sets: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -50,6 +52,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--max-allowances':
         args.maxAllowances = num();
+        break;
+      case '--sets':
+        args.sets = true;
         break;
       case '--backend':
         if (!LOAD_BACKENDS.includes(value as LoadBackend)) throw new Error(`--backend must be one of ${LOAD_BACKENDS.join(', ')}`);
@@ -82,7 +87,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < args.policies; i++) {
       const seed = args.seed + i;
       const backend = args.backend ?? LOAD_BACKENDS[i % LOAD_BACKENDS.length];
-      const outcome = await runPolicy(lab, { seed, probes: args.probes, backend, maxAllowances: args.maxAllowances });
+      const outcome = await runPolicy(lab, { seed, probes: args.probes, backend, maxAllowances: args.maxAllowances, sets: args.sets });
       outcomes.push(outcome);
       if (outcome.mismatches.length > 0) console.log(`${formatOutcome(outcome)}\n`);
       if ((i + 1) % 20 === 0) console.error(`... ${i + 1}/${args.policies} policies`);

@@ -66,8 +66,10 @@ export class Connections {
   /**
    * The openings as allowances with the peers' current addresses; sources without hosts
    * yet contribute nothing (and are reported as `emptySources`).
+   *
+   * @internal
    */
-  public resolve(): { allowances: Allowance[]; emptySources: string[] } {
+  public _resolve(): { allowances: Allowance[]; emptySources: string[] } {
     const allowances: Allowance[] = [];
     const emptySources: string[] = [];
     for (const rule of this.rules) {

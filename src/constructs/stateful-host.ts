@@ -90,6 +90,16 @@ export interface StatefulHostProps {
   readonly nftTableName?: string;
 
   /**
+   * Peer lists with more elements than this compile to one named set (an ipset in
+   * `sets.ipset` for iptables, a set in the library's table for nftables), matched in one
+   * lookup. 0 puts every restricted peer list in a set; `Infinity` never uses sets (hosts
+   * without the ipset tool).
+   *
+   * @default 8
+   */
+  readonly setThreshold?: number;
+
+  /**
    * How `cdktf deploy` puts the ruleset on the host.
    *
    * @default - a null_resource that connects as root with the SSH agent, a 60 s rollback, shared ownership
@@ -131,6 +141,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   public readonly ipFamilies: IpFamily[];
   /** The nftables table name. */
   public readonly nftTableName?: string;
+  /** Peer lists longer than this become named sets (undefined: the default, 8). */
+  public readonly setThreshold?: number;
   /** Every address the host has. */
   public readonly addresses: string[];
   /** Openings from and to this host. */
@@ -160,6 +172,10 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       throw constructError(this, `nftTableName '${props.nftTableName}' is not a name nft accepts: use a letter, then up to 63 letters, digits or '_'`);
     }
     this.nftTableName = props.nftTableName;
+    if (props.setThreshold !== undefined && !((Number.isInteger(props.setThreshold) || props.setThreshold === Infinity) && props.setThreshold >= 0)) {
+      throw constructError(this, `setThreshold ${props.setThreshold} is not usable: use a whole number of elements, 0 to always use sets or Infinity to never`);
+    }
+    this.setThreshold = props.setThreshold;
     this.sshPort = props.deployment?.connection?.port ?? 22;
     this.addresses = props.addresses ? [...props.addresses] : parseIp(this.address) ? [this.address] : [];
     for (const a of this.addresses) {
@@ -213,7 +229,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   public get allowances(): Allowance[] {
     return this.declarationScopes().flatMap((scope) => [
       ...declarationsUnder(scope).flatMap((c) => c.allowances),
-      ...scope.connections.resolve().allowances,
+      ...scope.connections._resolve().allowances,
     ]);
   }
 
@@ -231,6 +247,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       families: this.ipFamilies,
       defaultAction: this.defaultAction,
       allowPing: this.allowPing,
+      setThreshold: this.setThreshold,
     });
   }
 
@@ -277,7 +294,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   /** Connections from groups without hosts open nothing: say so. */
   private warnEmptySources(): string[] {
     for (const scope of this.declarationScopes()) {
-      for (const source of scope.connections.resolve().emptySources) {
+      for (const source of scope.connections._resolve().emptySources) {
         Annotations.of(this).addWarning(`connections into ${scope.node.path} from ${source} open nothing: ${source} has no hosts (with addresses)`);
       }
     }

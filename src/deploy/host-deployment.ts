@@ -8,6 +8,7 @@ import { applyScript, sha256 } from './apply-script';
 import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deployment-options';
 import { escapeTerraformTemplate } from './terraform-escape';
 import { Backend } from '../engine/compiler/backend';
+import { IPSET_FILE } from '../engine/render/ipset';
 
 /** Where the library keeps its files on a host. */
 export const REMOTE_STATE_DIR = '/var/lib/stateful-firewall';
@@ -94,8 +95,12 @@ export class HostDeployment extends Construct {
     const confirmConnection: SSHProvisionerConnection = { ...connection, timeout: `${timeout + 60}s` };
 
     const script = applyScript();
-    const fileNames = props.host.backend === Backend.NFTABLES ? ['ruleset.nft'] : ['rules.v4', 'rules.v6'];
-    const content = (name: string) => Lazy.stringValue({ produce: () => escapeTerraformTemplate(props.host.renderedFiles[name]) });
+    // sets.ipset is always uploaded for iptables, empty when the ruleset uses no sets: the
+    // apply script treats an empty file as "no sets" (and prunes the library's old ones), and
+    // a file left in the pending dir by an earlier deploy is overwritten
+    const fileNames = props.host.backend === Backend.NFTABLES ? ['ruleset.nft'] : ['rules.v4', 'rules.v6', IPSET_FILE];
+    const rendered = (name: string) => props.host.renderedFiles[name] ?? '';
+    const content = (name: string) => Lazy.stringValue({ produce: () => escapeTerraformTemplate(rendered(name)) });
     const sudo = (connection.user === 'root' ? '' : 'sudo ');
     const common = `--state-dir ${REMOTE_STATE_DIR} --backend ${props.host.backend} --mode ${ownership}`;
     const run = (scriptPath: string, command: string, extra = '') => escapeTerraformTemplate(`${sudo}sh ${scriptPath} ${command} ${common}${extra}`);
@@ -129,7 +134,8 @@ export class HostDeployment extends Construct {
       ...identity,
       rollback_timeout: String(timeout),
       script_sha256: sha256(script),
-      ruleset_sha256: Lazy.stringValue({ produce: () => sha256(fileNames.map((n) => `${n}\n${props.host.renderedFiles[n]}`).join('\n')) }),
+      // empty files stay out of the hash, so hosts without sets keep the hash they had before sets.ipset existed
+      ruleset_sha256: Lazy.stringValue({ produce: () => sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n')) }),
     };
 
     // destroy-time provisioners may only reference `self`: the address comes from the

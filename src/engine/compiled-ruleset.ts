@@ -3,9 +3,11 @@ import { compileHostPolicy } from './compiler/compile';
 import { HostPolicy } from './compiler/host-policy';
 import { ALL_FAMILIES, IpFamily } from './family';
 import { RulesetModel } from './model/ruleset-model';
+import { IPSET_FILE, renderIpset } from './render/ipset';
 import { iptablesLayout } from './render/iptables-layout';
 import { renderIptablesRestore } from './render/iptables-restore';
 import { NFT_TABLE, renderNftables } from './render/nftables';
+import { nftablesLayout } from './render/nftables-layout';
 import { Packet } from './simulator/packet';
 import { SimulationResult, Simulator } from './simulator/simulator';
 
@@ -38,6 +40,9 @@ export class CompiledRuleset {
    */
   public readonly model: RulesetModel;
 
+  private nftLaid?: RulesetModel;
+  private readonly ipLaid = new Map<IpFamily, RulesetModel>();
+
   private constructor(hostName: string, model: RulesetModel) {
     this.hostName = hostName;
     this.model = model;
@@ -45,7 +50,12 @@ export class CompiledRuleset {
 
   /** The model as iptables / ip6tables hold it for one family (own chains, lists expanded). */
   public iptablesModel(family: IpFamily): RulesetModel {
-    return iptablesLayout(this.model, family);
+    let laid = this.ipLaid.get(family);
+    if (!laid) {
+      laid = iptablesLayout(this.model, family);
+      this.ipLaid.set(family, laid);
+    }
+    return laid;
   }
 
   /** `iptables-restore` (IPv4) or `ip6tables-restore` (IPv6) input, as iptables-save prints it. */
@@ -53,19 +63,37 @@ export class CompiledRuleset {
     return renderIptablesRestore(this.iptablesModel(family), family);
   }
 
-  /** `nft -f` input: one `inet` table owned by the library. */
-  public toNftables(tableName?: string): string {
-    return renderNftables(this.model, tableName ?? NFT_TABLE);
+  /**
+   * The model as nftables holds it: the input chain dispatches with verdict maps on the
+   * conntrack state, then family and protocol, then port or ICMP type, so every packet
+   * is decided in a few rules (see `nftablesLayout`).
+   */
+  public nftablesModel(): RulesetModel {
+    if (!this.nftLaid) this.nftLaid = nftablesLayout(this.model);
+    return this.nftLaid;
   }
 
-  /** Number of rules the library owns in its own chains for a backend and family (hook jumps excluded). */
+  /** `nft -f` input: one `inet` table owned by the library, with its named sets. */
+  public toNftables(tableName?: string): string {
+    return renderNftables(this.nftablesModel(), tableName ?? NFT_TABLE);
+  }
+
+  /**
+   * `ipset restore` input for the iptables backend's sets (both families), in the format
+   * `ipset save` prints; empty when the ruleset uses no sets.
+   */
+  public toIpset(): string {
+    const sets = new Map(ALL_FAMILIES.flatMap((f) => this.iptablesModel(f).sets ?? []).map((s) => [s.name, s]));
+    return renderIpset([...sets.values()]);
+  }
+
+  /**
+   * Number of rules the library owns for a backend and family: for iptables the rules of
+   * its own chains (hook jumps excluded); for nftables the rules a packet of the family
+   * can meet (chains reached through a map element or rule of the other family left out).
+   */
   public ruleCount(backend: Backend, family: IpFamily): number {
-    if (backend === Backend.NFTABLES) {
-      return this.model.tables
-        .flatMap((t) => t.chains)
-        .flatMap((c) => c.rules)
-        .filter((r) => r.match.family === undefined || r.match.family === family).length;
-    }
+    if (backend === Backend.NFTABLES) return nftRulesForFamily(this.nftablesModel(), family);
     return this.iptablesModel(family)
       .tables.flatMap((t) => t.chains)
       .filter((c) => !c.hook)
@@ -81,11 +109,42 @@ export class CompiledRuleset {
     return Simulator.evaluate(this, packet, backend);
   }
 
-  /** The rendered files for a backend, by file name (`rules.v4` + `rules.v6`, or `ruleset.nft`). */
+  /**
+   * The rendered files for a backend, by file name: `rules.v4` + `rules.v6`, and
+   * `sets.ipset` when the ruleset uses sets (iptables); or `ruleset.nft`.
+   */
   public files(backend: Backend, nftTableName?: string): Record<string, string> {
     if (backend === Backend.NFTABLES) return { 'ruleset.nft': this.toNftables(nftTableName) };
     const out: Record<string, string> = {};
     for (const family of ALL_FAMILIES) out[family === IpFamily.IPV4 ? 'rules.v4' : 'rules.v6'] = this.toIptablesRestore(family);
+    const sets = this.toIpset();
+    if (sets !== '') out[IPSET_FILE] = sets;
     return out;
   }
+}
+
+/** The rules of a laid-out nftables model a packet of `family` can meet. */
+function nftRulesForFamily(model: RulesetModel, family: IpFamily): number {
+  const admits = (f: IpFamily | undefined) => f === undefined || f === family;
+  let count = 0;
+  for (const table of model.tables) {
+    const chains = new Map(table.chains.map((c) => [c.name, c]));
+    const seen = new Set<string>();
+    const visit = (name: string) => {
+      const chain = chains.get(name);
+      if (!chain || seen.has(name)) return;
+      seen.add(name);
+      for (const rule of chain.rules) {
+        if (!admits(rule.match.family)) continue;
+        count++;
+        if (rule.verdictMap) {
+          for (const e of rule.verdictMap.entries) if (e.target && admits(e.match.family)) visit(e.target);
+        } else if (rule.target) {
+          visit(rule.target);
+        }
+      }
+    };
+    for (const base of table.chains.filter((c) => c.hook)) visit(base.name);
+  }
+  return count;
 }

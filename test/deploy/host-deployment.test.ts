@@ -104,7 +104,7 @@ describe('HostDeployment', () => {
     let host: StatefulHost | undefined;
     const json = synth((s) => (host = web(s)));
     const p = only(json, 'null_resource').provisioner;
-    expect(p.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'file', 'file', 'file', 'remote-exec', 'remote-exec']);
+    expect(p.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'file', 'file', 'file', 'file', 'remote-exec', 'remote-exec']);
     // one command per inline list: Terraform ignores the status of all but the last line
     expect(p[0]['remote-exec'].inline).toEqual([
       'sudo mkdir -p -m 700 /var/lib/stateful-firewall/pending && sudo chown "$(id -u)" /var/lib/stateful-firewall /var/lib/stateful-firewall/pending',
@@ -113,11 +113,13 @@ describe('HostDeployment', () => {
     // which a sudo user could not overwrite on the next deploy
     expect(p[1].file.destination).toBe('/var/lib/stateful-firewall/pending/sfw-apply.sh');
     expect(p[2].file).toEqual({ destination: '/var/lib/stateful-firewall/pending/rules.v4', content: escapeTerraformTemplate(host!.ruleset.toIptablesRestore(IpFamily.IPV4)) });
-    expect(p[4]['remote-exec'].inline).toEqual([
+    // always uploaded for iptables, empty without sets: no stale file from an earlier deploy is applied
+    expect(p[4].file).toEqual({ destination: '/var/lib/stateful-firewall/pending/sets.ipset', content: '' });
+    expect(p[5]['remote-exec'].inline).toEqual([
       'sudo sh /var/lib/stateful-firewall/pending/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend iptables --mode shared --dir /var/lib/stateful-firewall/pending --rollback-timeout 60',
     ]);
-    expect(p[5]['remote-exec'].inline).toEqual(['sudo sh /var/lib/stateful-firewall/sfw-apply.sh confirm --state-dir /var/lib/stateful-firewall --backend iptables --mode shared']);
-    expect(p[5]['remote-exec'].connection.timeout).toBe('120s');
+    expect(p[6]['remote-exec'].inline).toEqual(['sudo sh /var/lib/stateful-firewall/sfw-apply.sh confirm --state-dir /var/lib/stateful-firewall --backend iptables --mode shared']);
+    expect(p[6]['remote-exec'].connection.timeout).toBe('120s');
     // the apply resource is replaced on every ruleset change: nothing may run there at destroy time
     expect(p.filter((x: any) => Object.values(x).some((v: any) => v.when === 'destroy'))).toEqual([]);
     const t = only(json, 'null_resource', 'Teardown').provisioner;
@@ -130,6 +132,24 @@ describe('HostDeployment', () => {
     expect(t[2]['remote-exec'].inline).toEqual([
       'sudo sh /var/lib/stateful-firewall/pending/sfw-apply-destroy.sh destroy --state-dir /var/lib/stateful-firewall --backend iptables --mode shared',
     ]);
+  });
+
+  test('sets.ipset carries the host\'s sets and counts in the ruleset hash; an empty one does not', () => {
+    const admins = Array.from({ length: 12 }, (_, i) => Peer.ipv4(`198.51.100.${i * 2 + 1}`));
+    let host: StatefulHost | undefined;
+    const withSets = only(synth((s) => {
+      host = web(s);
+      host.addAdminAccess('Admins', { peers: admins });
+    }), 'null_resource');
+    const sets = host!.ruleset.toIpset();
+    expect(sets).toMatch(/^create sfw-4n-Admins-[0-9a-f]{6} hash:net family inet hashsize 64 maxelem 65536\n/);
+    expect(withSets.provisioner[4].file).toEqual({ destination: '/var/lib/stateful-firewall/pending/sets.ipset', content: escapeTerraformTemplate(sets) });
+    const files = host!.renderedFiles;
+    expect(withSets.triggers.ruleset_sha256).toBe(sha256(['rules.v4', 'rules.v6', 'sets.ipset'].map((n) => `${n}\n${files[n]}`).join('\n')));
+    let plain: StatefulHost | undefined;
+    const without = only(synth((s) => (plain = web(s))), 'null_resource');
+    const plainFiles = plain!.renderedFiles;
+    expect(without.triggers.ruleset_sha256).toBe(sha256(['rules.v4', 'rules.v6'].map((n) => `${n}\n${plainFiles[n]}`).join('\n')));
   });
 
   test('teardown: replaced only when address, backend or ownership change; connects to the address in its own state', () => {

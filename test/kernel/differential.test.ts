@@ -8,6 +8,8 @@ import { DifferentialLab, differentialLabSupported, formatOutcome, LOAD_BACKENDS
 // `npx ts-node --project test/tsconfig.json scripts/differential.ts --seed <seed> --policies 1 --probes 50`.
 
 const POLICIES = 30;
+/** Policies with long peer and port lists (`randomPolicyWithSets`): ipsets for iptables, named sets for nftables. */
+const SET_POLICIES = 15;
 const PROBES = 50;
 const BASE_SEED = process.env.SFW_DIFF_SEED !== undefined ? Number(process.env.SFW_DIFF_SEED) : 1;
 
@@ -17,7 +19,7 @@ jest.setTimeout(300_000);
 
 const describeKernel = differentialLabSupported() ? describe : describe.skip;
 
-describeKernel(`kernel and simulator agree (${POLICIES} policies x ${PROBES} probes, base seed ${BASE_SEED})`, () => {
+describeKernel(`kernel and simulator agree (${POLICIES} + ${SET_POLICIES} policies with sets x ${PROBES} probes, base seed ${BASE_SEED})`, () => {
   let lab: DifferentialLab | undefined;
   let compared = 0;
   let agreed = 0;
@@ -28,15 +30,24 @@ describeKernel(`kernel and simulator agree (${POLICIES} policies x ${PROBES} pro
 
   afterAll(() => lab?.destroy());
 
-  const cases = Array.from({ length: POLICIES }, (_, index) => ({
-    index,
-    seed: BASE_SEED + index,
-    backend: LOAD_BACKENDS[index % LOAD_BACKENDS.length],
-  }));
+  const cases = [
+    ...Array.from({ length: POLICIES }, (_, index) => ({
+      index,
+      seed: BASE_SEED + index,
+      backend: LOAD_BACKENDS[index % LOAD_BACKENDS.length],
+      sets: false,
+    })),
+    ...Array.from({ length: SET_POLICIES }, (_, i) => ({
+      index: POLICIES + i,
+      seed: BASE_SEED + i,
+      backend: LOAD_BACKENDS[i % LOAD_BACKENDS.length],
+      sets: true,
+    })),
+  ];
 
-  test.each(cases)('policy $index: seed $seed on $backend', async ({ seed, backend }) => {
+  test.each(cases)('policy $index: seed $seed on $backend (long lists: $sets)', async ({ seed, backend, sets }) => {
     if (!lab) throw new Error('the lab did not start');
-    const outcome = await runPolicy(lab, { seed, probes: PROBES, backend });
+    const outcome = await runPolicy(lab, { seed, probes: PROBES, backend, sets });
     compared += outcome.compared;
     agreed += outcome.agreed;
     if (outcome.mismatches.length > 0) throw new Error(formatOutcome(outcome));
@@ -45,7 +56,7 @@ describeKernel(`kernel and simulator agree (${POLICIES} policies x ${PROBES} pro
   });
 
   test('every probe of every policy was compared, and all agreed', () => {
-    expect(compared).toBe(POLICIES * PROBES);
-    expect(agreed).toBe(POLICIES * PROBES);
+    expect(compared).toBe((POLICIES + SET_POLICIES) * PROBES);
+    expect(agreed).toBe((POLICIES + SET_POLICIES) * PROBES);
   });
 });

@@ -24,8 +24,8 @@ import { ChildProcess, spawnSync } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
 import { Lab, netnsSupported } from './netns';
-import { randomPolicy, rng } from './random-policy';
-import { Backend, CompiledRuleset, IpFamily, Packet, Protocol, RejectWith, SimulationResult, TcpFlag, Verdict } from '../../src/engine';
+import { randomPolicy, randomPolicyWithSets, rng } from './random-policy';
+import { Backend, CompiledRuleset, IpFamily, Packet, Protocol, RejectWith, Rule, SimulationResult, TcpFlag, Verdict } from '../../src/engine';
 import { formatIp, parseIp } from '../../src/engine/address/ip';
 import { iptablesRuleArgs } from '../../src/engine/render/iptables-restore';
 import { nftRuleText } from '../../src/engine/render/nftables';
@@ -244,14 +244,29 @@ export function generateProbes(ruleset: CompiledRuleset, seed: number, count: nu
   const big = (max: bigint): bigint => (max <= 0n ? 0n : BigInt(Math.floor(r() * 2 ** 52)) % (max + 1n));
 
   const rules = ruleset.model.tables.flatMap((t) => t.chains).flatMap((c) => c.rules);
+  const sets = new Map((ruleset.model.sets ?? []).map((set) => [set.name, set.elements]));
+  const sourceElements = (rule: Rule) => (rule.match.source?.set !== undefined
+    ? sets.get(rule.match.source.set) ?? []
+    : rule.match.source?.elements ?? []);
+  const portRanges = (rule: Rule) => (rule.match.destinationPortSet !== undefined
+    ? (sets.get(rule.match.destinationPortSet) ?? []).map((e) => {
+      const [from, to] = e.includes('-') ? e.split('-').map(Number) : [Number(e), Number(e)];
+      return { from, to };
+    })
+    : rule.match.destinationPorts ?? []);
   const edges: Record<IpFamily, bigint[]> = { [IpFamily.IPV4]: [], [IpFamily.IPV6]: [] };
+  const seen = new Set<string>();
   for (const rule of rules) {
-    for (const text of rule.match.source?.elements ?? []) {
+    for (const text of sourceElements(rule)) {
       const e = parseElement(text);
       if (!e) continue;
       const size = e.last - e.first;
       for (const v of [e.first, e.last, e.first - 1n, e.last + 1n, e.first + big(size), e.first + size / 2n]) {
-        if (usableSource(e.family, v) && !edges[e.family].includes(v)) edges[e.family].push(v);
+        const key = `${e.family}:${v}`;
+        if (usableSource(e.family, v) && !seen.has(key)) {
+          seen.add(key);
+          edges[e.family].push(v);
+        }
       }
     }
   }
@@ -260,7 +275,7 @@ export function generateProbes(ruleset: CompiledRuleset, seed: number, count: nu
   for (const rule of rules) {
     const m = rule.match;
     if (m.protocol === Protocol.TCP || m.protocol === Protocol.UDP) {
-      for (const p of m.destinationPorts ?? []) {
+      for (const p of portRanges(rule)) {
         for (const v of [p.from, p.to, p.from - 1, p.to + 1, int(p.from, p.to)]) {
           if (v >= 1 && v <= 65535) ports[m.protocol].push(v);
         }
@@ -367,7 +382,11 @@ export class DifferentialLab {
     this.client = lab.addNamespace('client');
   }
 
-  /** Replaces whatever firewall the host has with `ruleset` on `backend`, and empties conntrack. */
+  /**
+   * Replaces whatever firewall the host has with `ruleset` on `backend`, and empties
+   * conntrack. For iptables the ruleset's sets (`sets.ipset`) are restored first, as the
+   * apply script does.
+   */
   public load(ruleset: CompiledRuleset, backend: LoadBackend): void {
     const h = this.host;
     this.lab.exec(h, ['nft', 'flush', 'ruleset']); // also drops iptables-nft's tables
@@ -376,6 +395,9 @@ export class DifferentialLab {
       this.lab.exec(h, ['iptables-legacy-restore'], { input: empty });
       this.lab.exec(h, ['ip6tables-legacy-restore'], { input: empty });
     }
+    this.lab.exec(h, ['ipset', 'destroy']); // no rule refers to a set any more
+    const sets = ruleset.toIpset();
+    if (backend !== 'nftables' && sets !== '') this.lab.exec(h, ['ipset', 'restore'], { input: sets });
     switch (backend) {
       case 'iptables-nft':
         this.lab.exec(h, ['iptables-restore'], { input: ruleset.toIptablesRestore(IpFamily.IPV4) });
@@ -553,6 +575,8 @@ export interface Mismatch {
 export interface PolicyOutcome {
   readonly seed: number;
   readonly backend: LoadBackend;
+  /** Whether the policy came from `randomPolicyWithSets`. */
+  readonly sets: boolean;
   readonly rules: number;
   readonly probes: number;
   readonly compared: number;
@@ -571,6 +595,8 @@ export interface PolicyRun {
   readonly backend: LoadBackend;
   /** `randomPolicy`'s maxAllowances (default 12). */
   readonly maxAllowances?: number;
+  /** Use `randomPolicyWithSets` (long peer and port lists, random set thresholds) instead of `randomPolicy`. */
+  readonly sets?: boolean;
 }
 
 /** The seed of a policy's probes. */
@@ -581,7 +607,8 @@ export function probeSeed(policySeed: number): number {
 /** Compiles the random policy for `seed`, loads it, sends its probes, and compares each with the simulator. */
 export async function runPolicy(lab: DifferentialLab, run: PolicyRun): Promise<PolicyOutcome> {
   const started = Date.now();
-  const ruleset = CompiledRuleset.compile(randomPolicy(run.seed, run.maxAllowances ?? 12));
+  const policy = (run.sets ? randomPolicyWithSets : randomPolicy)(run.seed, run.maxAllowances ?? 12);
+  const ruleset = CompiledRuleset.compile(policy);
   const probes = generateProbes(ruleset, probeSeed(run.seed), run.probes);
   lab.load(ruleset, run.backend);
   const results = await lab.send(probes);
@@ -606,12 +633,13 @@ export async function runPolicy(lab: DifferentialLab, run: PolicyRun): Promise<P
     else agreed++;
   });
   const rules = ruleCount(ruleset, run.backend);
-  return { seed: run.seed, backend: run.backend, rules, probes: probes.length, compared, agreed, mismatches, ms: Date.now() - started };
+  const ms = Date.now() - started;
+  return { seed: run.seed, backend: run.backend, sets: run.sets ?? false, rules, probes: probes.length, compared, agreed, mismatches, ms };
 }
 
 function ruleCount(ruleset: CompiledRuleset, backend: LoadBackend): number {
   const b = simulatorBackend(backend);
-  if (b === Backend.NFTABLES) return ruleset.model.tables.flatMap((t) => t.chains).reduce((n, c) => n + c.rules.length, 0);
+  if (b === Backend.NFTABLES) return ruleset.nftablesModel().tables.flatMap((t) => t.chains).reduce((n, c) => n + c.rules.length, 0);
   return ruleset.ruleCount(b, IpFamily.IPV4) + ruleset.ruleCount(b, IpFamily.IPV6);
 }
 
@@ -648,6 +676,6 @@ export function formatMismatch(seed: number, backend: LoadBackend, m: Mismatch):
 export function formatOutcome(outcome: PolicyOutcome): string {
   const head = `policy seed ${outcome.seed} on ${outcome.backend}: ${outcome.agreed}/${outcome.compared} probes agree` +
     ' (reproduce: npx ts-node --project test/tsconfig.json scripts/differential.ts' +
-    ` --seed ${outcome.seed} --policies 1 --probes ${outcome.probes} --backend ${outcome.backend})`;
+    ` --seed ${outcome.seed} --policies 1 --probes ${outcome.probes} --backend ${outcome.backend}${outcome.sets ? ' --sets' : ''})`;
   return [head, ...outcome.mismatches.map((m) => formatMismatch(outcome.seed, outcome.backend, m))].join('\n\n');
 }

@@ -24,3 +24,28 @@ export function normalizeIptablesSave(text: string): string {
     .map((l) => l.replace(/ \[\d+:\d+\]$/, ' [0:0]'))
     .join('\n');
 }
+
+/**
+ * `ipset save` output (or a `sets.ipset` file) in a comparable form: the header fields the
+ * kernel picks itself (`bucketsize`, and `initval`, the random hash seed) dropped, and each
+ * set's `add` lines sorted (hash sets list their elements in bucket order).
+ */
+export function normalizeIpsetSave(text: string): string {
+  const out: string[] = [];
+  let adds: string[] = [];
+  const flush = () => {
+    out.push(...adds.sort());
+    adds = [];
+  };
+  for (const line of text.split('\n')) {
+    if (line.startsWith('add ')) {
+      adds.push(line);
+      continue;
+    }
+    flush();
+    if (line.startsWith('create ')) out.push(line.replace(/ bucketsize \d+/, '').replace(/ initval 0x[0-9a-f]+/, ''));
+    else if (line.trim() !== '') out.push(line);
+  }
+  flush();
+  return out.join('\n');
+}

@@ -110,3 +110,40 @@ export function randomPolicy(seed: number, maxAllowances = 12): HostPolicy {
     allowPing: r() < 0.7,
   };
 }
+
+/** A peer for long lists: single addresses (often neighbours, so some merge), small blocks and ranges, both families. */
+export function randomListPeer(r: () => number): Peer {
+  const kind = int(r, 0, 9);
+  const v4net = pick(r, ['192.0.2', '198.51.100', '203.0.113']);
+  if (kind <= 4) return Peer.ipv4(`${v4net}.${int(r, 0, 255)}`);
+  if (kind === 5) {
+    const prefix = int(r, 28, 31);
+    const size = 2 ** (32 - prefix);
+    return Peer.ipv4(`${v4net}.${Math.floor(int(r, 0, 255) / size) * size}/${prefix}`);
+  }
+  if (kind === 6) {
+    const a = int(r, 0, 250);
+    return Peer.ipv4Range(`${v4net}.${a}`, `${v4net}.${a + int(r, 1, 4)}`);
+  }
+  if (kind <= 8) return Peer.ipv6(`2001:db8:${int(r, 0, 3).toString(16)}::${int(r, 1, 0x3ff).toString(16)}`);
+  return Peer.ipv6(`2001:db8:${int(r, 0, 3).toString(16)}::${(int(r, 1, 255) << 8).toString(16)}/120`);
+}
+
+/**
+ * `randomPolicy(seed)` plus 1 to 3 declarations with long peer lists (9 to 60 peers) and
+ * up to 30 ports, and a random set threshold (the default, 0, 3, 8 or 20): many of these
+ * policies use address sets, some port sets. The base policy is the one `randomPolicy`
+ * gives for the seed.
+ */
+export function randomPolicyWithSets(seed: number, maxAllowances = 12): HostPolicy {
+  const base = randomPolicy(seed, maxAllowances);
+  const r = rng((seed ^ 0x5e75e7) >>> 0);
+  const extra: Allowance[] = [];
+  const n = int(r, 1, 3);
+  for (let i = 0; i < n; i++) {
+    const peers = Array.from({ length: int(r, 9, 60) }, () => randomListPeer(r));
+    const ports = Array.from({ length: int(r, 1, 30) }, () => (r() < 0.5 ? Port.tcp(int(r, 1000, 1100)) : randomPort(r)));
+    extra.push({ origin: `gen${seed}/host/L${i}`, ports, peers });
+  }
+  return { ...base, allowances: [...base.allowances, ...extra], setThreshold: pick(r, [undefined, undefined, 0, 3, 8, 20]) };
+}

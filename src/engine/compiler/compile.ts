@@ -107,7 +107,8 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
 
   const input: Chain = { name: INPUT_CHAIN, hook: ChainHook.INPUT, policy: Verdict.ACCEPT, rules };
   const definitions = sets.definitions();
-  return definitions.length > 0 ? { tables: [{ name: FILTER_TABLE, chains: [input] }], sets: definitions } : { tables: [{ name: FILTER_TABLE, chains: [input] }] };
+  const tables = [{ name: FILTER_TABLE, chains: [input] }];
+  return definitions.length > 0 ? { tables, sets: definitions } : { tables };
 }
 
 function defaultActionRules(action: DefaultAction, origin: string): Rule[] {

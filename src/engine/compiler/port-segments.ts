@@ -33,13 +33,32 @@ export function groupPorts(declarations: readonly PortDeclaration[]): PortGroup[
   }
   const points = [...cuts].sort((a, b) => a - b);
   const groups = new Map<string, { ports: PortRange[]; ranges: AddressRange[]; origins: Set<string> }>();
+  // segments covered by declarations with the same peer lists have the same peers: union
+  // them once (the ports of one declaration share one list)
+  const listIds = new Map<readonly AddressRange[], number>();
+  const unions = new Map<string, { ranges: AddressRange[]; key: string }>();
   for (let i = 0; i < points.length - 1; i++) {
     const from = points[i];
     const to = points[i + 1] - 1;
     const covering = declarations.filter((d) => d.ports.from <= from && d.ports.to >= to);
     if (covering.length === 0) continue;
-    const ranges = unionRanges(covering.flatMap((d) => d.ranges));
-    const key = rangesKey(ranges);
+    const ids = new Set<number>();
+    for (const d of covering) {
+      let id = listIds.get(d.ranges);
+      if (id === undefined) {
+        id = listIds.size;
+        listIds.set(d.ranges, id);
+      }
+      ids.add(id);
+    }
+    const signature = [...ids].sort((a, b) => a - b).join(',');
+    let union = unions.get(signature);
+    if (!union) {
+      const ranges = unionRanges(covering.flatMap((d) => d.ranges));
+      union = { ranges, key: rangesKey(ranges) };
+      unions.set(signature, union);
+    }
+    const { ranges, key } = union;
     let group = groups.get(key);
     if (!group) {
       group = { ports: [], ranges, origins: new Set() };

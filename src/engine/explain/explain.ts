@@ -2,6 +2,7 @@ import type { CompiledRuleset } from '../compiled-ruleset';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { PortRange } from '../model/rule-match';
+import { SetDefinition } from '../model/set-definition';
 import { Verdict } from '../model/verdict';
 import { Protocol } from '../protocol';
 
@@ -14,7 +15,7 @@ export interface ExplainRow {
   readonly position: number;
   /** `IPv4`, `IPv6` or `both`. */
   readonly family: string;
-  /** The peers: CIDRs and ranges, or `any`. */
+  /** The peers: CIDRs and ranges, or `any`; a set's first elements, its size and name. */
   readonly peers: string;
   /** Protocol and ports, e.g. `tcp 80,443`, `udp 6000-6010`, `icmpv6 133,134,135,136`, or `any`. */
   readonly traffic: string;
@@ -31,12 +32,21 @@ function ports(list: PortRange[] | undefined): string {
   return list.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(',');
 }
 
-function traffic(rule: Rule): string {
+/** A set's elements for the table: all of them when few, else the first ones and the count. */
+function setSummary(name: string, sets: Map<string, SetDefinition>, separator: string, shown: number): string {
+  const set = sets.get(name);
+  if (!set) return `@${name}`;
+  const head = set.elements.slice(0, shown).join(separator);
+  return set.elements.length <= shown ? `${head} (set ${name})` : `${head}${separator}... (${set.elements.length} in set ${name})`;
+}
+
+function traffic(rule: Rule, sets: Map<string, SetDefinition>): string {
   const m = rule.match;
   const parts: string[] = [];
   if (m.inInterface) parts.push(`via ${m.inInterface}`);
   if (m.protocol === Protocol.TCP || m.protocol === Protocol.UDP) {
-    parts.push(`${m.protocol} ${ports(m.destinationPorts)}${m.tcpSynOnly ? ' (SYN)' : ''}`);
+    const list = m.destinationPortSet ? setSummary(m.destinationPortSet, sets, ',', 8) : ports(m.destinationPorts);
+    parts.push(`${m.protocol} ${list}${m.tcpSynOnly ? ' (SYN)' : ''}`);
   } else if (m.protocol) {
     const code = m.icmpCode === undefined ? '' : `/${m.icmpCode}`;
     parts.push(`${m.protocol}${m.icmpTypes ? ` type ${m.icmpTypes.join(',')}${code}` : ''}${m.hopLimit !== undefined ? ` hop limit ${m.hopLimit}` : ''}`);
@@ -70,11 +80,12 @@ export class Explain {
   public static rows(ruleset: CompiledRuleset): ExplainRow[] {
     const chain = ruleset.model.tables.flatMap((t) => t.chains).find((c) => c.hook === 'input');
     if (!chain) return [];
+    const sets = new Map((ruleset.model.sets ?? []).map((s) => [s.name, s]));
     return chain.rules.map((rule, i) => ({
       position: i + 1,
       family: family(rule),
-      peers: rule.match.source?.set ? `@${rule.match.source.set}` : rule.match.source?.elements?.join(', ') ?? 'any',
-      traffic: traffic(rule),
+      peers: rule.match.source?.set ? setSummary(rule.match.source.set, sets, ', ', 3) : rule.match.source?.elements?.join(', ') ?? 'any',
+      traffic: traffic(rule, sets),
       state: rule.match.states ? rule.match.states.join(', ') : 'any',
       verdict: verdict(rule),
       origins: rule.origins,

@@ -36,6 +36,22 @@ export interface VerdictMapEntry {
    * @default - none
    */
   readonly target?: string;
+
+  /**
+   * The construct paths behind an ACCEPT or DROP entry (the rule it stands for); shown
+   * by the simulator's traces, not rendered.
+   *
+   * @default - none
+   */
+  readonly origins?: string[];
+
+  /**
+   * A short description of an ACCEPT or DROP entry (the rule it stands for); shown by
+   * the simulator's traces, not rendered.
+   *
+   * @default - none
+   */
+  readonly comment?: string;
 }
 
 /**

@@ -31,6 +31,15 @@ function rejectName(rejectWith: RejectWith, family: IpFamily): string {
   }
 }
 
+/**
+ * A string argument as iptables-save prints it (libxtables' xtables_save_string): bare when
+ * it is only letters, digits, `_` and `-`, double-quoted otherwise.
+ */
+export function saveString(value: string): string {
+  if (/^[A-Za-z0-9_-]+$/.test(value)) return value;
+  return `"${value.replace(/(["\\'])/g, '\\$1')}"`;
+}
+
 function portText(p: PortRange): string {
   return p.from === p.to ? `${p.from}` : `${p.from}:${p.to}`;
 }
@@ -89,7 +98,7 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
     else throw new Error('icmp types need protocol icmp or icmpv6');
   }
   if (m.hopLimit !== undefined) args.push('-m', 'hl', '--hl-eq', String(m.hopLimit));
-  if (rule.origins.length > 0 || rule.comment) args.push('-m', 'comment', '--comment', `"${ruleComment(rule)}"`);
+  if (rule.origins.length > 0 || rule.comment) args.push('-m', 'comment', '--comment', saveString(ruleComment(rule)));
   switch (rule.verdict) {
     case Verdict.ACCEPT:
       args.push('-j', 'ACCEPT');

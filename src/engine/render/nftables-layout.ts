@@ -16,7 +16,9 @@ import { withReferencedSets } from './iptables-layout';
  * Conntrack states in the order nft lists them in a map (by the value of their bit:
  * invalid 1, established 2, related 4, new 8, untracked 64).
  */
-export const STATE_KEY_ORDER = [ConnectionState.INVALID, ConnectionState.ESTABLISHED, ConnectionState.RELATED, ConnectionState.NEW, ConnectionState.UNTRACKED];
+export const STATE_KEY_ORDER = [
+  ConnectionState.INVALID, ConnectionState.ESTABLISHED, ConnectionState.RELATED, ConnectionState.NEW, ConnectionState.UNTRACKED,
+];
 
 /** `meta nfproto` values: ipv4 is 2, ipv6 is 10. */
 const FAMILY_VALUE: Record<IpFamily, number> = { [IpFamily.IPV4]: 2, [IpFamily.IPV6]: 10 };
@@ -24,6 +26,13 @@ const FAMILY_VALUE: Record<IpFamily, number> = { [IpFamily.IPV4]: 2, [IpFamily.I
 export const PROTOCOL_VALUE: Record<Protocol, number> = { [Protocol.ICMP]: 1, [Protocol.TCP]: 6, [Protocol.UDP]: 17, [Protocol.ICMPV6]: 58 };
 
 const FAMILY_SHORT: Record<IpFamily, string> = { [IpFamily.IPV4]: 'v4', [IpFamily.IPV6]: 'v6' };
+
+/**
+ * A chain below the state level is split by a verdict map only when it holds more rules
+ * than this: with the state map, the loopback rule and the family-protocol map in front,
+ * 3 more rules keep every packet within 6 rules.
+ */
+export const MAX_LINEAR_RULES = 3;
 
 /** Prefix of the chains the layout adds to the library's nftables table. */
 export const NFT_CHAIN_PREFIX = 'sfw';
@@ -41,18 +50,32 @@ function familyOf(m: RuleMatch): IpFamily | undefined {
   return undefined;
 }
 
-function isEmptyMatch(m: RuleMatch): boolean {
-  return Object.values(m).every((v) => v === undefined);
+/** What the dispatch levels above a chain guarantee about every packet reaching it. */
+interface Known {
+  readonly state?: ConnectionState;
+  readonly family?: IpFamily;
+  readonly protocol?: Protocol;
 }
 
-/** A rule that decides every packet reaching it: no match, a final verdict. */
-function isCatchAll(rule: Rule): boolean {
-  return isEmptyMatch(rule.match) && (rule.verdict === Verdict.ACCEPT || rule.verdict === Verdict.DROP || rule.verdict === Verdict.REJECT);
+/** Whether every packet reaching a chain with `known` matches `m`. */
+function alwaysMatches(m: RuleMatch, known: Known): boolean {
+  return Object.entries(m).every(([k, v]) => {
+    if (v === undefined) return true;
+    if (k === 'states') return known.state !== undefined && (v as ConnectionState[]).includes(known.state);
+    if (k === 'family') return v === known.family;
+    if (k === 'protocol') return v === known.protocol;
+    return false;
+  });
+}
+
+/** A rule that decides every packet reaching it: a match the levels above guarantee, a final verdict. */
+function isCatchAll(rule: Rule, known: Known): boolean {
+  return alwaysMatches(rule.match, known) && (rule.verdict === Verdict.ACCEPT || rule.verdict === Verdict.DROP || rule.verdict === Verdict.REJECT);
 }
 
 /** Rules after a catch-all can never be reached. */
-function truncate(rules: Rule[]): Rule[] {
-  const i = rules.findIndex(isCatchAll);
+function truncate(rules: Rule[], known: Known): Rule[] {
+  const i = rules.findIndex((r) => isCatchAll(r, known));
   return i < 0 ? rules : rules.slice(0, i + 1);
 }
 
@@ -79,41 +102,48 @@ function portsOf(m: RuleMatch, sets: Map<string, SetDefinition>): PortRange[] | 
 /** Family-specific rejects and ICMP matches carry their family in nft; other rules would need `meta nfproto`. */
 function familyImplied(rule: Rule): boolean {
   const m = rule.match;
-  if (m.source !== undefined || m.destination !== undefined) return true;
+  if (m.source !== undefined || m.destination !== undefined || m.hopLimit !== undefined) return true;
   if (m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6) return true;
   return rule.verdict === Verdict.REJECT && rule.rejectWith !== undefined && rule.rejectWith !== RejectWith.TCP_RESET;
 }
 
 /**
- * The rule without the constraints a dispatch level has already checked, where nft does
- * not need them to render the rest (a family for `ip saddr`, a protocol for `tcp dport`,
- * `tcp flags`, `icmp code`, or the `meta l4proto tcp` nft prints before `reject with tcp reset`).
+ * The rule without the constraints the state and family-protocol levels have already
+ * checked, where nft does not need them to render the rest (a family for `ip saddr`, a
+ * protocol for `tcp dport`, `tcp flags`, `icmp type`, or the `meta l4proto tcp` nft prints
+ * before `reject with tcp reset`). Port and ICMP type matches stay: each rule still reads
+ * as what it allows, the map only sends a packet to the rules that can match it.
  */
 function strip(rule: Rule, level: Level): Rule {
   const m = { ...rule.match } as { -readonly [K in keyof RuleMatch]: RuleMatch[K] };
-  switch (level) {
-    case 'state':
-      delete m.states;
-      break;
-    case 'family-protocol': {
-      if (!familyImplied(rule)) delete m.family;
-      const tcpReset = rule.verdict === Verdict.REJECT && rule.rejectWith === RejectWith.TCP_RESET;
-      const keyword = m.destinationPorts !== undefined || m.destinationPortSet !== undefined || m.tcpSynOnly || m.icmpTypes !== undefined || m.icmpCode !== undefined;
-      if (!keyword && !tcpReset) delete m.protocol;
-      break;
-    }
-    case 'port':
-      delete m.destinationPorts;
-      delete m.destinationPortSet;
-      if (!m.tcpSynOnly && !(rule.verdict === Verdict.REJECT && rule.rejectWith === RejectWith.TCP_RESET)) delete m.protocol;
-      break;
-    case 'icmp-type':
-      delete m.icmpTypes;
-      if (m.icmpCode === undefined) delete m.protocol;
-      break;
+  if (level === 'state') {
+    delete m.states;
+  } else if (level === 'family-protocol') {
+    if (!familyImplied(rule)) delete m.family;
+    const tcpReset = rule.verdict === Verdict.REJECT && rule.rejectWith === RejectWith.TCP_RESET;
+    const keyword = m.destinationPorts !== undefined || m.destinationPortSet !== undefined || m.tcpSynOnly
+      || m.icmpTypes !== undefined || m.icmpCode !== undefined;
+    if (!keyword && !tcpReset) delete m.protocol;
+  } else {
+    return rule;
   }
   for (const k of Object.keys(m) as (keyof RuleMatch)[]) if (m[k] === undefined) delete m[k];
   return { ...rule, match: m };
+}
+
+/** Whether a rule pins down (part of) the key a level dispatches on. */
+function looksAtKey(rule: Rule, level: Level, sets: Map<string, SetDefinition>): boolean {
+  const m = rule.match;
+  switch (level) {
+    case 'state':
+      return m.states !== undefined;
+    case 'family-protocol':
+      return familyOf(m) !== undefined || m.protocol !== undefined;
+    case 'port':
+      return portsOf(m, sets) !== undefined;
+    case 'icmp-type':
+      return m.icmpTypes !== undefined;
+  }
 }
 
 /** A stable text key of a rule list (identical lists share one chain). */
@@ -123,12 +153,12 @@ function contentKey(rules: readonly Rule[]): string {
 
 interface Dispatch {
   readonly keys: MapKey[];
+  /** Every value of the key, when the map can cover them all (then nothing follows the map). */
+  readonly domain?: KeyValue[];
   /** The rule's constraint on the key, as values; undefined when the rule does not constrain every key field. */
   values(rule: Rule): KeyValue[] | undefined;
   /** Whether a rule admits a key value (for rules that constrain only some key fields). */
   admits(rule: Rule, value: KeyValue): boolean;
-  /** Every value of the key, when the map can cover them all (then nothing follows the map). */
-  domain?: KeyValue[];
   /** The chain name suffix of a value. */
   suffix(value: KeyValue): string;
   /** Sort key (nft lists map elements by value). */
@@ -146,17 +176,20 @@ const STATE_DISPATCH: Dispatch = {
 
 const FAMILY_PROTOCOL_DISPATCH: Dispatch = {
   keys: [MapKey.FAMILY, MapKey.PROTOCOL],
+  // a protocol without a family stands for both families (inet tables see IPv4 and IPv6 only)
   values: (rule) => {
     const family = familyOf(rule.match);
     const protocol = rule.match.protocol;
-    return family !== undefined && protocol !== undefined ? [{ family, protocol }] : undefined;
+    if (protocol === undefined) return undefined;
+    return (family !== undefined ? [family] : [IpFamily.IPV4, IpFamily.IPV6]).map((f) => ({ family: f, protocol }));
   },
   admits: (rule, v) => {
     const family = familyOf(rule.match);
     return (family === undefined || family === v.family) && (rule.match.protocol === undefined || rule.match.protocol === v.protocol);
   },
   suffix: (v) => `${FAMILY_SHORT[v.family!]}_${v.protocol}`,
-  order: (v) => [FAMILY_VALUE[v.family!], PROTOCOL_VALUE[v.protocol!]],
+  // nft sorts concatenated keys as one little-endian number of their bytes: protocol first
+  order: (v) => [PROTOCOL_VALUE[v.protocol!], FAMILY_VALUE[v.family!]],
 };
 
 const ICMP_TYPE_DISPATCH: Dispatch = {
@@ -214,68 +247,61 @@ class Builder {
 
   public constructor(private readonly sets: Map<string, SetDefinition>) {}
 
-  /** Lays out the rules a packet meets after the given dispatch level, as a chain; returns its rules. */
-  public layout(rules: Rule[], level: Level | undefined, name: string): Rule[] {
-    rules = truncate(rules);
+  /** Lays out the rules a packet meets at a dispatch level, as a chain named `name`; returns its rules. */
+  public layout(rules: Rule[], level: Level | undefined, name: string, known: Known): Rule[] {
+    rules = truncate(rules, known);
     if (level === undefined) return rules;
     const dispatch = this.dispatchFor(level, rules);
-    if (!dispatch) return rules;
     // leading rules that do not look at the key stay in front of the map
     let start = 0;
-    while (start < rules.length && dispatch.keys.every(() => dispatch.values(rules[start]) === undefined) && !this.partlyConstrained(rules[start], level)) start++;
+    while (start < rules.length && !looksAtKey(rules[start], level, this.sets)) start++;
     const prefix = rules.slice(0, start);
     const rest = rules.slice(start);
     const constrained = rest.filter((r) => dispatch.values(r) !== undefined);
     const distinct = new Map<string, KeyValue>();
     for (const r of constrained) for (const v of dispatch.values(r)!) distinct.set(valueKey(v), v);
-    // a map pays off once two cases can be told apart in one lookup
+    // a map pays off once it tells two cases apart in one lookup; below the state level only
+    // once the chain is long enough that a packet could meet more than 6 rules in all
     if (constrained.length < 2 || distinct.size < 2) return rules;
-    const values = dispatch.domain ?? [...distinct.values()];
-    values.sort((a, b) => compareOrder(dispatch.order(a), dispatch.order(b)));
-    const complete = dispatch.domain !== undefined;
-    const tail = complete ? [] : rest.filter((r) => dispatch.values(r) === undefined);
+    if (level !== 'state' && rest.length <= MAX_LINEAR_RULES) return rules;
+    const values = [...(dispatch.domain ?? distinct.values())].sort((a, b) => compareOrder(dispatch.order(a), dispatch.order(b)));
+    // a packet whose key is not in the map meets the rules that do not pin the key down
+    const tail = dispatch.domain ? [] : rest.filter((r) => dispatch.values(r) === undefined);
 
     const entries: VerdictMapEntry[] = [];
-    const origins: { origins: string[]; comment?: string }[] = [];
-    let previous: { key: string; entry: VerdictMapEntry; value: KeyValue } | undefined;
+    let previous: { key: string; value: KeyValue } | undefined;
     for (const value of values) {
       const admitted = rest.filter((r) => dispatch.admits(r, value)).map((r) => strip(r, level));
-      const content = this.layout(admitted, this.nextLevel(level, value), `${name}_${dispatch.suffix(value)}`);
-      if (content.length === 0) continue;
-      // cases with the same content as the rules after the map need no element
-      if (!complete && contentKey(content) === contentKey(truncate(tail))) continue;
+      const below: Known = {
+        ...known,
+        ...(value.states ? { state: value.states[0] } : {}),
+        ...(value.family ? { family: value.family } : {}),
+        ...(value.protocol ? { protocol: value.protocol } : {}),
+      };
+      const content = this.layout(admitted, nextLevel(level, value), `${name}_${dispatch.suffix(value)}`, below);
+      if (content.length === 0) continue; // nothing applies: the walk ends at the policy, as in the linear chain
       const key = contentKey(content);
-      const merged = previous && previous.key === key && adjacent(previous.value, value);
-      if (merged) {
-        const from = previous!.value.destinationPorts![0].from;
-        const to = value.destinationPorts![0].to;
-        const widened = { destinationPorts: [{ from, to }] };
-        entries[entries.length - 1] = { ...previous!.entry, match: widened };
-        previous = { key, entry: entries[entries.length - 1], value: widened };
+      if (previous && previous.key === key && adjacent(previous.value, value)) {
+        // neighbouring port segments with the same rules: one interval
+        const widened: KeyValue = { destinationPorts: [{ from: previous.value.destinationPorts![0].from, to: value.destinationPorts![0].to }] };
+        entries[entries.length - 1] = { ...entries[entries.length - 1], match: widened };
+        previous = { key, value: widened };
         continue;
       }
-      let entry: VerdictMapEntry;
-      if (content.length === 1 && isEmptyMatch(content[0].match) && (content[0].verdict === Verdict.ACCEPT || content[0].verdict === Verdict.DROP)) {
-        entry = { match: value, verdict: content[0].verdict, origins: content[0].origins, comment: content[0].comment } as VerdictMapEntry;
-      } else {
-        entry = { match: value, verdict: Verdict.GOTO, target: this.chainFor(content, `${name}_${dispatch.suffix(value)}`) };
-      }
-      entries.push(entry);
-      origins.push({ origins: content[0].origins, comment: content[0].comment });
-      previous = { key, entry, value };
+      const only = content[0];
+      const inline = content.length === 1 && alwaysMatches(only.match, below) && (only.verdict === Verdict.ACCEPT || only.verdict === Verdict.DROP);
+      entries.push(inline
+        ? { match: value, verdict: only.verdict, origins: only.origins, comment: only.comment }
+        : { match: value, verdict: Verdict.GOTO, target: this.chainFor(content, `${name}_${dispatch.suffix(value)}`) });
+      previous = { key, value };
     }
     if (entries.length === 0) return rules;
-    const protocol = level === 'port' || level === 'icmp-type' ? rules.map((r) => r.match.protocol).find((p) => p !== undefined) : undefined;
+    const protocol = level === 'port' || level === 'icmp-type' ? rest.map((r) => r.match.protocol).find((p) => p !== undefined) : undefined;
     const mapRule: Rule = { match: protocol ? { protocol } : {}, verdict: Verdict.MAP, verdictMap: { keys: dispatch.keys, entries }, origins: [] };
-    return truncate([...prefix, mapRule, ...tail]);
+    return truncate([...prefix, mapRule, ...tail], known);
   }
 
-  private partlyConstrained(rule: Rule, level: Level): boolean {
-    if (level !== 'family-protocol') return false;
-    return familyOf(rule.match) !== undefined || rule.match.protocol !== undefined;
-  }
-
-  private dispatchFor(level: Level, rules: readonly Rule[]): Dispatch | undefined {
+  private dispatchFor(level: Level, rules: readonly Rule[]): Dispatch {
     switch (level) {
       case 'state':
         return STATE_DISPATCH;
@@ -285,19 +311,6 @@ class Builder {
         return ICMP_TYPE_DISPATCH;
       case 'port':
         return portDispatch(rules, this.sets);
-    }
-  }
-
-  private nextLevel(level: Level, value: KeyValue): Level | undefined {
-    switch (level) {
-      case 'state':
-        return 'family-protocol';
-      case 'family-protocol':
-        if (value.protocol === Protocol.TCP || value.protocol === Protocol.UDP) return 'port';
-        if (value.protocol === Protocol.ICMP || value.protocol === Protocol.ICMPV6) return 'icmp-type';
-        return undefined;
-      default:
-        return undefined;
     }
   }
 
@@ -311,6 +324,20 @@ class Builder {
     this.byContent.set(key, unique);
     this.chains.push({ name: unique, rules });
     return unique;
+  }
+}
+
+/** The level after `level` for the packets with key `value`. */
+function nextLevel(level: Level, value: KeyValue): Level | undefined {
+  switch (level) {
+    case 'state':
+      return 'family-protocol';
+    case 'family-protocol':
+      if (value.protocol === Protocol.TCP || value.protocol === Protocol.UDP) return 'port';
+      if (value.protocol === Protocol.ICMP || value.protocol === Protocol.ICMPV6) return 'icmp-type';
+      return undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -338,7 +365,26 @@ export function nftablesLayout(model: RulesetModel): RulesetModel {
   const table = model.tables[0];
   const input = table.chains[0];
   const builder = new Builder(new Map((model.sets ?? []).map((s) => [s.name, s])));
-  const rules = builder.layout(input.rules, 'state', NFT_CHAIN_PREFIX);
-  const laid: RulesetModel = { tables: [{ name: table.name, chains: [{ ...input, rules }, ...builder.chains] }] };
+  const rules = builder.layout(input.rules, 'state', NFT_CHAIN_PREFIX, {});
+  const laid: RulesetModel = { tables: [{ name: table.name, chains: topDown([{ ...input, rules }, ...builder.chains]) }] };
   return withReferencedSets(laid, model.sets);
+}
+
+/** The chains in the order a reader follows them: the base chain, then each target after the chain that leads to it (depth first). */
+function topDown(chains: Chain[]): Chain[] {
+  const byName = new Map(chains.map((c) => [c.name, c]));
+  const out: Chain[] = [];
+  const seen = new Set<string>();
+  const visit = (chain: Chain) => {
+    if (seen.has(chain.name)) return;
+    seen.add(chain.name);
+    out.push(chain);
+    for (const rule of chain.rules) {
+      const targets = rule.verdictMap ? rule.verdictMap.entries.map((e) => e.target) : [rule.target];
+      for (const t of targets) if (t !== undefined && byName.has(t)) visit(byName.get(t)!);
+    }
+  };
+  visit(chains[0]);
+  for (const c of chains) visit(c);
+  return out;
 }

@@ -4,7 +4,9 @@ import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { AddressMatch, PortRange } from '../model/rule-match';
 import { RulesetModel } from '../model/ruleset-model';
+import { SetDefinition, SetKind } from '../model/set-definition';
 import { Verdict } from '../model/verdict';
+import { MapKey, VerdictMap, VerdictMapEntry } from '../model/verdict-map';
 import { Protocol } from '../protocol';
 import { ruleComment } from './rule-comment';
 
@@ -109,9 +111,80 @@ function rejectExpr(rule: Rule): string {
   return `reject with icmpv6 ${reason === RejectWith.PORT_UNREACHABLE ? 'port-unreachable' : 'admin-prohibited'}`;
 }
 
+const STATE_NAMES: Record<ConnectionState, string> = {
+  [ConnectionState.INVALID]: 'invalid',
+  [ConnectionState.ESTABLISHED]: 'established',
+  [ConnectionState.RELATED]: 'related',
+  [ConnectionState.NEW]: 'new',
+  [ConnectionState.UNTRACKED]: 'untracked',
+};
+
+function keyText(key: MapKey, protocol: Protocol | undefined): string {
+  switch (key) {
+    case MapKey.STATE:
+      return 'ct state';
+    case MapKey.FAMILY:
+      return 'meta nfproto';
+    case MapKey.PROTOCOL:
+      return 'meta l4proto';
+    case MapKey.DESTINATION_PORT:
+      if (protocol !== Protocol.TCP && protocol !== Protocol.UDP) throw new Error('a port map needs protocol tcp or udp');
+      return `${protocol} dport`;
+    case MapKey.ICMP_TYPE:
+      if (protocol !== Protocol.ICMP && protocol !== Protocol.ICMPV6) throw new Error('an icmp type map needs protocol icmp or icmpv6');
+      return `${protocol === Protocol.ICMP ? 'icmp' : 'icmpv6'} type`;
+  }
+}
+
+function keyValueText(key: MapKey, entry: VerdictMapEntry, protocol: Protocol | undefined): string {
+  const m = entry.match;
+  switch (key) {
+    case MapKey.STATE:
+      return STATE_NAMES[m.states![0]];
+    case MapKey.FAMILY:
+      return m.family!;
+    case MapKey.PROTOCOL:
+      return m.protocol === Protocol.ICMPV6 ? 'ipv6-icmp' : m.protocol!;
+    case MapKey.DESTINATION_PORT:
+      return portText(m.destinationPorts![0]);
+    case MapKey.ICMP_TYPE: {
+      const t = m.icmpTypes![0];
+      return (protocol === Protocol.ICMP ? ICMP_NAMES : ICMPV6_NAMES)[t] ?? String(t);
+    }
+  }
+}
+
+function entryVerdict(entry: VerdictMapEntry): string {
+  switch (entry.verdict) {
+    case Verdict.ACCEPT:
+    case Verdict.DROP:
+      return entry.verdict;
+    case Verdict.GOTO:
+    case Verdict.JUMP:
+      if (!entry.target) throw new Error(`a ${entry.verdict} map element needs a target chain`);
+      return `${entry.verdict} ${entry.target}`;
+    default:
+      throw new Error(`a verdict map element cannot ${entry.verdict}`);
+  }
+}
+
+/** A verdict map as nft prints it: `KEY vmap { value : verdict, ... }` (anonymous maps print on one line). */
+function mapText(map: VerdictMap, protocol: Protocol | undefined): string {
+  const key = map.keys.map((k) => keyText(k, protocol)).join(' . ');
+  const elements = map.entries.map((e) => `${map.keys.map((k) => keyValueText(k, e, protocol)).join(' . ')} : ${entryVerdict(e)}`);
+  return `${key} vmap { ${elements.join(', ')} }`;
+}
+
 /** One rule's statement as `nft list table` prints it. */
 export function nftRuleText(rule: Rule): string {
   const m = rule.match;
+  if (rule.verdict === Verdict.MAP) {
+    if (!rule.verdictMap) throw new Error('a map rule needs a verdict map');
+    const rest = Object.entries(m).filter(([k, v]) => v !== undefined && k !== 'protocol');
+    if (rest.length > 0) throw new Error('a map rule matches nothing but the map key (and the protocol of a port or icmp type key)');
+    const text = mapText(rule.verdictMap, m.protocol);
+    return rule.origins.length > 0 || rule.comment ? `${text} comment "${ruleComment(rule)}"` : text;
+  }
   const parts: string[] = [];
   const family = m.family;
   const addressed = (m.source || m.destination) !== undefined;
@@ -120,7 +193,7 @@ export function nftRuleText(rule: Rule): string {
   if (m.outInterface) parts.push(`oifname "${m.outInterface}"`);
   // nft infers the family from icmp/icmpv6 matches and from a family-specific reject
   const familyReject = rule.verdict === Verdict.REJECT && rule.rejectWith !== undefined && rule.rejectWith !== RejectWith.TCP_RESET;
-  const impliedFamily = m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6 || familyReject;
+  const impliedFamily = m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6 || familyReject || m.hopLimit !== undefined;
   if (family !== undefined && !addressed && !impliedFamily) {
     parts.push(`meta nfproto ${family}`);
   }
@@ -129,13 +202,14 @@ export function nftRuleText(rule: Rule): string {
   if (m.hopLimit !== undefined) parts.push(`ip6 hoplimit ${m.hopLimit}`);
   const l4 = m.protocol;
   if (l4 === Protocol.TCP || l4 === Protocol.UDP) {
-    if (m.destinationPorts) parts.push(`${l4} dport ${setOf(m.destinationPorts.map(portText))}`);
+    if (m.destinationPortSet) parts.push(`${l4} dport @${m.destinationPortSet}`);
+    else if (m.destinationPorts) parts.push(`${l4} dport ${setOf(m.destinationPorts.map(portText))}`);
     else if (!m.tcpSynOnly) parts.push(`meta l4proto ${l4}`); // `tcp flags` implies it
   } else if (l4 === Protocol.ICMP || l4 === Protocol.ICMPV6) {
     const names = l4 === Protocol.ICMP ? ICMP_NAMES : ICMPV6_NAMES;
     const kw = l4 === Protocol.ICMP ? 'icmp' : 'icmpv6';
     if (m.icmpTypes) parts.push(`${kw} type ${setOf(m.icmpTypes.map((t) => names[t] ?? String(t)))}`);
-    else parts.push(`meta l4proto ${l4 === Protocol.ICMP ? 'icmp' : 'ipv6-icmp'}`);
+    else if (m.icmpCode === undefined) parts.push(`meta l4proto ${l4 === Protocol.ICMP ? 'icmp' : 'ipv6-icmp'}`);
     if (m.icmpCode !== undefined) {
       const codes = l4 === Protocol.ICMP ? ICMP_CODE_NAMES : ICMPV6_CODE_NAMES;
       parts.push(`${kw} code ${codes[m.icmpCode] ?? String(m.icmpCode)}`);
@@ -153,8 +227,9 @@ export function nftRuleText(rule: Rule): string {
       parts.push(rule.verdict);
       break;
     case Verdict.JUMP:
-      if (!rule.target) throw new Error('a jump rule needs a target chain');
-      parts.push(`jump ${rule.target}`);
+    case Verdict.GOTO:
+      if (!rule.target) throw new Error(`a ${rule.verdict} rule needs a target chain`);
+      parts.push(`${rule.verdict} ${rule.target}`);
       break;
     case Verdict.REJECT:
       parts.push(rejectExpr(rule));
@@ -164,10 +239,40 @@ export function nftRuleText(rule: Rule): string {
   return parts.join(' ');
 }
 
+/** nft's element separator in a named set's listing: a new line after every 2 IPv4 addresses, every IPv6 address, every 5 ports. */
+function setElementsText(set: SetDefinition): string {
+  const perLine = set.kind === SetKind.PORT ? 5 : set.family === IpFamily.IPV6 ? 1 : 2;
+  const elements = set.kind === SetKind.PORT ? set.elements : set.elements.map(addressElement);
+  let out = '';
+  elements.forEach((e, i) => {
+    if (i > 0) out += i % perLine === 0 ? ',\n\t\t\t     ' : ', ';
+    out += e;
+  });
+  return `{ ${out} }`;
+}
+
+/** Whether a set holds blocks or ranges (an interval set, looked up in a tree) or single values only (a hash set, one lookup). */
+function needsIntervals(set: SetDefinition): boolean {
+  if (set.kind === SetKind.PORT) return set.elements.some((e) => e.includes('-'));
+  const single = set.family === IpFamily.IPV6 ? '/128' : '/32';
+  return set.elements.some((e) => e.includes('-') || !e.endsWith(single));
+}
+
 /**
- * Renders the neutral model as one `inet` table for `nft -f`, in the form
- * `nft list table inet NAME` prints it back. The library's filter table becomes its own
- * table (default `stateful_firewall`), so other tables are never touched.
+ * A named set as `nft list table` prints it inside the table: `flags interval` when it
+ * holds blocks or ranges, a plain hash set when it holds single addresses or ports.
+ */
+export function nftSetLines(set: SetDefinition): string[] {
+  const type = set.kind === SetKind.PORT ? 'inet_service' : set.family === IpFamily.IPV6 ? 'ipv6_addr' : 'ipv4_addr';
+  return [`\tset ${set.name} {`, `\t\ttype ${type}`, ...(needsIntervals(set) ? ['\t\tflags interval'] : []), `\t\telements = ${setElementsText(set)}`, '\t}'];
+}
+
+/**
+ * Renders a model as one `inet` table for `nft -f`, in the form `nft list table inet NAME`
+ * prints it back: named sets first, then the chains. The library's filter table becomes
+ * its own table (default `stateful_firewall`), so other tables are never touched. Give it
+ * the model as nftables holds it (`nftablesLayout`); the neutral model renders too, as
+ * one linear chain.
  */
 export function renderNftables(model: RulesetModel, tableName: string = NFT_TABLE, header?: string): string {
   const lines: string[] = [];
@@ -175,8 +280,13 @@ export function renderNftables(model: RulesetModel, tableName: string = NFT_TABL
   for (const table of model.tables) {
     const name = table.name === 'filter' ? tableName : `${tableName}_${table.name}`;
     lines.push(`table inet ${name} {`);
-    table.chains.forEach((chain, i) => {
+    const sets = table.name === 'filter' ? model.sets ?? [] : [];
+    sets.forEach((set, i) => {
       if (i > 0) lines.push('');
+      lines.push(...nftSetLines(set));
+    });
+    table.chains.forEach((chain, i) => {
+      if (i > 0 || sets.length > 0) lines.push('');
       lines.push(`\tchain ${chain.name} {`);
       if (chain.hook) {
         const priority = table.name === 'raw' ? 'raw' : 'filter';

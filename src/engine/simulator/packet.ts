@@ -180,8 +180,13 @@ export class Packet {
     family: IpFamily,
     protocol: Protocol,
     extra: {
-      destinationPort?: number; sourcePort?: number; tcpFlags?: TcpFlag[];
-      icmpType?: number; icmpCode?: number; hopLimit?: number; state: ConnectionState;
+      destinationPort?: number;
+      sourcePort?: number;
+      tcpFlags?: TcpFlag[];
+      icmpType?: number;
+      icmpCode?: number;
+      hopLimit?: number;
+      state: ConnectionState;
     },
   ) {
     if (base.to !== undefined && familyOf(base.to, 'destination') !== family) {

@@ -72,6 +72,22 @@ function parseElement(element: string): { family: IpFamily; first: bigint; last:
   return cached;
 }
 
+/** A model's sets as the simulator looks them up: elements by set name. */
+export function setElementsByName(model: RulesetModel): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const set of model.sets ?? []) out[set.name] = set.elements;
+  return out;
+}
+
+function portIn(port: number, elements: readonly string[]): boolean {
+  return elements.some((e) => {
+    const dash = e.indexOf('-');
+    const from = Number(dash >= 0 ? e.slice(0, dash) : e);
+    const to = Number(dash >= 0 ? e.slice(dash + 1) : e);
+    return from <= port && port <= to;
+  });
+}
+
 function addressIn(address: string, family: IpFamily, match: AddressMatch, sets: Record<string, string[]>): boolean {
   const value = family === IpFamily.IPV4 ? parseIpv4(address) : parseIpv6(address);
   if (value === undefined) return false;
@@ -109,6 +125,12 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
     const port = packet.destinationPort;
     if (port === undefined || !match.destinationPorts.some((p) => p.from <= port && port <= p.to)) return false;
   }
+  if (match.destinationPortSet !== undefined) {
+    const elements = sets[match.destinationPortSet];
+    if (!elements) throw new Error(`simulator: unknown port set '${match.destinationPortSet}'`);
+    const port = packet.destinationPort;
+    if (port === undefined || !portIn(port, elements)) return false;
+  }
   if (match.icmpTypes !== undefined && (packet.icmpType === undefined || !match.icmpTypes.includes(packet.icmpType))) return false;
   if (match.icmpCode !== undefined && packet.icmpCode !== match.icmpCode) return false;
   if (match.hopLimit !== undefined && packet.hopLimit !== match.hopLimit) return false;
@@ -116,7 +138,10 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
 }
 
 function describe(rule: Rule): string {
-  const target = rule.verdict === Verdict.JUMP ? `jump ${rule.target}` : rule.verdict === Verdict.REJECT ? `reject ${rule.rejectWith ?? RejectWith.PORT_UNREACHABLE}` : rule.verdict;
+  if (rule.verdict === Verdict.MAP) return `vmap on ${rule.verdictMap?.keys.join(' . ')}`;
+  const target = rule.verdict === Verdict.JUMP || rule.verdict === Verdict.GOTO
+    ? `${rule.verdict} ${rule.target}`
+    : rule.verdict === Verdict.REJECT ? `reject ${rule.rejectWith ?? RejectWith.PORT_UNREACHABLE}` : rule.verdict;
   const why = rule.comment ?? rule.origins.join(' ');
   return why ? `${target} (${why})` : target;
 }
@@ -132,12 +157,17 @@ export class Simulator {
    * the given backend.
    */
   public static evaluate(ruleset: CompiledRuleset, packet: Packet, backend?: Backend): SimulationResult {
-    const model = (backend ?? Backend.IPTABLES) === Backend.IPTABLES ? ruleset.iptablesModel(packet.family) : ruleset.model;
+    const model = (backend ?? Backend.IPTABLES) === Backend.IPTABLES ? ruleset.iptablesModel(packet.family) : ruleset.nftablesModel();
     return Simulator.evaluateModel(model, packet);
   }
 
-  /** Evaluates a packet against a model's INPUT base chains. */
+  /**
+   * Evaluates a packet against a model's INPUT base chains: first match, jumps, gotos
+   * and returns, verdict maps (one lookup; a packet not in the map goes on with the next
+   * rule), sets from the model's set definitions.
+   */
   public static evaluateModel(model: RulesetModel, packet: Packet): SimulationResult {
+    const sets = setElementsByName(model);
     const trace: string[] = [];
     let evaluated = 0;
     let last: SimulationResult | undefined;
@@ -156,15 +186,33 @@ export class Simulator {
           const at = `${frame.chain.name}#${frame.index + 1}`;
           frame.index++;
           evaluated++;
-          if (!ruleMatches(rule.match, packet)) {
+          let effective: Rule = rule;
+          if (rule.verdict === Verdict.MAP) {
+            const entry = ruleMatches(rule.match, packet, sets)
+              ? rule.verdictMap?.entries.find((e) => ruleMatches(e.match, packet, sets))
+              : undefined;
+            if (!entry) {
+              trace.push(`${at} skipped: ${describe(rule)} (no element)`);
+              continue;
+            }
+            effective = {
+              match: rule.match,
+              verdict: entry.verdict,
+              target: entry.target,
+              origins: entry.origins ?? rule.origins,
+              comment: entry.comment ?? rule.comment,
+            };
+          } else if (!ruleMatches(rule.match, packet, sets)) {
             trace.push(`${at} skipped: ${describe(rule)}`);
             continue;
           }
-          trace.push(`${at} matched: ${describe(rule)}`);
-          switch (rule.verdict) {
-            case Verdict.JUMP: {
-              const target = rule.target ? chains.get(rule.target) : undefined;
-              if (!target) throw new Error(`simulator: ${at} jumps to unknown chain '${rule.target}'`);
+          trace.push(`${at} matched: ${describe(effective)}`);
+          switch (effective.verdict) {
+            case Verdict.JUMP:
+            case Verdict.GOTO: {
+              const target = effective.target ? chains.get(effective.target) : undefined;
+              if (!target) throw new Error(`simulator: ${at} ${effective.verdict}s to unknown chain '${effective.target}'`);
+              if (effective.verdict === Verdict.GOTO) stack.pop();
               stack.push({ chain: target, index: 0 });
               break;
             }
@@ -173,11 +221,11 @@ export class Simulator {
               break;
             default:
               decided = {
-                verdict: rule.verdict,
-                rejectWith: rule.verdict === Verdict.REJECT ? rule.rejectWith ?? RejectWith.PORT_UNREACHABLE : undefined,
-                rule,
+                verdict: effective.verdict,
+                rejectWith: effective.verdict === Verdict.REJECT ? effective.rejectWith ?? RejectWith.PORT_UNREACHABLE : undefined,
+                rule: effective,
                 chain: frame.chain.name,
-                origins: rule.origins,
+                origins: effective.origins,
                 rulesEvaluated: evaluated,
                 trace,
               };

@@ -20,6 +20,7 @@ describe('iptablesLayout', () => {
   const ruleset = CompiledRuleset.compile({
     name: 'h',
     origin: 's/h',
+    setThreshold: Infinity, // lists stay in the rules (no ipsets)
     allowances: [
       { origin: 's/h/Web', ports: Array.from({ length: 20 }, (_, i) => Port.tcp(8000 + i * 2)), peers: [Peer.any()] },
       { origin: 's/h/Admin', ports: [Port.SSH], peers: [Peer.ipv4('192.0.2.1'), Peer.ipv4('198.51.100.0/24'), Peer.ipv6('2001:db8::1')] },
@@ -42,5 +43,32 @@ describe('iptablesLayout', () => {
     expect(admin(v4).map((r) => r.match.source!.elements)).toEqual([['192.0.2.1/32'], ['198.51.100.0/24']]);
     expect(admin(v6).map((r) => r.match.source!.elements)).toEqual([['2001:db8::1/128']]);
     expect([...v4, ...v6].every((r) => r.match.family === undefined)).toBe(true);
+  });
+});
+
+describe('iptablesLayout with sets', () => {
+  const ruleset = CompiledRuleset.compile({
+    name: 'h',
+    origin: 's/h',
+    allowances: [
+      { origin: 's/h/Web', ports: Array.from({ length: 20 }, (_, i) => Port.tcp(8000 + i * 2)), peers: [Peer.any()] },
+      { origin: 's/h/Admin', ports: [Port.SSH], peers: [...Array.from({ length: 9 }, (_, i) => Peer.ipv4(`192.0.2.${i * 2 + 1}`)), Peer.ipv6('2001:db8::1')] },
+    ],
+  });
+
+  test('a set stays one match: one rule per list, whatever its length', () => {
+    const v4 = iptablesLayout(ruleset.model, IpFamily.IPV4);
+    const rules = v4.tables[0].chains[3].rules;
+    const web = rules.filter((r) => r.origins.includes('s/h/Web'));
+    const admin = rules.filter((r) => r.origins.includes('s/h/Admin'));
+    expect(web).toHaveLength(1);
+    expect(web[0].match.destinationPortSet).toMatch(/^sfw-p-Web-[0-9a-f]{6}$/);
+    expect(admin).toHaveLength(1);
+    expect(admin[0].match.source).toEqual({ set: expect.stringMatching(/^sfw-4i-Admin-[0-9a-f]{6}$/) });
+    // only the sets this family's rules use
+    expect(v4.sets!.map((s) => s.name).sort()).toEqual([admin[0].match.source!.set, web[0].match.destinationPortSet].sort());
+    const v6 = iptablesLayout(ruleset.model, IpFamily.IPV6);
+    expect(v6.sets!.map((s) => s.name)).toEqual([web[0].match.destinationPortSet]);
+    expect(v6.tables[0].chains[3].rules.find((r) => r.origins.includes('s/h/Admin'))!.match.source).toEqual({ elements: ['2001:db8::1/128'] });
   });
 });

@@ -42,7 +42,7 @@ describe('iptables-restore renderer', () => {
     const r = CompiledRuleset.compile({ name: 'h', allowances: [{ origin: 'o', ports: [Port.udpRange(6000, 6010)], peers: [Peer.anyIpv4()] }, { origin: 'p', ports: [Port.udp(53), Port.udp(123), Port.udpRange(6000, 6010)], peers: [Peer.ipv4('192.0.2.0/24')] }] });
     const text = r.toIptablesRestore(IpFamily.IPV4);
     expect(text).toContain('-p udp -m conntrack --ctstate NEW -m udp --dport 6000:6010 -m comment --comment "o p" -j ACCEPT');
-    expect(text).toContain('-s 192.0.2.0/24 -p udp -m conntrack --ctstate NEW -m multiport --dports 53,123 -m comment --comment "p" -j ACCEPT');
+    expect(text).toContain('-s 192.0.2.0/24 -p udp -m conntrack --ctstate NEW -m multiport --dports 53,123 -m comment --comment p -j ACCEPT');
   });
 
   test('refuses a model that was not laid out for iptables', () => {
@@ -58,8 +58,10 @@ describe('nftables renderer', () => {
 
   test('one inet table owned by the library, both families', () => {
     expect(nft.startsWith('table inet stateful_firewall {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n')).toBe(true);
-    expect(nft).toContain('\t\ttcp dport { 80, 443 } tcp flags syn / fin,syn,rst,ack ct state new accept comment "app/web/Website"\n');
-    expect(nft).toContain('\t\tip saddr 10.9.8.7-10.9.8.10 tcp dport 22 tcp flags syn / fin,syn,rst,ack ct state new accept comment "app/web/Webmasters"\n');
+    // new connections reach the openings through the state map, so the openings need no `ct state new`
+    expect(nft).toContain('\t\tct state vmap { invalid : goto sfw_invalid, established : accept, related : accept, new : goto sfw_new, untracked : goto sfw_untracked }\n');
+    expect(nft).toContain('\t\ttcp dport { 80, 443 } tcp flags syn / fin,syn,rst,ack accept comment "app/web/Website"\n');
+    expect(nft).toContain('\t\tip saddr 10.9.8.7-10.9.8.10 tcp dport 22 tcp flags syn / fin,syn,rst,ack accept comment "app/web/Webmasters"\n');
     expect(nft).toContain('\t\treject with icmp host-prohibited comment');
     expect(nft).toContain('\t\treject with icmpv6 admin-prohibited comment');
     expect(web.toNftables('custom')).toContain('table inet custom {');
@@ -84,5 +86,14 @@ describe('ruleComment', () => {
     const long = ruleComment({ match: {}, verdict: Verdict.ACCEPT, origins: ['x'.repeat(300)] });
     expect(long).toHaveLength(120);
     expect(long.endsWith('...')).toBe(true);
+  });
+});
+
+describe('iptables comments are printed the way iptables-save prints them', () => {
+  test('bare when only letters, digits, _ and -; quoted otherwise', () => {
+    const r = CompiledRuleset.compile({ name: 'h', origin: 'h', allowances: [{ origin: 'web-1_https', ports: [Port.HTTPS], peers: [Peer.any()] }] });
+    const v4 = r.toIptablesRestore(IpFamily.IPV4);
+    expect(v4).toContain('-m comment --comment web-1_https -j ACCEPT');
+    expect(v4).toContain('-m comment --comment "h: loopback" -j ACCEPT');
   });
 });
