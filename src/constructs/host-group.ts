@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Connections, IConnectable } from './connections';
+import { Deny, DenyOptions } from './deny';
 import { Service, ServiceOptions } from './service';
 import type { StatefulHost } from './stateful-host';
 import { Peer } from '../engine/peer';
@@ -67,6 +68,11 @@ export class HostGroup extends Construct implements IConnectable {
   /** Adds a service every member offers. */
   public addService(id: string, options: ServiceOptions): Service {
     return new Service(this, id, options);
+  }
+
+  /** Blocks new traffic from peers on every member. */
+  public addDeny(id: string, options: DenyOptions): Deny {
+    return new Deny(this, id, options);
   }
 
   /** Adds management access to every member. */

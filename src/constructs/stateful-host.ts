@@ -4,24 +4,31 @@ import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Connections, IConnectable } from './connections';
-import { declarationsUnder } from './declarations';
+import { declarationsUnder, denialsUnder } from './declarations';
+import { Deny, DenyOptions } from './deny';
 import { HostGroup } from './host-group';
 import { Service, ServiceOptions } from './service';
 import { constructError } from './validation';
 import { CheckLevel } from '../checks/check-level';
 import { HostFacts } from '../checks/host-facts';
 import { PolicyChecks } from '../checks/policy-checks';
+import { coveringOrigins } from '../checks/rules/redundant-declaration';
 import { DeploymentOptions } from '../deploy/deployment-options';
 import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
-import { Allowance } from '../engine/compiler/host-policy';
+import { Allowance, Denial } from '../engine/compiler/host-policy';
 import { Explain } from '../engine/explain/explain';
 import { ALL_FAMILIES, IpFamily } from '../engine/family';
 import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
 import { Peer } from '../engine/peer';
+import { Port } from '../engine/port';
+
+/** Every port of every protocol: what a denial without ports covers. */
+const ALL_TRAFFIC = [Port.allTcp(), Port.allUdp(), ...Array.from({ length: 256 }, (_, t) => t)
+  .flatMap((t) => [Port.icmpType(t), Port.icmpv6Type(t)])];
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 /** nft identifiers: a letter, then letters, digits and underscores (kept short for readability). */
@@ -159,6 +166,9 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     if (props.nftTableName !== undefined && !NFT_TABLE_NAME.test(props.nftTableName)) {
       throw constructError(this, `nftTableName '${props.nftTableName}' is not a name nft accepts: use a letter, then up to 63 letters, digits or '_'`);
     }
+    if (props.nftTableName !== undefined && this.backend !== Backend.NFTABLES) {
+      throw constructError(this, `nftTableName '${props.nftTableName}' needs backend: Backend.NFTABLES (iptables keeps its rules in SFW-* chains)`);
+    }
     this.nftTableName = props.nftTableName;
     this.sshPort = props.deployment?.connection?.port ?? 22;
     this.addresses = props.addresses ? [...props.addresses] : parseIp(this.address) ? [this.address] : [];
@@ -183,6 +193,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   /** Adds a service (ports open to peers; anyone by default). */
   public addService(id: string, options: ServiceOptions): Service {
     return new Service(this, id, options);
+  }
+
+  /** Blocks new traffic from peers (all of it, or to some ports). */
+  public addDeny(id: string, options: DenyOptions): Deny {
+    return new Deny(this, id, options);
   }
 
   /** Adds management access (SSH by default) from explicit peers. */
@@ -217,6 +232,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     ]);
   }
 
+  /** Every denial declared for this host and its groups. */
+  public get denials(): Denial[] {
+    return this.declarationScopes().flatMap((scope) => denialsUnder(scope).map((d) => d.denial));
+  }
+
   /** The host itself, then its groups. */
   private declarationScopes(): (StatefulHost | HostGroup)[] {
     return [this, ...this.memberOf];
@@ -228,6 +248,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       name: this.hostName,
       origin: this.node.path,
       allowances: this.allowances,
+      denials: this.denials,
       families: this.ipFamilies,
       defaultAction: this.defaultAction,
       allowPing: this.allowPing,
@@ -266,6 +287,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
           errors.push(`${a.origin}: peer ${peer} is ${peer.families[0] === IpFamily.IPV4 ? 'IPv4' : 'IPv6'} but host ${this.node.path} is ${only}: remove the peer, or add its family to ipFamilies`);
         }
       }
+      const deniedBy = coveringOrigins(a, this.denials.map((d) => ({ origin: d.origin, peers: d.peers, ports: d.ports ?? ALL_TRAFFIC })));
+      if (deniedBy) errors.push(`${a.origin} allows traffic that ${deniedBy.join(', ')} denies entirely: remove the opening, or narrow the denial`);
       const key = `${a.ports.map(String).sort().join(',')}|${a.peers.flatMap((p) => p.elements).sort().join(',')}`;
       const first = seen.get(key);
       if (first) errors.push(`${a.origin} repeats ${first} exactly (${a.ports.join(', ')} from ${a.peers.join(', ')}): remove one of them`);

@@ -49,8 +49,8 @@ const PROTOCOL_ORDER = [Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ICMP
  * 6. the default action.
  */
 export function compileHostPolicy(policy: HostPolicy): RulesetModel {
-  for (const a of policy.allowances) {
-    const problem = [...a.ports, ...a.peers].find((x) => x.problem)?.problem;
+  for (const a of [...policy.allowances, ...(policy.denials ?? [])]) {
+    const problem = [...(a.ports ?? []), ...a.peers].find((x) => x.problem)?.problem;
     if (problem) throw new Error(`${a.origin}: ${problem}`);
   }
   const baseline = policy.origin ?? policy.name;
@@ -70,6 +70,7 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
     { match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP, origins: [baseline], comment: 'invalid state' },
   ];
 
+  rules.push(...denialRules(policy, sets));
   rules.push(...openingsToRules(sortOpenings(mergeAcrossFamilies(collectOpenings(policy))), sets));
 
   rules.push({
@@ -108,6 +109,33 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   const input: Chain = { name: INPUT_CHAIN, hook: ChainHook.INPUT, policy: Verdict.ACCEPT, rules };
   const definitions = sets.definitions();
   return definitions.length > 0 ? { tables: [{ name: FILTER_TABLE, chains: [input] }], sets: definitions } : { tables: [{ name: FILTER_TABLE, chains: [input] }] };
+}
+
+/**
+ * Denials become DROP rules ahead of the openings: those for all traffic first (peers
+ * merged into one list per family), then port-specific ones (merged like openings).
+ */
+function denialRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
+  const denials = policy.denials ?? [];
+  const whole = denials.filter((d) => !d.ports || d.ports.length === 0);
+  const rules: Rule[] = [];
+  for (const family of ALL_FAMILIES) {
+    const ranges = unionRanges(whole.flatMap((d) => d.peers.flatMap((p) => p._ranges)).filter((r) => r.family === family));
+    if (ranges.length === 0) continue;
+    const origins = [...new Set(whole.filter((d) => d.peers.some((p) => p.families.includes(family))).map((d) => d.origin))].sort();
+    const everyone = ranges.length === 1 && isWholeFamily(ranges[0]);
+    const set = everyone ? undefined : sets.addressSet(family, ranges, origins);
+    const source = everyone ? undefined : set ? { set } : { elements: ranges.map(formatRange) };
+    rules.push({ match: { family, source }, verdict: Verdict.DROP, origins, comment: 'denied' });
+  }
+  const portDenials = denials
+    .filter((d) => d.ports && d.ports.length > 0)
+    .map((d) => ({ origin: d.origin, ports: d.ports!, peers: d.peers }));
+  const openings = sortOpenings(mergeAcrossFamilies(collectOpenings({ ...policy, allowances: portDenials })));
+  for (const rule of openingsToRules(openings, sets)) {
+    rules.push({ ...rule, match: { ...rule.match, states: undefined, tcpSynOnly: undefined }, verdict: Verdict.DROP, comment: 'denied' });
+  }
+  return rules;
 }
 
 function defaultActionRules(action: DefaultAction, origin: string): Rule[] {

@@ -19,6 +19,25 @@ export interface Allowance {
 }
 
 /**
+ * One declared denial: traffic from these peers (to these ports, or to anything) is
+ * dropped before any opening is considered.
+ */
+export interface Denial {
+  /** Who asked for it: a construct path, shown as the rule's origin. */
+  readonly origin: string;
+
+  /** The peers whose new traffic is dropped. */
+  readonly peers: Peer[];
+
+  /**
+   * The ports; all traffic when empty.
+   *
+   * @default - all traffic
+   */
+  readonly ports?: Port[];
+}
+
+/**
  * Everything the compiler needs to know about one host.
  */
 export interface HostPolicy {
@@ -34,6 +53,13 @@ export interface HostPolicy {
 
   /** The openings to compile. */
   readonly allowances: Allowance[];
+
+  /**
+   * Traffic to drop before the openings (block lists).
+   *
+   * @default - none
+   */
+  readonly denials?: Denial[];
 
   /**
    * What happens to traffic no rule allows.
