@@ -19,7 +19,8 @@ import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
-import { Allowance, Denial } from '../engine/compiler/host-policy';
+import { Allowance, Denial, DropLogging } from '../engine/compiler/host-policy';
+import { RateLimit } from '../engine/model/rate-limit';
 import { Explain } from '../engine/explain/explain';
 import { ALL_FAMILIES, IpFamily } from '../engine/family';
 import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
@@ -72,6 +73,20 @@ export interface StatefulHostProps {
    * @default true
    */
   readonly allowPing?: boolean;
+
+  /**
+   * How many echo requests per family are accepted; the rest meet the default action.
+   *
+   * @default - 20 per second, bursts of 50
+   */
+  readonly pingRateLimit?: RateLimit;
+
+  /**
+   * Log what the default action refuses (rate-limited, prefix naming the host).
+   *
+   * @default - no logging
+   */
+  readonly logDropped?: DropLogging;
 
   /**
    * Every address the host has, IPv4 and IPv6: what other hosts' rules see it as when
@@ -134,6 +149,10 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   public readonly defaultAction: DefaultAction;
   /** Whether ping is accepted. */
   public readonly allowPing: boolean;
+  /** The ping rate limit, if not the default. */
+  public readonly pingRateLimit?: RateLimit;
+  /** Logging of refused packets, if on. */
+  public readonly logDropped?: DropLogging;
   /** The address families the host has. */
   public readonly ipFamilies: IpFamily[];
   /** The nftables table name. */
@@ -161,6 +180,10 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     this.backend = props.backend ?? Backend.IPTABLES;
     this.defaultAction = props.defaultAction ?? DefaultAction.REJECT;
     this.allowPing = props.allowPing ?? true;
+    this.pingRateLimit = props.pingRateLimit;
+    this.logDropped = props.logDropped;
+    // compile the options alone, so their mistakes surface here (with the path) and not at synth
+    CompiledRuleset.compile({ name: this.hostName, origin: this.node.path, allowances: [], pingRateLimit: this.pingRateLimit, logDropped: this.logDropped });
     this.ipFamilies = ALL_FAMILIES.filter((f) => (props.ipFamilies ?? ALL_FAMILIES).includes(f));
     if (this.ipFamilies.length === 0) throw constructError(this, 'ipFamilies must not be empty: use [IpFamily.IPV4], [IpFamily.IPV6] or both');
     if (props.nftTableName !== undefined && !NFT_TABLE_NAME.test(props.nftTableName)) {
@@ -252,6 +275,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       families: this.ipFamilies,
       defaultAction: this.defaultAction,
       allowPing: this.allowPing,
+      pingRateLimit: this.pingRateLimit,
+      logDropped: this.logDropped,
     });
   }
 

@@ -8,6 +8,7 @@ import { Rule } from '../model/rule';
 import { PortRange } from '../model/rule-match';
 import { RulesetModel } from '../model/ruleset-model';
 import { Verdict } from '../model/verdict';
+import { checkRateLimit, RateLimit, RateUnit } from '../model/rate-limit';
 import { Protocol } from '../protocol';
 import { DefaultAction } from './default-action';
 import { HostPolicy } from './host-policy';
@@ -19,6 +20,11 @@ export const FILTER_TABLE = 'filter';
 export const INPUT_CHAIN = 'input';
 
 /** ICMPv6 neighbour discovery: router solicit/advert, neighbour solicit/advert (RFC 4890 4.4.1). */
+/** Ping: 20 echo requests per second per family, bursts of 50. */
+export const DEFAULT_PING_LIMIT: RateLimit = { rate: 20, unit: RateUnit.SECOND, burst: 50 };
+/** Logging: 10 lines per minute, bursts of 5. */
+export const DEFAULT_LOG_LIMIT: RateLimit = { rate: 10, unit: RateUnit.MINUTE };
+
 export const ICMPV6_ND_TYPES = [133, 134, 135, 136];
 /** ICMPv6 multicast listener query, report, done and MLDv2 report (RFC 4890 4.4.1). */
 export const ICMPV6_MLD_TYPES = [130, 131, 132, 143];
@@ -91,19 +97,22 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
     comment: 'icmpv6 multicast listener discovery',
   });
   if (policy.allowPing ?? true) {
+    const limit = policy.pingRateLimit ?? DEFAULT_PING_LIMIT;
+    checkRateLimit(limit, `${baseline}: pingRateLimit`);
     rules.push({
-      match: { family: IpFamily.IPV4, protocol: Protocol.ICMP, states: [ConnectionState.NEW], icmpTypes: [8] },
+      match: { family: IpFamily.IPV4, protocol: Protocol.ICMP, states: [ConnectionState.NEW], icmpTypes: [8], limit },
       verdict: Verdict.ACCEPT,
       origins: [baseline],
       comment: 'ping',
     });
     rules.push({
-      match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, states: [ConnectionState.NEW], icmpTypes: [128] },
+      match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, states: [ConnectionState.NEW], icmpTypes: [128], limit },
       verdict: Verdict.ACCEPT,
       origins: [baseline],
       comment: 'ping',
     });
   }
+  if (policy.logDropped) rules.push(logRule(policy, baseline));
   rules.push(...defaultActionRules(policy.defaultAction ?? DefaultAction.REJECT, baseline));
 
   const input: Chain = { name: INPUT_CHAIN, hook: ChainHook.INPUT, policy: Verdict.ACCEPT, rules };
@@ -136,6 +145,21 @@ function denialRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
     rules.push({ ...rule, match: { ...rule.match, states: undefined, tcpSynOnly: undefined }, verdict: Verdict.DROP, comment: 'denied' });
   }
   return rules;
+}
+
+/** iptables' LOG prefix limit (the kernel's is 29 characters plus the terminator). */
+export const MAX_LOG_PREFIX = 29;
+
+/** A LOG rule for what the default action is about to refuse: LOG does not stop the packet. */
+function logRule(policy: HostPolicy, baseline: string): Rule {
+  const options = policy.logDropped!;
+  const limit = options.rateLimit ?? DEFAULT_LOG_LIMIT;
+  checkRateLimit(limit, `${baseline}: logDropped.rateLimit`);
+  const prefix = options.prefix ?? `sfw ${policy.name.slice(0, MAX_LOG_PREFIX - 6)}: `;
+  if (prefix.length > MAX_LOG_PREFIX || !/^[\x20-\x7e]*$/.test(prefix) || /["\\']/.test(prefix)) {
+    throw new Error(`${baseline}: log prefix '${prefix}' is not usable: use at most ${MAX_LOG_PREFIX} printable characters without quotes or backslashes`);
+  }
+  return { match: { limit }, verdict: Verdict.LOG, logPrefix: prefix, origins: [baseline], comment: 'log what the default action refuses' };
 }
 
 function defaultActionRules(action: DefaultAction, origin: string): Rule[] {

@@ -1,4 +1,5 @@
 import { IpFamily } from '../family';
+import { RateLimit } from '../model/rate-limit';
 import { Peer } from '../peer';
 import { Port } from '../port';
 import { DefaultAction } from './default-action';
@@ -35,6 +36,26 @@ export interface Denial {
    * @default - all traffic
    */
   readonly ports?: Port[];
+}
+
+/**
+ * Logging of the packets the default action refuses.
+ */
+export interface DropLogging {
+  /**
+   * The log line prefix (at most 29 characters: iptables' limit).
+   *
+   * @default - 'sfw <host name>: '
+   */
+  readonly prefix?: string;
+
+  /**
+   * How many lines may be logged (LOG does not stop the packet; the rate keeps a flood
+   * from flooding the log too).
+   *
+   * @default - 10 per minute, bursts of 5
+   */
+  readonly rateLimit?: RateLimit;
 }
 
 /**
@@ -75,6 +96,20 @@ export interface HostPolicy {
    * @default [IpFamily.IPV4, IpFamily.IPV6]
    */
   readonly families?: IpFamily[];
+
+  /**
+   * How many echo requests (per family) are accepted; the rest meet the default action.
+   *
+   * @default - 20 per second, bursts of 50
+   */
+  readonly pingRateLimit?: RateLimit;
+
+  /**
+   * Log what the default action refuses, rate-limited, just before it.
+   *
+   * @default - no logging
+   */
+  readonly logDropped?: DropLogging;
 
   /**
    * Accept ICMP and ICMPv6 echo requests (ping) from anyone.

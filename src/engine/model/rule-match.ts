@@ -1,6 +1,7 @@
 import { IpFamily } from '../family';
 import { Protocol } from '../protocol';
 import { ConnectionState } from './connection-state';
+import { RateLimit } from './rate-limit';
 
 /**
  * An inclusive range of transport ports; `from === to` for a single port.
@@ -129,4 +130,11 @@ export interface RuleMatch {
    * @default - any hop limit
    */
   readonly hopLimit?: number;
+
+  /**
+   * Match only while this rate is not exceeded (one bucket for all packets the rule sees).
+   *
+   * @default - no rate limit
+   */
+  readonly limit?: RateLimit;
 }

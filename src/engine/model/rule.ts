@@ -36,6 +36,13 @@ export interface Rule {
   readonly rejectWith?: RejectWith;
 
   /**
+   * The prefix of the kernel log line (LOG only; at most 29 characters).
+   *
+   * @default - no prefix
+   */
+  readonly logPrefix?: string;
+
+  /**
    * The construct paths (or other origins) that produced this rule; rules merged
    * from several declarations list all of them.
    */

@@ -1,5 +1,6 @@
 import { IpFamily } from '../family';
 import { ConnectionState } from '../model/connection-state';
+import { DEFAULT_BURST, RateUnit } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { PortRange } from '../model/rule-match';
@@ -29,6 +30,18 @@ function rejectName(rejectWith: RejectWith, family: IpFamily): string {
     case RejectWith.ADMIN_PROHIBITED:
       return v4 ? 'icmp-admin-prohibited' : 'icmp6-adm-prohibited';
   }
+}
+
+/** How iptables-save prints rate units. */
+const IPT_UNITS: Record<RateUnit, string> = { second: 'sec', minute: 'min', hour: 'hour', day: 'day' };
+
+/**
+ * A string argument as iptables-save prints it (libxtables' xtables_save_string): bare when
+ * it is only letters, digits, `_` and `-`, double-quoted otherwise.
+ */
+export function saveString(value: string): string {
+  if (/^[A-Za-z0-9_-]+$/.test(value)) return value;
+  return `"${value.replace(/(["\\'])/g, '\\$1')}"`;
 }
 
 function portText(p: PortRange): string {
@@ -89,7 +102,11 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
     else throw new Error('icmp types need protocol icmp or icmpv6');
   }
   if (m.hopLimit !== undefined) args.push('-m', 'hl', '--hl-eq', String(m.hopLimit));
-  if (rule.origins.length > 0 || rule.comment) args.push('-m', 'comment', '--comment', `"${ruleComment(rule)}"`);
+  if (m.limit) {
+    args.push('-m', 'limit', '--limit', `${m.limit.rate}/${IPT_UNITS[m.limit.unit]}`);
+    if (m.limit.burst !== undefined && m.limit.burst !== DEFAULT_BURST) args.push('--limit-burst', String(m.limit.burst));
+  }
+  if (rule.origins.length > 0 || rule.comment) args.push('-m', 'comment', '--comment', saveString(ruleComment(rule)));
   switch (rule.verdict) {
     case Verdict.ACCEPT:
       args.push('-j', 'ACCEPT');
@@ -99,6 +116,10 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
       break;
     case Verdict.RETURN:
       args.push('-j', 'RETURN');
+      break;
+    case Verdict.LOG:
+      args.push('-j', 'LOG');
+      if (rule.logPrefix) args.push('--log-prefix', saveString(rule.logPrefix));
       break;
     case Verdict.JUMP:
       if (!rule.target) throw new Error('a jump rule needs a target chain');

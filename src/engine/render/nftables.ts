@@ -1,5 +1,6 @@
 import { IpFamily } from '../family';
 import { ConnectionState } from '../model/connection-state';
+import { DEFAULT_BURST } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { AddressMatch, PortRange } from '../model/rule-match';
@@ -146,7 +147,14 @@ export function nftRuleText(rule: Rule): string {
     const states = STATE_ORDER.filter((s) => m.states!.includes(s));
     parts.push(`ct state ${states.join(',')}`);
   }
+  if (m.limit) {
+    const burst = m.limit.burst !== undefined && m.limit.burst !== DEFAULT_BURST ? ` burst ${m.limit.burst} packets` : '';
+    parts.push(`limit rate ${m.limit.rate}/${m.limit.unit}${burst}`);
+  }
   switch (rule.verdict) {
+    case Verdict.LOG:
+      parts.push(rule.logPrefix ? `log prefix "${rule.logPrefix}"` : 'log');
+      break;
     case Verdict.ACCEPT:
     case Verdict.DROP:
     case Verdict.RETURN:

@@ -30,6 +30,14 @@ export interface PacketBaseProps {
    * @default - 'lo' for loopback sources, 'eth0' otherwise
    */
   readonly inInterface?: string;
+
+  /**
+   * Whether the packet arrives when the rate limits it meets are exhausted (the simulator
+   * has no clock).
+   *
+   * @default false - every rate limit still has room
+   */
+  readonly overRateLimit?: boolean;
 }
 
 /** A TCP segment. */
@@ -174,6 +182,8 @@ export class Packet {
   public readonly icmpCode?: number;
   /** Hop limit / TTL. */
   public readonly hopLimit: number;
+  /** Whether the rate limits the packet meets are exhausted. */
+  public readonly overRateLimit: boolean;
 
   private constructor(
     base: PacketBaseProps,
@@ -200,6 +210,7 @@ export class Packet {
     this.icmpType = extra.icmpType;
     this.icmpCode = extra.icmpCode;
     this.hopLimit = extra.hopLimit ?? 64;
+    this.overRateLimit = base.overRateLimit ?? false;
   }
 
   /** e.g. `tcp 10.9.8.8:40000 -> :22 [SYN] state new`. */

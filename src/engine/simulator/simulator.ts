@@ -112,6 +112,8 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
   if (match.icmpTypes !== undefined && (packet.icmpType === undefined || !match.icmpTypes.includes(packet.icmpType))) return false;
   if (match.icmpCode !== undefined && packet.icmpCode !== match.icmpCode) return false;
   if (match.hopLimit !== undefined && packet.hopLimit !== match.hopLimit) return false;
+  // the simulator has no clock: a rate limit holds unless the packet is marked as over it
+  if (match.limit !== undefined && packet.overRateLimit) return false;
   return true;
 }
 
@@ -170,6 +172,9 @@ export class Simulator {
             }
             case Verdict.RETURN:
               stack.pop();
+              break;
+            case Verdict.LOG:
+              trace.push(`${at} logged${rule.logPrefix ? ` with prefix '${rule.logPrefix}'` : ''}`);
               break;
             default:
               decided = {
