@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { checkNonEmpty, checkValues } from './validation';
 import { Allowance } from '../engine/compiler/host-policy';
+import { checkConnectionLimits, ConnectionLimits } from '../engine/model/connection-limits';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
 
@@ -17,6 +18,13 @@ export interface ServiceOptions {
    * @default [Peer.any()] - anyone, IPv4 and IPv6
    */
   readonly peers?: Peer[];
+
+  /**
+   * Per-source limits on new connections (brute force, floods).
+   *
+   * @default - none
+   */
+  readonly limits?: ConnectionLimits;
 
   /**
    * A description, shown in reports.
@@ -45,6 +53,8 @@ export class Service extends Construct {
   public readonly peers: Peer[];
   /** The description. */
   public readonly description: string;
+  /** Per-source limits, if any. */
+  public readonly limits?: ConnectionLimits;
 
   public constructor(scope: Construct, id: string, props: ServiceProps) {
     super(scope, id);
@@ -53,11 +63,13 @@ export class Service extends Construct {
     this.ports = [...props.ports];
     this.peers = props.peers ? [...props.peers] : [Peer.any()];
     this.description = props.description ?? id;
+    this.limits = props.limits;
+    if (this.limits) checkConnectionLimits(this.limits, this.node.path);
     checkValues(this, [...this.ports, ...this.peers]);
   }
 
   /** The openings this service asks for. */
   public get allowances(): Allowance[] {
-    return [{ origin: this.node.path, ports: this.ports, peers: this.peers }];
+    return [{ origin: this.node.path, ports: this.ports, peers: this.peers, limits: this.limits }];
   }
 }

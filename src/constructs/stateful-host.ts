@@ -20,10 +20,10 @@ import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
 import { Allowance, Denial, DropLogging } from '../engine/compiler/host-policy';
-import { RateLimit } from '../engine/model/rate-limit';
 import { Explain } from '../engine/explain/explain';
 import { ALL_FAMILIES, IpFamily } from '../engine/family';
 import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
+import { RateLimit } from '../engine/model/rate-limit';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
 

@@ -7,6 +7,7 @@ export * from './peer';
 export * from './model/connection-state';
 export * from './model/verdict';
 export * from './model/rate-limit';
+export * from './model/connection-limits';
 export * from './model/reject-with';
 export * from './model/chain-hook';
 export * from './model/rule-match';

@@ -1,19 +1,21 @@
+import { createHash } from 'crypto';
 import { AddressRange, formatRange, isWholeFamily, rangesKey, rangesSize, unionRanges } from '../address/address-range';
 import { ALL_FAMILIES, IpFamily } from '../family';
+import { DefaultAction } from './default-action';
+import { HostPolicy } from './host-policy';
+import { groupPorts, PortDeclaration } from './port-segments';
+import { DEFAULT_SET_THRESHOLD, SetBuilder } from './sets';
 import { Chain } from '../model/chain';
 import { ChainHook } from '../model/chain-hook';
+import { checkConnectionLimits, OverLimitAction } from '../model/connection-limits';
 import { ConnectionState } from '../model/connection-state';
+import { checkRateLimit, DEFAULT_BURST, RateLimit, RateUnit } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { PortRange } from '../model/rule-match';
 import { RulesetModel } from '../model/ruleset-model';
 import { Verdict } from '../model/verdict';
-import { checkRateLimit, RateLimit, RateUnit } from '../model/rate-limit';
 import { Protocol } from '../protocol';
-import { DefaultAction } from './default-action';
-import { HostPolicy } from './host-policy';
-import { groupPorts, PortDeclaration } from './port-segments';
-import { DEFAULT_SET_THRESHOLD, SetBuilder } from './sets';
 
 /** Name of the neutral model's filter table and input chain (renderers map them to their own names). */
 export const FILTER_TABLE = 'filter';
@@ -77,6 +79,7 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   ];
 
   rules.push(...denialRules(policy, sets));
+  rules.push(...limitRules(policy, sets));
   rules.push(...openingsToRules(sortOpenings(mergeAcrossFamilies(collectOpenings(policy))), sets));
 
   rules.push({
@@ -143,6 +146,39 @@ function denialRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
   const openings = sortOpenings(mergeAcrossFamilies(collectOpenings({ ...policy, allowances: portDenials })));
   for (const rule of openingsToRules(openings, sets)) {
     rules.push({ ...rule, match: { ...rule.match, states: undefined, tcpSynOnly: undefined }, verdict: Verdict.DROP, comment: 'denied' });
+  }
+  return rules;
+}
+
+/**
+ * Per-source limits: for every opening with limits, the same match plus "this source is
+ * over the limit", with the over-limit action, ahead of all openings (so no other
+ * declaration lets the excess in). One per family: the per-source tables are per family.
+ */
+function limitRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
+  const rules: Rule[] = [];
+  for (const a of policy.allowances) {
+    const limits = a.limits;
+    if (!limits || (!limits.newConnectionsPerSource && limits.concurrentPerSource === undefined)) continue;
+    checkConnectionLimits(limits, a.origin);
+    const concurrent = limits.concurrentPerSource;
+    const tag = createHash('sha256').update(a.origin).digest('hex').slice(0, 6);
+    const reject = limits.overLimitAction === OverLimitAction.REJECT;
+    for (const rule of openingsToRules(collectOpenings({ ...policy, allowances: [a] }), sets)) {
+      const v = rule.match.family === IpFamily.IPV6 ? '6' : '4';
+      const over = {
+        verdict: reject ? Verdict.REJECT : Verdict.DROP,
+        rejectWith: reject ? (rule.match.protocol === Protocol.TCP ? RejectWith.TCP_RESET : RejectWith.PORT_UNREACHABLE) : undefined,
+        origins: [a.origin],
+      };
+      if (limits.newConnectionsPerSource) {
+        const limit = { burst: DEFAULT_BURST, ...limits.newConnectionsPerSource };
+        rules.push({ ...rule, ...over, match: { ...rule.match, sourceRateOver: { limit, name: `sfw-r${v}-${tag}` } }, comment: 'over the new-connection rate' });
+      }
+      if (concurrent !== undefined) {
+        rules.push({ ...rule, ...over, match: { ...rule.match, sourceConnectionsOver: { above: concurrent, name: `sfw-c${v}-${tag}` } }, comment: 'over the connection limit' });
+      }
+    }
   }
   return rules;
 }

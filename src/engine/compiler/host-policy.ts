@@ -1,4 +1,5 @@
 import { IpFamily } from '../family';
+import { ConnectionLimits } from '../model/connection-limits';
 import { RateLimit } from '../model/rate-limit';
 import { Peer } from '../peer';
 import { Port } from '../port';
@@ -17,6 +18,13 @@ export interface Allowance {
 
   /** The peers that may open connections to them. */
   readonly peers: Peer[];
+
+  /**
+   * Per-source limits on the new connections this opening lets in.
+   *
+   * @default - none
+   */
+  readonly limits?: ConnectionLimits;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { IpFamily } from '../family';
 import { Protocol } from '../protocol';
+import { SourceConnectionMatch, SourceRateMatch } from './connection-limits';
 import { ConnectionState } from './connection-state';
 import { RateLimit } from './rate-limit';
 
@@ -137,4 +138,18 @@ export interface RuleMatch {
    * @default - no rate limit
    */
   readonly limit?: RateLimit;
+
+  /**
+   * Match only when the packet's source exceeds this rate.
+   *
+   * @default - none
+   */
+  readonly sourceRateOver?: SourceRateMatch;
+
+  /**
+   * Match only when the packet's source already holds more connections than this.
+   *
+   * @default - none
+   */
+  readonly sourceConnectionsOver?: SourceConnectionMatch;
 }

@@ -102,6 +102,15 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
     else throw new Error('icmp types need protocol icmp or icmpv6');
   }
   if (m.hopLimit !== undefined) args.push('-m', 'hl', '--hl-eq', String(m.hopLimit));
+  if (m.sourceRateOver) {
+    const l = m.sourceRateOver.limit;
+    args.push('-m', 'hashlimit', '--hashlimit-above', `${l.rate}/${IPT_UNITS[l.unit]}`, '--hashlimit-burst', String(l.burst ?? DEFAULT_BURST));
+    args.push('--hashlimit-mode', 'srcip', '--hashlimit-name', m.sourceRateOver.name);
+  }
+  if (m.sourceConnectionsOver) {
+    const mask = family === IpFamily.IPV4 ? '32' : '128';
+    args.push('-m', 'connlimit', '--connlimit-above', String(m.sourceConnectionsOver.above), '--connlimit-mask', mask, '--connlimit-saddr');
+  }
   if (m.limit) {
     args.push('-m', 'limit', '--limit', `${m.limit.rate}/${IPT_UNITS[m.limit.unit]}`);
     if (m.limit.burst !== undefined && m.limit.burst !== DEFAULT_BURST) args.push('--limit-burst', String(m.limit.burst));

@@ -121,7 +121,8 @@ export function nftRuleText(rule: Rule): string {
   if (m.outInterface) parts.push(`oifname "${m.outInterface}"`);
   // nft infers the family from icmp/icmpv6 matches and from a family-specific reject
   const familyReject = rule.verdict === Verdict.REJECT && rule.rejectWith !== undefined && rule.rejectWith !== RejectWith.TCP_RESET;
-  const impliedFamily = m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6 || familyReject;
+  const meter = m.sourceRateOver !== undefined || m.sourceConnectionsOver !== undefined; // `ip saddr` inside the set statement
+  const impliedFamily = m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6 || familyReject || meter;
   if (family !== undefined && !addressed && !impliedFamily) {
     parts.push(`meta nfproto ${family}`);
   }
@@ -147,6 +148,13 @@ export function nftRuleText(rule: Rule): string {
     const states = STATE_ORDER.filter((s) => m.states!.includes(s));
     parts.push(`ct state ${states.join(',')}`);
   }
+  const ip = family === IpFamily.IPV6 ? 'ip6' : 'ip';
+  if (m.sourceRateOver) {
+    const l = m.sourceRateOver.limit;
+    const burst = l.burst !== undefined && l.burst !== DEFAULT_BURST ? ` burst ${l.burst} packets` : '';
+    parts.push(`add @${m.sourceRateOver.name} { ${ip} saddr limit rate over ${l.rate}/${l.unit}${burst} }`);
+  }
+  if (m.sourceConnectionsOver) parts.push(`add @${m.sourceConnectionsOver.name} { ${ip} saddr ct count over ${m.sourceConnectionsOver.above} }`);
   if (m.limit) {
     const burst = m.limit.burst !== undefined && m.limit.burst !== DEFAULT_BURST ? ` burst ${m.limit.burst} packets` : '';
     parts.push(`limit rate ${m.limit.rate}/${m.limit.unit}${burst}`);
@@ -172,6 +180,21 @@ export function nftRuleText(rule: Rule): string {
   return parts.join(' ');
 }
 
+/** The dynamic sets behind per-source limits, declared at the top of the table (as nft lists them). */
+function meterSets(rules: readonly Rule[]): string[][] {
+  const out = new Map<string, string[]>();
+  for (const rule of rules) {
+    const type = rule.match.family === IpFamily.IPV6 ? 'ipv6_addr' : 'ipv4_addr';
+    const rate = rule.match.sourceRateOver;
+    if (rate && !out.has(rate.name)) {
+      out.set(rate.name, ['\tset ' + rate.name + ' {', `\t\ttype ${type}`, '\t\tsize 65535', '\t\tflags dynamic,timeout', `\t\ttimeout 1${rate.limit.unit[0]}`, '\t}']);
+    }
+    const conn = rule.match.sourceConnectionsOver;
+    if (conn && !out.has(conn.name)) out.set(conn.name, ['\tset ' + conn.name + ' {', `\t\ttype ${type}`, '\t\tsize 65535', '\t\tflags dynamic', '\t}']);
+  }
+  return [...out.values()];
+}
+
 /**
  * Renders the neutral model as one `inet` table for `nft -f`, in the form
  * `nft list table inet NAME` prints it back. The library's filter table becomes its own
@@ -183,6 +206,8 @@ export function renderNftables(model: RulesetModel, tableName: string = NFT_TABL
   for (const table of model.tables) {
     const name = table.name === 'filter' ? tableName : `${tableName}_${table.name}`;
     lines.push(`table inet ${name} {`);
+    const meters = meterSets(table.chains.flatMap((c) => c.rules));
+    for (const meter of meters) lines.push(...meter, '');
     table.chains.forEach((chain, i) => {
       if (i > 0) lines.push('');
       lines.push(`\tchain ${chain.name} {`);

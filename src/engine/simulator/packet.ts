@@ -38,6 +38,13 @@ export interface PacketBaseProps {
    * @default false - every rate limit still has room
    */
   readonly overRateLimit?: boolean;
+
+  /**
+   * Whether the packet's source already holds as many connections as its limits allow.
+   *
+   * @default false
+   */
+  readonly overConnectionLimit?: boolean;
 }
 
 /** A TCP segment. */
@@ -184,14 +191,21 @@ export class Packet {
   public readonly hopLimit: number;
   /** Whether the rate limits the packet meets are exhausted. */
   public readonly overRateLimit: boolean;
+  /** Whether the source's connection limits are reached. */
+  public readonly overConnectionLimit: boolean;
 
   private constructor(
     base: PacketBaseProps,
     family: IpFamily,
     protocol: Protocol,
     extra: {
-      destinationPort?: number; sourcePort?: number; tcpFlags?: TcpFlag[];
-      icmpType?: number; icmpCode?: number; hopLimit?: number; state: ConnectionState;
+      destinationPort?: number;
+      sourcePort?: number;
+      tcpFlags?: TcpFlag[];
+      icmpType?: number;
+      icmpCode?: number;
+      hopLimit?: number;
+      state: ConnectionState;
     },
   ) {
     if (base.to !== undefined && familyOf(base.to, 'destination') !== family) {
@@ -211,6 +225,7 @@ export class Packet {
     this.icmpCode = extra.icmpCode;
     this.hopLimit = extra.hopLimit ?? 64;
     this.overRateLimit = base.overRateLimit ?? false;
+    this.overConnectionLimit = base.overConnectionLimit ?? false;
   }
 
   /** e.g. `tcp 10.9.8.8:40000 -> :22 [SYN] state new`. */

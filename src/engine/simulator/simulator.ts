@@ -114,6 +114,8 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
   if (match.hopLimit !== undefined && packet.hopLimit !== match.hopLimit) return false;
   // the simulator has no clock: a rate limit holds unless the packet is marked as over it
   if (match.limit !== undefined && packet.overRateLimit) return false;
+  if (match.sourceRateOver !== undefined && !packet.overRateLimit) return false;
+  if (match.sourceConnectionsOver !== undefined && !packet.overConnectionLimit) return false;
   return true;
 }
 
