@@ -183,7 +183,9 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     this.pingRateLimit = props.pingRateLimit;
     this.logDropped = props.logDropped;
     // compile the options alone, so their mistakes surface here (with the path) and not at synth
-    CompiledRuleset.compile({ name: this.hostName, origin: this.node.path, allowances: [], pingRateLimit: this.pingRateLimit, logDropped: this.logDropped });
+    CompiledRuleset.compile({
+      name: this.hostName, origin: this.node.path, allowances: [], pingRateLimit: this.pingRateLimit, logDropped: this.logDropped,
+    });
     this.ipFamilies = ALL_FAMILIES.filter((f) => (props.ipFamilies ?? ALL_FAMILIES).includes(f));
     if (this.ipFamilies.length === 0) throw constructError(this, 'ipFamilies must not be empty: use [IpFamily.IPV4], [IpFamily.IPV6] or both');
     if (props.nftTableName !== undefined && !NFT_TABLE_NAME.test(props.nftTableName)) {

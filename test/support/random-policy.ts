@@ -107,9 +107,10 @@ export function randomPolicy(seed: number, maxAllowances = 12): HostPolicy {
   // drawn last, so the allowances of a seed do not depend on whether it has denials
   const denials: Denial[] = [];
   if (r() < 0.4) {
-    const n = int(r, 1, 3);
-    for (let i = 0; i < n; i++) {
-      const peers = Array.from({ length: int(r, 1, 3) }, () => randomPeer(r)).filter((p) => !p.families.includes(IpFamily.IPV4) || p.toString() !== 'any');
+    const count = int(r, 1, 3);
+    for (let i = 0; i < count; i++) {
+      // never deny everyone: a denial of all traffic leaves nothing for the probes to tell apart
+      const peers = Array.from({ length: int(r, 1, 3) }, () => randomPeer(r)).filter((p) => p.toString() !== 'any' || !p.families.includes(IpFamily.IPV4));
       const ports = r() < 0.5 ? undefined : Array.from({ length: int(r, 1, 4) }, () => randomPort(r));
       if (peers.length > 0) denials.push({ origin: `gen${seed}/host/D${i}`, peers, ports });
     }
