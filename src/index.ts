@@ -2,6 +2,7 @@ export * from './engine';
 export * from './constructs/service';
 export * from './constructs/admin-access';
 export * from './constructs/deny';
+export * from './constructs/outbound-access';
 export * from './constructs/stateful-host';
 export * from './constructs/connections';
 export * from './constructs/host-group';

@@ -64,6 +64,25 @@ export class Connections {
   }
 
   /**
+   * The connections this connectable's hosts may open to others: every rule anywhere in
+   * the app whose source is `self` or one of `sources`, as allowances to the target's
+   * current addresses (for outbound filtering).
+   */
+  public static egressFor(self: IConnectable, sources: IConnectable[]): Allowance[] {
+    const out: Allowance[] = [];
+    for (const c of self.node.root.node.findAll()) {
+      const target = c as Partial<IConnectable>;
+      if (!(target.connections instanceof Connections)) continue;
+      for (const rule of target.connections.rules) {
+        if (!sources.includes(rule.from) || !target.peer) continue;
+        const what = rule.description ? ` (${rule.description})` : '';
+        out.push({ origin: `${self.node.path} to ${c.node.path}${what}`, ports: rule.ports, peers: [target.peer] });
+      }
+    }
+    return out;
+  }
+
+  /**
    * The openings as allowances with the peers' current addresses; sources without hosts
    * yet contribute nothing (and are reported as `emptySources`).
    */

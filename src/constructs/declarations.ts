@@ -2,6 +2,7 @@ import { IConstruct } from 'constructs';
 import { AdminAccess } from './admin-access';
 import { Deny } from './deny';
 import { HostGroup } from './host-group';
+import { OutboundAccess } from './outbound-access';
 import { Service } from './service';
 import { StatefulHost } from './stateful-host';
 
@@ -21,6 +22,11 @@ function under<T extends IConstruct>(scope: IConstruct, keep: (c: IConstruct) =>
 /** The Service and AdminAccess constructs under a host or group (not under nested hosts or groups). */
 export function declarationsUnder(scope: IConstruct): (Service | AdminAccess)[] {
   return under(scope, (c): c is Service | AdminAccess => c instanceof Service || c instanceof AdminAccess);
+}
+
+/** The OutboundAccess constructs under a host or group (not under nested hosts or groups). */
+export function outboundUnder(scope: IConstruct): OutboundAccess[] {
+  return under(scope, (c): c is OutboundAccess => c instanceof OutboundAccess);
 }
 
 /** The Deny constructs under a host or group (not under nested hosts or groups). */

@@ -4,9 +4,10 @@ import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Connections, IConnectable } from './connections';
-import { declarationsUnder, denialsUnder } from './declarations';
+import { declarationsUnder, denialsUnder, outboundUnder } from './declarations';
 import { Deny, DenyOptions } from './deny';
 import { HostGroup } from './host-group';
+import { OutboundAccess, OutboundAccessOptions } from './outbound-access';
 import { Service, ServiceOptions } from './service';
 import { constructError } from './validation';
 import { CheckLevel } from '../checks/check-level';
@@ -89,6 +90,21 @@ export interface StatefulHostProps {
   readonly logDropped?: DropLogging;
 
   /**
+   * Filter what the host sends, too: only `OutboundAccess` declarations and connections
+   * from this host (or its groups) to others may open new connections.
+   *
+   * @default false
+   */
+  readonly outboundFiltering?: boolean;
+
+  /**
+   * What happens to new outbound connections nothing allows.
+   *
+   * @default DefaultAction.REJECT
+   */
+  readonly outboundDefaultAction?: DefaultAction;
+
+  /**
    * Every address the host has, IPv4 and IPv6: what other hosts' rules see it as when
    * they allow connections from it (`connections.allowFrom(host, ...)`).
    *
@@ -153,6 +169,10 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   public readonly pingRateLimit?: RateLimit;
   /** Logging of refused packets, if on. */
   public readonly logDropped?: DropLogging;
+  /** Whether outbound traffic is filtered. */
+  public readonly outboundFiltering: boolean;
+  /** The outbound default action. */
+  public readonly outboundDefaultAction: DefaultAction;
   /** The address families the host has. */
   public readonly ipFamilies: IpFamily[];
   /** The nftables table name. */
@@ -182,6 +202,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     this.allowPing = props.allowPing ?? true;
     this.pingRateLimit = props.pingRateLimit;
     this.logDropped = props.logDropped;
+    this.outboundFiltering = props.outboundFiltering ?? false;
+    this.outboundDefaultAction = props.outboundDefaultAction ?? DefaultAction.REJECT;
     // compile the options alone, so their mistakes surface here (with the path) and not at synth
     CompiledRuleset.compile({
       name: this.hostName, origin: this.node.path, allowances: [], pingRateLimit: this.pingRateLimit, logDropped: this.logDropped,
@@ -218,6 +240,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   /** Adds a service (ports open to peers; anyone by default). */
   public addService(id: string, options: ServiceOptions): Service {
     return new Service(this, id, options);
+  }
+
+  /** Allows the host to open connections to destinations (with `outboundFiltering: true`). */
+  public addOutbound(id: string, options: OutboundAccessOptions): OutboundAccess {
+    return new OutboundAccess(this, id, options);
   }
 
   /** Blocks new traffic from peers (all of it, or to some ports). */
@@ -257,6 +284,17 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     ]);
   }
 
+  /**
+   * Every outbound opening of this host: its own and its groups' `OutboundAccess`, and the
+   * connections from it or its groups to other hosts and groups.
+   */
+  public get outboundAllowances(): Allowance[] {
+    return [
+      ...this.declarationScopes().flatMap((scope) => outboundUnder(scope).flatMap((o) => o.allowances)),
+      ...Connections.egressFor(this, this.declarationScopes()),
+    ];
+  }
+
   /** Every denial declared for this host and its groups. */
   public get denials(): Denial[] {
     return this.declarationScopes().flatMap((scope) => denialsUnder(scope).map((d) => d.denial));
@@ -274,6 +312,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       origin: this.node.path,
       allowances: this.allowances,
       denials: this.denials,
+      outbound: this.outboundFiltering ? { allowances: this.outboundAllowances, defaultAction: this.outboundDefaultAction } : undefined,
       families: this.ipFamilies,
       defaultAction: this.defaultAction,
       allowPing: this.allowPing,
@@ -306,6 +345,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   /** Peers of a family the host lacks, and declarations that repeat another exactly. */
   private validateDeclarations(): string[] {
     const errors: string[] = [];
+    if (!this.outboundFiltering) {
+      for (const o of this.declarationScopes().flatMap((scope) => outboundUnder(scope))) {
+        errors.push(`${o.node.path} allows outbound traffic, but ${this.node.path} does not filter it: set outboundFiltering: true, or remove the OutboundAccess`);
+      }
+    }
     const seen = new Map<string, string>();
     for (const a of this.allowances) {
       for (const peer of a.peers) {

@@ -21,6 +21,7 @@ export * from './compiler/default-action';
 export * from './compiler/host-policy';
 export * from './compiled-ruleset';
 export * from './simulator/tcp-flag';
+export * from './simulator/direction';
 export * from './simulator/packet';
 export * from './simulator/simulator';
 export * from './explain/explain';

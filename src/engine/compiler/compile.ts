@@ -20,6 +20,7 @@ import { Protocol } from '../protocol';
 /** Name of the neutral model's filter table and input chain (renderers map them to their own names). */
 export const FILTER_TABLE = 'filter';
 export const INPUT_CHAIN = 'input';
+export const OUTPUT_CHAIN = 'output';
 
 /** ICMPv6 neighbour discovery: router solicit/advert, neighbour solicit/advert (RFC 4890 4.4.1). */
 /** Ping: 20 echo requests per second per family, bursts of 50. */
@@ -119,8 +120,10 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   rules.push(...defaultActionRules(policy.defaultAction ?? DefaultAction.REJECT, baseline));
 
   const input: Chain = { name: INPUT_CHAIN, hook: ChainHook.INPUT, policy: Verdict.ACCEPT, rules };
+  const output = policy.outbound ? outputChain(policy, baseline, sets) : undefined;
   const definitions = sets.definitions();
-  return definitions.length > 0 ? { tables: [{ name: FILTER_TABLE, chains: [input] }], sets: definitions } : { tables: [{ name: FILTER_TABLE, chains: [input] }] };
+  const chains = output ? [input, output] : [input];
+  return definitions.length > 0 ? { tables: [{ name: FILTER_TABLE, chains }], sets: definitions } : { tables: [{ name: FILTER_TABLE, chains }] };
 }
 
 /**
@@ -181,6 +184,37 @@ function limitRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
     }
   }
   return rules;
+}
+
+/**
+ * The OUTPUT chain: the same stateful pattern for what the host sends. Established
+ * first, loopback, invalid dropped, the declared destinations for NEW only, ICMPv6
+ * neighbour discovery and MLD (the host must send them for IPv6 to work), then the
+ * outbound default action.
+ */
+function outputChain(policy: HostPolicy, baseline: string, sets: SetBuilder): Chain {
+  const outbound = policy.outbound!;
+  for (const a of outbound.allowances) {
+    const problem = [...a.ports, ...a.peers].find((x) => x.problem)?.problem;
+    if (problem) throw new Error(`${a.origin}: ${problem}`);
+  }
+  const origin = `${baseline} outbound`;
+  const openings = sortOpenings(mergeAcrossFamilies(collectOpenings({ ...policy, allowances: outbound.allowances })));
+  const rules: Rule[] = [
+    { match: { states: [ConnectionState.ESTABLISHED, ConnectionState.RELATED] }, verdict: Verdict.ACCEPT, origins: [origin], comment: 'established and related traffic' },
+    { match: { outInterface: 'lo' }, verdict: Verdict.ACCEPT, origins: [origin], comment: 'loopback' },
+    { match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP, origins: [origin], comment: 'invalid state' },
+    // the same openings, to destinations instead of from sources
+    ...openingsToRules(openings, sets).map((r) => ({ ...r, match: { ...r.match, source: undefined, destination: r.match.source } })),
+    {
+      match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, icmpTypes: [...ICMPV6_MLD_TYPES, ...ICMPV6_ND_TYPES].sort((a, b) => a - b) },
+      verdict: Verdict.ACCEPT,
+      origins: [origin],
+      comment: 'icmpv6 neighbour discovery and multicast listener discovery',
+    },
+    ...defaultActionRules(outbound.defaultAction ?? DefaultAction.REJECT, origin),
+  ];
+  return { name: OUTPUT_CHAIN, hook: ChainHook.OUTPUT, policy: Verdict.ACCEPT, rules };
 }
 
 /** iptables' LOG prefix limit (the kernel's is 29 characters plus the terminator). */

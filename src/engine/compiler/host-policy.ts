@@ -67,6 +67,21 @@ export interface DropLogging {
 }
 
 /**
+ * Filtering of what the host itself sends: the same stateful pattern on OUTPUT.
+ */
+export interface OutboundPolicy {
+  /** What the host may open connections to: `peers` are the destinations. */
+  readonly allowances: Allowance[];
+
+  /**
+   * What happens to new outbound connections nothing allows.
+   *
+   * @default DefaultAction.REJECT - the local program gets "connection refused" at once
+   */
+  readonly defaultAction?: DefaultAction;
+}
+
+/**
  * Everything the compiler needs to know about one host.
  */
 export interface HostPolicy {
@@ -82,6 +97,13 @@ export interface HostPolicy {
 
   /** The openings to compile. */
   readonly allowances: Allowance[];
+
+  /**
+   * Filter what the host sends (OUTPUT), too.
+   *
+   * @default - outbound traffic is not filtered
+   */
+  readonly outbound?: OutboundPolicy;
 
   /**
    * Traffic to drop before the openings (block lists).
