@@ -8,6 +8,7 @@ export * from './model/connection-state';
 export * from './model/verdict';
 export * from './model/rate-limit';
 export * from './model/connection-limits';
+export * from './model/conntrack-helper';
 export * from './model/reject-with';
 export * from './model/chain-hook';
 export * from './model/rule-match';

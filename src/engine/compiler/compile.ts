@@ -9,6 +9,7 @@ import { Chain } from '../model/chain';
 import { ChainHook } from '../model/chain-hook';
 import { checkConnectionLimits, OverLimitAction } from '../model/connection-limits';
 import { ConnectionState } from '../model/connection-state';
+import { ConntrackHelper, HELPER_PROTOCOL } from '../model/conntrack-helper';
 import { checkRateLimit, DEFAULT_BURST, RateLimit, RateUnit } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
@@ -21,6 +22,9 @@ import { Protocol } from '../protocol';
 export const FILTER_TABLE = 'filter';
 export const INPUT_CHAIN = 'input';
 export const OUTPUT_CHAIN = 'output';
+/** The table and chain conntrack helpers are attached in (iptables: raw; nftables: a prerouting chain). */
+export const RAW_TABLE = 'raw';
+export const PREROUTING_CHAIN = 'prerouting';
 
 /** ICMPv6 neighbour discovery: router solicit/advert, neighbour solicit/advert (RFC 4890 4.4.1). */
 /** Ping: 20 echo requests per second per family, bursts of 50. */
@@ -123,7 +127,10 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   const output = policy.outbound ? outputChain(policy, baseline, sets) : undefined;
   const definitions = sets.definitions();
   const chains = output ? [input, output] : [input];
-  return definitions.length > 0 ? { tables: [{ name: FILTER_TABLE, chains }], sets: definitions } : { tables: [{ name: FILTER_TABLE, chains }] };
+  const helpers = helperRules(policy, sets);
+  const tables = [{ name: FILTER_TABLE, chains }];
+  if (helpers.length > 0) tables.push({ name: RAW_TABLE, chains: [{ name: PREROUTING_CHAIN, hook: ChainHook.PREROUTING, policy: Verdict.ACCEPT, rules: helpers }] });
+  return definitions.length > 0 ? { tables, sets: definitions } : { tables };
 }
 
 /**
@@ -215,6 +222,31 @@ function outputChain(policy: HostPolicy, baseline: string, sets: SetBuilder): Ch
     ...defaultActionRules(outbound.defaultAction ?? DefaultAction.REJECT, origin),
   ];
   return { name: OUTPUT_CHAIN, hook: ChainHook.OUTPUT, policy: Verdict.ACCEPT, rules };
+}
+
+/**
+ * Conntrack helpers: the control connections of openings with a helper (their ports, from
+ * their peers) get the helper attached before conntrack decides, so the data connections
+ * the helper expects arrive as RELATED and are accepted by the first rule; nothing else
+ * is opened for them.
+ */
+function helperRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
+  const rules: Rule[] = [];
+  for (const a of policy.allowances.filter((x) => x.helper !== undefined)) {
+    const protocol = HELPER_PROTOCOL[a.helper!];
+    const ports = a.ports.filter((p) => p.protocol === protocol);
+    if (ports.length === 0) throw new Error(`${a.origin}: the ${a.helper} helper reads ${protocol}, but the opening has no ${protocol} port: add e.g. Port.${protocol}(${a.helper === ConntrackHelper.FTP ? 21 : 69})`);
+    for (const rule of openingsToRules(collectOpenings({ ...policy, allowances: [{ ...a, ports }] }), sets)) {
+      rules.push({
+        ...rule,
+        match: { ...rule.match, states: undefined, tcpSynOnly: undefined },
+        verdict: Verdict.HELPER,
+        helper: a.helper,
+        comment: `${a.helper} helper`,
+      });
+    }
+  }
+  return rules;
 }
 
 /** iptables' LOG prefix limit (the kernel's is 29 characters plus the terminator). */

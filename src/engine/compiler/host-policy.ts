@@ -1,5 +1,6 @@
 import { IpFamily } from '../family';
 import { ConnectionLimits } from '../model/connection-limits';
+import { ConntrackHelper } from '../model/conntrack-helper';
 import { RateLimit } from '../model/rate-limit';
 import { Peer } from '../peer';
 import { Port } from '../port';
@@ -18,6 +19,14 @@ export interface Allowance {
 
   /** The peers that may open connections to them. */
   readonly peers: Peer[];
+
+  /**
+   * The conntrack helper the opening's control connections get (FTP on its port), so
+   * the connections they announce come in as RELATED.
+   *
+   * @default - none
+   */
+  readonly helper?: ConntrackHelper;
 
   /**
    * Per-source limits on the new connections this opening lets in.

@@ -126,6 +126,9 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
     case Verdict.RETURN:
       args.push('-j', 'RETURN');
       break;
+    case Verdict.HELPER:
+      args.push('-j', 'CT', '--helper', rule.helper!);
+      break;
     case Verdict.LOG:
       args.push('-j', 'LOG');
       if (rule.logPrefix) args.push('--log-prefix', saveString(rule.logPrefix));

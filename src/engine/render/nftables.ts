@@ -1,5 +1,6 @@
 import { IpFamily } from '../family';
 import { ConnectionState } from '../model/connection-state';
+import { HELPER_PROTOCOL } from '../model/conntrack-helper';
 import { DEFAULT_BURST } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
@@ -160,6 +161,9 @@ export function nftRuleText(rule: Rule): string {
     parts.push(`limit rate ${m.limit.rate}/${m.limit.unit}${burst}`);
   }
   switch (rule.verdict) {
+    case Verdict.HELPER:
+      parts.push(`ct helper set "${rule.helper}-standard"`);
+      break;
     case Verdict.LOG:
       parts.push(rule.logPrefix ? `log prefix "${rule.logPrefix}"` : 'log');
       break;
@@ -178,6 +182,12 @@ export function nftRuleText(rule: Rule): string {
   }
   if (rule.origins.length > 0 || rule.comment) parts.push(`comment "${ruleComment(rule)}"`);
   return parts.join(' ');
+}
+
+/** The `ct helper` objects the helper rules name. */
+function helperObjects(rules: readonly Rule[]): string[][] {
+  const helpers = [...new Set(rules.filter((r) => r.verdict === Verdict.HELPER).map((r) => r.helper!))].sort();
+  return helpers.map((h) => [`\tct helper ${h}-standard {`, `\t\ttype "${h}" protocol ${HELPER_PROTOCOL[h]}`, '\t\tl3proto inet', '\t}']);
 }
 
 /** The dynamic sets behind per-source limits, declared at the top of the table (as nft lists them). */
@@ -203,22 +213,23 @@ function meterSets(rules: readonly Rule[]): string[][] {
 export function renderNftables(model: RulesetModel, tableName: string = NFT_TABLE, header?: string): string {
   const lines: string[] = [];
   if (header) lines.push(`# ${header}`);
-  for (const table of model.tables) {
-    const name = table.name === 'filter' ? tableName : `${tableName}_${table.name}`;
-    lines.push(`table inet ${name} {`);
-    const meters = meterSets(table.chains.flatMap((c) => c.rules));
-    for (const meter of meters) lines.push(...meter, '');
-    table.chains.forEach((chain, i) => {
-      if (i > 0) lines.push('');
-      lines.push(`\tchain ${chain.name} {`);
-      if (chain.hook) {
-        const priority = table.name === 'raw' ? 'raw' : 'filter';
-        lines.push(`\t\ttype filter hook ${chain.hook} priority ${priority}; policy ${chain.policy ?? Verdict.ACCEPT};`);
-      }
-      for (const rule of chain.rules) lines.push(`\t\t${nftRuleText(rule)}`);
-      lines.push('\t}');
-    });
-    lines.push('}');
+  // every neutral table goes into the library's one table: the filter chains, and the
+  // helper chain (after conntrack: `ct helper set` needs the connection)
+  const chains = model.tables.flatMap((t) => t.chains);
+  const rules = chains.flatMap((c) => c.rules);
+  const blocks: string[][] = [...meterSets(rules), ...helperObjects(rules)];
+  for (const chain of chains) {
+    const block = [`\tchain ${chain.name} {`];
+    if (chain.hook) block.push(`\t\ttype filter hook ${chain.hook} priority filter; policy ${chain.policy ?? Verdict.ACCEPT};`);
+    for (const rule of chain.rules) block.push(`\t\t${nftRuleText(rule)}`);
+    block.push('\t}');
+    blocks.push(block);
   }
+  lines.push(`table inet ${tableName} {`);
+  blocks.forEach((block, i) => {
+    if (i > 0) lines.push('');
+    lines.push(...block);
+  });
+  lines.push('}');
   return `${lines.join('\n')}\n`;
 }
