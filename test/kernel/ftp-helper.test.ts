@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CompiledRuleset, ConntrackHelper, IpFamily, Peer, Port } from '../../src/engine';
@@ -57,7 +58,7 @@ for passive in (True, False):
 const describeKernel = netnsSupported() && spawnOk() ? describe : describe.skip;
 
 function spawnOk(): boolean {
-  return require('child_process').spawnSync('/usr/bin/python3', ['-c', 'import pyftpdlib']).status === 0;
+  return spawnSync('/usr/bin/python3', ['-c', 'import pyftpdlib']).status === 0;
 }
 
 describeKernel('the FTP conntrack helper in the kernel', () => {

@@ -129,7 +129,9 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   const chains = output ? [input, output] : [input];
   const helpers = helperRules(policy, sets);
   const tables = [{ name: FILTER_TABLE, chains }];
-  if (helpers.length > 0) tables.push({ name: RAW_TABLE, chains: [{ name: PREROUTING_CHAIN, hook: ChainHook.PREROUTING, policy: Verdict.ACCEPT, rules: helpers }] });
+  if (helpers.length > 0) {
+    tables.push({ name: RAW_TABLE, chains: [{ name: PREROUTING_CHAIN, hook: ChainHook.PREROUTING, policy: Verdict.ACCEPT, rules: helpers }] });
+  }
   return definitions.length > 0 ? { tables, sets: definitions } : { tables };
 }
 
