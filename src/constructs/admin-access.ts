@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { checkNonEmpty, checkValues } from './validation';
 import { Allowance } from '../engine/compiler/host-policy';
+import { checkConnectionLimits, ConnectionLimits } from '../engine/model/connection-limits';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
 
@@ -17,6 +18,13 @@ export interface AdminAccessOptions {
    * @default [Port.SSH]
    */
   readonly ports?: Port[];
+
+  /**
+   * Per-source limits on new connections (e.g. SSH brute force: 10 per minute).
+   *
+   * @default - none
+   */
+  readonly limits?: ConnectionLimits;
 }
 
 /**
@@ -35,6 +43,8 @@ export class AdminAccess extends Construct {
   public readonly ports: Port[];
   /** The management peers. */
   public readonly peers: Peer[];
+  /** Per-source limits, if any. */
+  public readonly limits?: ConnectionLimits;
 
   public constructor(scope: Construct, id: string, props: AdminAccessProps) {
     super(scope, id);
@@ -42,11 +52,13 @@ export class AdminAccess extends Construct {
     if (props.ports !== undefined) checkNonEmpty(this, 'ports', props.ports, 'omit ports for SSH, or list e.g. Port.tcp(2222)');
     this.peers = [...props.peers];
     this.ports = props.ports ? [...props.ports] : [Port.SSH];
+    this.limits = props.limits;
+    if (this.limits) checkConnectionLimits(this.limits, this.node.path);
     checkValues(this, [...this.peers, ...this.ports]);
   }
 
   /** The openings this access asks for. */
   public get allowances(): Allowance[] {
-    return [{ origin: this.node.path, ports: this.ports, peers: this.peers }];
+    return [{ origin: this.node.path, ports: this.ports, peers: this.peers, limits: this.limits }];
   }
 }

@@ -38,6 +38,25 @@ export interface ConnectionRule {
  * adding a host to a group later updates every ruleset that refers to the group.
  */
 export class Connections {
+  /**
+   * The connections this connectable's hosts may open to others: every rule anywhere in
+   * the app whose source is `self` or one of `sources`, as allowances to the target's
+   * current addresses (for outbound filtering).
+   */
+  public static egressFor(self: IConnectable, sources: IConnectable[]): Allowance[] {
+    const out: Allowance[] = [];
+    for (const c of self.node.root.node.findAll()) {
+      const target = c as Partial<IConnectable>;
+      if (!(target.connections instanceof Connections)) continue;
+      for (const rule of target.connections.rules) {
+        if (!sources.includes(rule.from) || !target.peer) continue;
+        const what = rule.description ? ` (${rule.description})` : '';
+        out.push({ origin: `${self.node.path} to ${c.node.path}${what}`, ports: rule.ports, peers: [target.peer] });
+      }
+    }
+    return out;
+  }
+
   private readonly rules: ConnectionRule[] = [];
 
   /** @param owner the host or group these connections belong to */

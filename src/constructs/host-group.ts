@@ -1,6 +1,8 @@
 import { Construct } from 'constructs';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Connections, IConnectable } from './connections';
+import { Deny, DenyOptions } from './deny';
+import { OutboundAccess, OutboundAccessOptions } from './outbound-access';
 import { Service, ServiceOptions } from './service';
 import type { StatefulHost } from './stateful-host';
 import { Peer } from '../engine/peer';
@@ -67,6 +69,16 @@ export class HostGroup extends Construct implements IConnectable {
   /** Adds a service every member offers. */
   public addService(id: string, options: ServiceOptions): Service {
     return new Service(this, id, options);
+  }
+
+  /** Allows every member to open connections to destinations (members with `outboundFiltering: true`). */
+  public addOutbound(id: string, options: OutboundAccessOptions): OutboundAccess {
+    return new OutboundAccess(this, id, options);
+  }
+
+  /** Blocks new traffic from peers on every member. */
+  public addDeny(id: string, options: DenyOptions): Deny {
+    return new Deny(this, id, options);
   }
 
   /** Adds management access to every member. */

@@ -1,6 +1,8 @@
 import { Construct } from 'constructs';
-import { checkNonEmpty, checkValues } from './validation';
+import { checkNonEmpty, checkValues, constructError } from './validation';
 import { Allowance } from '../engine/compiler/host-policy';
+import { checkConnectionLimits, ConnectionLimits } from '../engine/model/connection-limits';
+import { ConntrackHelper, HELPER_PROTOCOL } from '../engine/model/conntrack-helper';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
 
@@ -17,6 +19,21 @@ export interface ServiceOptions {
    * @default [Peer.any()] - anyone, IPv4 and IPv6
    */
   readonly peers?: Peer[];
+
+  /**
+   * A conntrack helper for the service's control connections (FTP), so the data
+   * connections it announces come in as RELATED; no other port needs opening.
+   *
+   * @default - none
+   */
+  readonly helper?: ConntrackHelper;
+
+  /**
+   * Per-source limits on new connections (brute force, floods).
+   *
+   * @default - none
+   */
+  readonly limits?: ConnectionLimits;
 
   /**
    * A description, shown in reports.
@@ -45,6 +62,10 @@ export class Service extends Construct {
   public readonly peers: Peer[];
   /** The description. */
   public readonly description: string;
+  /** The conntrack helper, if any. */
+  public readonly helper?: ConntrackHelper;
+  /** Per-source limits, if any. */
+  public readonly limits?: ConnectionLimits;
 
   public constructor(scope: Construct, id: string, props: ServiceProps) {
     super(scope, id);
@@ -53,11 +74,17 @@ export class Service extends Construct {
     this.ports = [...props.ports];
     this.peers = props.peers ? [...props.peers] : [Peer.any()];
     this.description = props.description ?? id;
+    this.limits = props.limits;
+    this.helper = props.helper;
+    if (this.helper && !this.ports.some((p) => p.protocol === HELPER_PROTOCOL[this.helper!])) {
+      throw constructError(this, `the ${this.helper} helper reads ${HELPER_PROTOCOL[this.helper]}, but the service has no ${HELPER_PROTOCOL[this.helper]} port: add e.g. Port.${HELPER_PROTOCOL[this.helper]}(${this.helper === ConntrackHelper.FTP ? 21 : 69})`);
+    }
+    if (this.limits) checkConnectionLimits(this.limits, this.node.path);
     checkValues(this, [...this.ports, ...this.peers]);
   }
 
   /** The openings this service asks for. */
   public get allowances(): Allowance[] {
-    return [{ origin: this.node.path, ports: this.ports, peers: this.peers }];
+    return [{ origin: this.node.path, ports: this.ports, peers: this.peers, limits: this.limits, helper: this.helper }];
   }
 }

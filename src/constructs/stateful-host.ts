@@ -4,24 +4,33 @@ import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Connections, IConnectable } from './connections';
-import { declarationsUnder } from './declarations';
+import { declarationsUnder, denialsUnder, outboundUnder } from './declarations';
+import { Deny, DenyOptions } from './deny';
 import { HostGroup } from './host-group';
+import { OutboundAccess, OutboundAccessOptions } from './outbound-access';
 import { Service, ServiceOptions } from './service';
 import { constructError } from './validation';
 import { CheckLevel } from '../checks/check-level';
 import { HostFacts } from '../checks/host-facts';
 import { PolicyChecks } from '../checks/policy-checks';
+import { coveringOrigins } from '../checks/rules/redundant-declaration';
 import { DeploymentOptions } from '../deploy/deployment-options';
 import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
-import { Allowance } from '../engine/compiler/host-policy';
+import { Allowance, Denial, DropLogging } from '../engine/compiler/host-policy';
 import { Explain } from '../engine/explain/explain';
 import { ALL_FAMILIES, IpFamily } from '../engine/family';
 import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
+import { RateLimit } from '../engine/model/rate-limit';
 import { Peer } from '../engine/peer';
+import { Port } from '../engine/port';
+
+/** Every port of every protocol: what a denial without ports covers. */
+const ALL_TRAFFIC = [Port.allTcp(), Port.allUdp(), ...Array.from({ length: 256 }, (_, t) => t)
+  .flatMap((t) => [Port.icmpType(t), Port.icmpv6Type(t)])];
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 /** nft identifiers: a letter, then letters, digits and underscores (kept short for readability). */
@@ -65,6 +74,35 @@ export interface StatefulHostProps {
    * @default true
    */
   readonly allowPing?: boolean;
+
+  /**
+   * How many echo requests per family are accepted; the rest meet the default action.
+   *
+   * @default - 20 per second, bursts of 50
+   */
+  readonly pingRateLimit?: RateLimit;
+
+  /**
+   * Log what the default action refuses (rate-limited, prefix naming the host).
+   *
+   * @default - no logging
+   */
+  readonly logDropped?: DropLogging;
+
+  /**
+   * Filter what the host sends, too: only `OutboundAccess` declarations and connections
+   * from this host (or its groups) to others may open new connections.
+   *
+   * @default false
+   */
+  readonly outboundFiltering?: boolean;
+
+  /**
+   * What happens to new outbound connections nothing allows.
+   *
+   * @default DefaultAction.REJECT
+   */
+  readonly outboundDefaultAction?: DefaultAction;
 
   /**
    * Every address the host has, IPv4 and IPv6: what other hosts' rules see it as when
@@ -137,6 +175,14 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   public readonly defaultAction: DefaultAction;
   /** Whether ping is accepted. */
   public readonly allowPing: boolean;
+  /** The ping rate limit, if not the default. */
+  public readonly pingRateLimit?: RateLimit;
+  /** Logging of refused packets, if on. */
+  public readonly logDropped?: DropLogging;
+  /** Whether outbound traffic is filtered. */
+  public readonly outboundFiltering: boolean;
+  /** The outbound default action. */
+  public readonly outboundDefaultAction: DefaultAction;
   /** The address families the host has. */
   public readonly ipFamilies: IpFamily[];
   /** The nftables table name. */
@@ -166,10 +212,21 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     this.backend = props.backend ?? Backend.IPTABLES;
     this.defaultAction = props.defaultAction ?? DefaultAction.REJECT;
     this.allowPing = props.allowPing ?? true;
+    this.pingRateLimit = props.pingRateLimit;
+    this.logDropped = props.logDropped;
+    this.outboundFiltering = props.outboundFiltering ?? false;
+    this.outboundDefaultAction = props.outboundDefaultAction ?? DefaultAction.REJECT;
+    // compile the options alone, so their mistakes surface here (with the path) and not at synth
+    CompiledRuleset.compile({
+      name: this.hostName, origin: this.node.path, allowances: [], pingRateLimit: this.pingRateLimit, logDropped: this.logDropped,
+    });
     this.ipFamilies = ALL_FAMILIES.filter((f) => (props.ipFamilies ?? ALL_FAMILIES).includes(f));
     if (this.ipFamilies.length === 0) throw constructError(this, 'ipFamilies must not be empty: use [IpFamily.IPV4], [IpFamily.IPV6] or both');
     if (props.nftTableName !== undefined && !NFT_TABLE_NAME.test(props.nftTableName)) {
       throw constructError(this, `nftTableName '${props.nftTableName}' is not a name nft accepts: use a letter, then up to 63 letters, digits or '_'`);
+    }
+    if (props.nftTableName !== undefined && this.backend !== Backend.NFTABLES) {
+      throw constructError(this, `nftTableName '${props.nftTableName}' needs backend: Backend.NFTABLES (iptables keeps its rules in SFW-* chains)`);
     }
     this.nftTableName = props.nftTableName;
     if (props.setThreshold !== undefined && !((Number.isInteger(props.setThreshold) || props.setThreshold === Infinity) && props.setThreshold >= 0)) {
@@ -199,6 +256,16 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   /** Adds a service (ports open to peers; anyone by default). */
   public addService(id: string, options: ServiceOptions): Service {
     return new Service(this, id, options);
+  }
+
+  /** Allows the host to open connections to destinations (with `outboundFiltering: true`). */
+  public addOutbound(id: string, options: OutboundAccessOptions): OutboundAccess {
+    return new OutboundAccess(this, id, options);
+  }
+
+  /** Blocks new traffic from peers (all of it, or to some ports). */
+  public addDeny(id: string, options: DenyOptions): Deny {
+    return new Deny(this, id, options);
   }
 
   /** Adds management access (SSH by default) from explicit peers. */
@@ -233,6 +300,22 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     ]);
   }
 
+  /**
+   * Every outbound opening of this host: its own and its groups' `OutboundAccess`, and the
+   * connections from it or its groups to other hosts and groups.
+   */
+  public get outboundAllowances(): Allowance[] {
+    return [
+      ...this.declarationScopes().flatMap((scope) => outboundUnder(scope).flatMap((o) => o.allowances)),
+      ...Connections.egressFor(this, this.declarationScopes()),
+    ];
+  }
+
+  /** Every denial declared for this host and its groups. */
+  public get denials(): Denial[] {
+    return this.declarationScopes().flatMap((scope) => denialsUnder(scope).map((d) => d.denial));
+  }
+
   /** The host itself, then its groups. */
   private declarationScopes(): (StatefulHost | HostGroup)[] {
     return [this, ...this.memberOf];
@@ -244,10 +327,14 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       name: this.hostName,
       origin: this.node.path,
       allowances: this.allowances,
+      denials: this.denials,
+      outbound: this.outboundFiltering ? { allowances: this.outboundAllowances, defaultAction: this.outboundDefaultAction } : undefined,
       families: this.ipFamilies,
       defaultAction: this.defaultAction,
       allowPing: this.allowPing,
       setThreshold: this.setThreshold,
+      pingRateLimit: this.pingRateLimit,
+      logDropped: this.logDropped,
     });
   }
 
@@ -275,6 +362,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   /** Peers of a family the host lacks, and declarations that repeat another exactly. */
   private validateDeclarations(): string[] {
     const errors: string[] = [];
+    if (!this.outboundFiltering) {
+      for (const o of this.declarationScopes().flatMap((scope) => outboundUnder(scope))) {
+        errors.push(`${o.node.path} allows outbound traffic, but ${this.node.path} does not filter it: set outboundFiltering: true, or remove the OutboundAccess`);
+      }
+    }
     const seen = new Map<string, string>();
     for (const a of this.allowances) {
       for (const peer of a.peers) {
@@ -283,6 +375,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
           errors.push(`${a.origin}: peer ${peer} is ${peer.families[0] === IpFamily.IPV4 ? 'IPv4' : 'IPv6'} but host ${this.node.path} is ${only}: remove the peer, or add its family to ipFamilies`);
         }
       }
+      const deniedBy = coveringOrigins(a, this.denials.map((d) => ({ origin: d.origin, peers: d.peers, ports: d.ports ?? ALL_TRAFFIC })));
+      if (deniedBy) errors.push(`${a.origin} allows traffic that ${deniedBy.join(', ')} denies entirely: remove the opening, or narrow the denial`);
       const key = `${a.ports.map(String).sort().join(',')}|${a.peers.flatMap((p) => p.elements).sort().join(',')}`;
       const first = seen.get(key);
       if (first) errors.push(`${a.origin} repeats ${first} exactly (${a.ports.join(', ')} from ${a.peers.join(', ')}): remove one of them`);

@@ -1,5 +1,5 @@
 import { App, TerraformStack, Testing } from 'cdktf';
-import { AdminAccess, Backend, IpFamily, Peer, Port, Service, StatefulHost, StatefulHostProps } from '../../src';
+import { AdminAccess, Backend, IpFamily, Peer, Port, RateUnit, Service, StatefulHost, StatefulHostProps } from '../../src';
 
 // Every bad input gets one clear message that names the construct path, the offending
 // value, and how to fix it. Each row: what the user wrote, the exact message.
@@ -10,6 +10,7 @@ const host = (s: TerraformStack, props: Partial<StatefulHostProps> = {}) =>
   new StatefulHost(s, 'web', { address: '192.0.2.10', ...props });
 const svc = (ports: Port[], peers?: Peer[]): Build => (s) => new Service(host(s), 'Svc', { ports, peers });
 const admin = (peers: Peer[], ports?: Port[]): Build => (s) => new AdminAccess(host(s), 'Ops', { peers, ports });
+const admin2 = (limits: object): Build => (s) => new AdminAccess(host(s), 'Ops', { peers: [Peer.ipv4('192.0.2.1')], limits });
 const ops = (h: StatefulHost) => h.addAdminAccess('Ops', { peers: [Peer.ipv4('198.51.100.7')] });
 
 const THROWN: [string, Build, string][] = [
@@ -64,6 +65,11 @@ const THROWN: [string, Build, string][] = [
   ['no address family', (s) => host(s, { ipFamilies: [] }), 'stack/web: ipFamilies must not be empty: use [IpFamily.IPV4], [IpFamily.IPV6] or both'],
   ['nft table name with a space', (s) => host(s, { backend: Backend.NFTABLES, nftTableName: 'my table' }), "stack/web: nftTableName 'my table' is not a name nft accepts: use a letter, then up to 63 letters, digits or '_'"],
   ['nft table name with a dash', (s) => host(s, { backend: Backend.NFTABLES, nftTableName: 'my-fw' }), "stack/web: nftTableName 'my-fw' is not a name nft accepts: use a letter, then up to 63 letters, digits or '_'"],
+  ['log prefix too long', (s) => host(s, { logDropped: { prefix: 'firewall-of-the-web-server-1: ' } }), "stack/web: log prefix 'firewall-of-the-web-server-1: ' is not usable: use at most 29 printable characters without quotes or backslashes"],
+  ['ping rate of zero', (s) => host(s, { pingRateLimit: { rate: 0, unit: RateUnit.SECOND } }), 'stack/web: pingRateLimit: rate 0 is out of range: use a whole number of packets from 1 to 10000 per second'],
+  ['nftTableName on iptables', (s) => host(s, { nftTableName: 'fw' }), "stack/web: nftTableName 'fw' needs backend: Backend.NFTABLES (iptables keeps its rules in SFW-* chains)"],
+  ['zero concurrent connections', (s) => new Service(host(s), 'Svc', { ports: [Port.HTTPS], limits: { concurrentPerSource: 0 } }), 'stack/web/Svc: concurrentPerSource 0 is out of range: use a whole number of connections from 1 to 65535'],
+  ['fractional connection rate', admin2({ newConnectionsPerSource: { rate: 0.5, unit: RateUnit.MINUTE } }), 'stack/web/Ops: newConnectionsPerSource: rate 0.5 is out of range: use a whole number of packets from 1 to 10000 per minute'],
   ['rollback timeout too short', (s) => host(s, { deployment: { rollbackTimeoutSeconds: 5 } }), 'stack/web/Deployment: rollbackTimeoutSeconds 5 is out of range: use 10 to 3600 seconds'],
   ['rollback timeout too long', (s) => host(s, { deployment: { rollbackTimeoutSeconds: 7200 } }), 'stack/web/Deployment: rollbackTimeoutSeconds 7200 is out of range: use 10 to 3600 seconds'],
 ];

@@ -1,5 +1,5 @@
 import { TerraformStack, Testing } from 'cdktf';
-import { IpFamily, Peer, Port, Service, StatefulHost } from '../../src';
+import { ConntrackHelper, IpFamily, Peer, Port, Service, StatefulHost } from '../../src';
 
 function host(): StatefulHost {
   return new StatefulHost(new TerraformStack(Testing.app(), 'stack'), 'web', { address: '192.0.2.1' });
@@ -25,5 +25,22 @@ describe('Service', () => {
     [{ ports: [Port.HTTP], peers: [] }, "stack/web/Bad: peers must not be empty: omit peers to allow anyone, or list e.g. Peer.ipv4('192.0.2.0/24')"],
   ])('refuses %j', (props, message) => {
     expect(() => new Service(host(), 'Bad', props)).toThrow(message);
+  });
+});
+
+describe('Service with a conntrack helper', () => {
+  test('attaches the helper to its control connections, from its peers, in the raw table / a prerouting chain', () => {
+    const h = host();
+    h.addService('Ftp', { ports: [Port.tcp(21)], peers: [Peer.ipv4('192.0.2.0/24')], helper: ConntrackHelper.FTP });
+    expect(h.ruleset.toIptablesRestore(IpFamily.IPV4)).toContain('*raw\n');
+    expect(h.ruleset.toIptablesRestore(IpFamily.IPV4)).toContain('-A SFW-PREROUTING -s 192.0.2.0/24 -p tcp -m tcp --dport 21 -m comment --comment "stack/web/Ftp: ftp helper" -j CT --helper ftp');
+    expect(h.ruleset.toIptablesRestore(IpFamily.IPV6)).not.toContain('CT --helper');
+    expect(h.ruleset.toNftables()).toContain('ct helper ftp-standard {\n\t\ttype "ftp" protocol tcp\n\t\tl3proto inet\n\t}');
+  });
+
+  test('a helper needs a port of its protocol', () => {
+    expect(() => new Service(host(), 'Bad', { ports: [Port.udp(21)], helper: ConntrackHelper.FTP })).toThrow(
+      'stack/web/Bad: the ftp helper reads tcp, but the service has no tcp port: add e.g. Port.tcp(21)',
+    );
   });
 });

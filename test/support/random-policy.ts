@@ -1,4 +1,4 @@
-import { Allowance, DefaultAction, HostPolicy, Peer, Port } from '../../src/engine';
+import { Allowance, DefaultAction, Denial, HostPolicy, IpFamily, Peer, Port } from '../../src/engine';
 
 /** A small, seedable PRNG (mulberry32) so generated policies reproduce from their seed. */
 export function rng(seed: number): () => number {
@@ -102,13 +102,20 @@ export function randomPolicy(seed: number, maxAllowances = 12): HostPolicy {
     const peers = Array.from({ length: int(r, 1, 4) }, () => randomPeer(r));
     allowances.push({ origin: `gen${seed}/host/A${i}`, ports, peers });
   }
-  return {
-    name: `gen${seed}`,
-    origin: `gen${seed}/host`,
-    allowances,
-    defaultAction: pick(r, [DefaultAction.REJECT, DefaultAction.REJECT_HOST_PROHIBITED, DefaultAction.DROP]),
-    allowPing: r() < 0.7,
-  };
+  const defaultAction = pick(r, [DefaultAction.REJECT, DefaultAction.REJECT_HOST_PROHIBITED, DefaultAction.DROP]);
+  const allowPing = r() < 0.7;
+  // drawn last, so the allowances of a seed do not depend on whether it has denials
+  const denials: Denial[] = [];
+  if (r() < 0.4) {
+    const count = int(r, 1, 3);
+    for (let i = 0; i < count; i++) {
+      // never deny everyone: a denial of all traffic leaves nothing for the probes to tell apart
+      const peers = Array.from({ length: int(r, 1, 3) }, () => randomPeer(r)).filter((p) => p.toString() !== 'any' || !p.families.includes(IpFamily.IPV4));
+      const ports = r() < 0.5 ? undefined : Array.from({ length: int(r, 1, 4) }, () => randomPort(r));
+      if (peers.length > 0) denials.push({ origin: `gen${seed}/host/D${i}`, peers, ports });
+    }
+  }
+  return { name: `gen${seed}`, origin: `gen${seed}/host`, allowances, denials, defaultAction, allowPing };
 }
 
 /** A peer for long lists: single addresses (often neighbours, so some merge), small blocks and ranges, both families. */

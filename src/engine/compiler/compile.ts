@@ -1,24 +1,37 @@
+import { createHash } from 'crypto';
 import { AddressRange, formatRange, isWholeFamily, rangesKey, rangesSize, unionRanges } from '../address/address-range';
 import { ALL_FAMILIES, IpFamily } from '../family';
+import { DefaultAction } from './default-action';
+import { HostPolicy } from './host-policy';
+import { groupPorts, PortDeclaration } from './port-segments';
+import { DEFAULT_SET_THRESHOLD, SetBuilder } from './sets';
 import { Chain } from '../model/chain';
 import { ChainHook } from '../model/chain-hook';
+import { checkConnectionLimits, OverLimitAction } from '../model/connection-limits';
 import { ConnectionState } from '../model/connection-state';
+import { ConntrackHelper, HELPER_PROTOCOL } from '../model/conntrack-helper';
+import { checkRateLimit, DEFAULT_BURST, RateLimit, RateUnit } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { PortRange } from '../model/rule-match';
 import { RulesetModel } from '../model/ruleset-model';
 import { Verdict } from '../model/verdict';
 import { Protocol } from '../protocol';
-import { DefaultAction } from './default-action';
-import { HostPolicy } from './host-policy';
-import { groupPorts, PortDeclaration } from './port-segments';
-import { DEFAULT_SET_THRESHOLD, SetBuilder } from './sets';
 
 /** Name of the neutral model's filter table and input chain (renderers map them to their own names). */
 export const FILTER_TABLE = 'filter';
 export const INPUT_CHAIN = 'input';
+export const OUTPUT_CHAIN = 'output';
+/** The table and chain conntrack helpers are attached in (iptables: raw; nftables: a prerouting chain). */
+export const RAW_TABLE = 'raw';
+export const PREROUTING_CHAIN = 'prerouting';
 
 /** ICMPv6 neighbour discovery: router solicit/advert, neighbour solicit/advert (RFC 4890 4.4.1). */
+/** Ping: 20 echo requests per second per family, bursts of 50. */
+export const DEFAULT_PING_LIMIT: RateLimit = { rate: 20, unit: RateUnit.SECOND, burst: 50 };
+/** Logging: 10 lines per minute, bursts of 5. */
+export const DEFAULT_LOG_LIMIT: RateLimit = { rate: 10, unit: RateUnit.MINUTE };
+
 export const ICMPV6_ND_TYPES = [133, 134, 135, 136];
 /** ICMPv6 multicast listener query, report, done and MLDv2 report (RFC 4890 4.4.1). */
 export const ICMPV6_MLD_TYPES = [130, 131, 132, 143];
@@ -49,8 +62,8 @@ const PROTOCOL_ORDER = [Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ICMP
  * 6. the default action.
  */
 export function compileHostPolicy(policy: HostPolicy): RulesetModel {
-  for (const a of policy.allowances) {
-    const problem = [...a.ports, ...a.peers].find((x) => x.problem)?.problem;
+  for (const a of [...policy.allowances, ...(policy.denials ?? [])]) {
+    const problem = [...(a.ports ?? []), ...a.peers].find((x) => x.problem)?.problem;
     if (problem) throw new Error(`${a.origin}: ${problem}`);
   }
   const baseline = policy.origin ?? policy.name;
@@ -70,6 +83,8 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
     { match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP, origins: [baseline], comment: 'invalid state' },
   ];
 
+  rules.push(...denialRules(policy, sets));
+  rules.push(...limitRules(policy, sets));
   rules.push(...openingsToRules(sortOpenings(mergeAcrossFamilies(collectOpenings(policy))), sets));
 
   rules.push({
@@ -90,25 +105,166 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
     comment: 'icmpv6 multicast listener discovery',
   });
   if (policy.allowPing ?? true) {
+    const limit = policy.pingRateLimit ?? DEFAULT_PING_LIMIT;
+    checkRateLimit(limit, `${baseline}: pingRateLimit`);
     rules.push({
-      match: { family: IpFamily.IPV4, protocol: Protocol.ICMP, states: [ConnectionState.NEW], icmpTypes: [8] },
+      match: { family: IpFamily.IPV4, protocol: Protocol.ICMP, states: [ConnectionState.NEW], icmpTypes: [8], limit },
       verdict: Verdict.ACCEPT,
       origins: [baseline],
       comment: 'ping',
     });
     rules.push({
-      match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, states: [ConnectionState.NEW], icmpTypes: [128] },
+      match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, states: [ConnectionState.NEW], icmpTypes: [128], limit },
       verdict: Verdict.ACCEPT,
       origins: [baseline],
       comment: 'ping',
     });
   }
+  if (policy.logDropped) rules.push(logRule(policy, baseline));
   rules.push(...defaultActionRules(policy.defaultAction ?? DefaultAction.REJECT, baseline));
 
   const input: Chain = { name: INPUT_CHAIN, hook: ChainHook.INPUT, policy: Verdict.ACCEPT, rules };
+  const output = policy.outbound ? outputChain(policy, baseline, sets) : undefined;
   const definitions = sets.definitions();
-  const tables = [{ name: FILTER_TABLE, chains: [input] }];
+  const chains = output ? [input, output] : [input];
+  const helpers = helperRules(policy, sets);
+  const tables = [{ name: FILTER_TABLE, chains }];
+  if (helpers.length > 0) {
+    tables.push({ name: RAW_TABLE, chains: [{ name: PREROUTING_CHAIN, hook: ChainHook.PREROUTING, policy: Verdict.ACCEPT, rules: helpers }] });
+  }
   return definitions.length > 0 ? { tables, sets: definitions } : { tables };
+}
+
+/**
+ * Denials become DROP rules ahead of the openings: those for all traffic first (peers
+ * merged into one list per family), then port-specific ones (merged like openings).
+ */
+function denialRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
+  const denials = policy.denials ?? [];
+  const whole = denials.filter((d) => !d.ports || d.ports.length === 0);
+  const rules: Rule[] = [];
+  for (const family of ALL_FAMILIES) {
+    const ranges = unionRanges(whole.flatMap((d) => d.peers.flatMap((p) => p._ranges)).filter((r) => r.family === family));
+    if (ranges.length === 0) continue;
+    const origins = [...new Set(whole.filter((d) => d.peers.some((p) => p.families.includes(family))).map((d) => d.origin))].sort();
+    const everyone = ranges.length === 1 && isWholeFamily(ranges[0]);
+    const set = everyone ? undefined : sets.addressSet(family, ranges, origins);
+    const source = everyone ? undefined : set ? { set } : { elements: ranges.map(formatRange) };
+    rules.push({ match: { family, source }, verdict: Verdict.DROP, origins, comment: 'denied' });
+  }
+  const portDenials = denials
+    .filter((d) => d.ports && d.ports.length > 0)
+    .map((d) => ({ origin: d.origin, ports: d.ports!, peers: d.peers }));
+  const openings = sortOpenings(mergeAcrossFamilies(collectOpenings({ ...policy, allowances: portDenials })));
+  for (const rule of openingsToRules(openings, sets)) {
+    rules.push({ ...rule, match: { ...rule.match, states: undefined, tcpSynOnly: undefined }, verdict: Verdict.DROP, comment: 'denied' });
+  }
+  return rules;
+}
+
+/**
+ * Per-source limits: for every opening with limits, the same match plus "this source is
+ * over the limit", with the over-limit action, ahead of all openings (so no other
+ * declaration lets the excess in). One per family: the per-source tables are per family.
+ */
+function limitRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
+  const rules: Rule[] = [];
+  for (const a of policy.allowances) {
+    const limits = a.limits;
+    if (!limits || (!limits.newConnectionsPerSource && limits.concurrentPerSource === undefined)) continue;
+    checkConnectionLimits(limits, a.origin);
+    const concurrent = limits.concurrentPerSource;
+    const tag = createHash('sha256').update(a.origin).digest('hex').slice(0, 6);
+    const reject = limits.overLimitAction === OverLimitAction.REJECT;
+    for (const rule of openingsToRules(collectOpenings({ ...policy, allowances: [a] }), sets)) {
+      const family = rule.match.family ?? IpFamily.IPV4;
+      const v = family === IpFamily.IPV6 ? '6' : '4';
+      const over = {
+        verdict: reject ? Verdict.REJECT : Verdict.DROP,
+        rejectWith: reject ? (rule.match.protocol === Protocol.TCP ? RejectWith.TCP_RESET : RejectWith.PORT_UNREACHABLE) : undefined,
+        origins: [a.origin],
+      };
+      if (limits.newConnectionsPerSource) {
+        const limit = { burst: DEFAULT_BURST, ...limits.newConnectionsPerSource };
+        rules.push({ ...rule, ...over, match: { ...rule.match, sourceRateOver: { limit, name: `sfw-r${v}-${tag}`, family } }, comment: 'over the new-connection rate' });
+      }
+      if (concurrent !== undefined) {
+        rules.push({ ...rule, ...over, match: { ...rule.match, sourceConnectionsOver: { above: concurrent, name: `sfw-c${v}-${tag}`, family } }, comment: 'over the connection limit' });
+      }
+    }
+  }
+  return rules;
+}
+
+/**
+ * The OUTPUT chain: the same stateful pattern for what the host sends. Established
+ * first, loopback, invalid dropped, the declared destinations for NEW only, ICMPv6
+ * neighbour discovery and MLD (the host must send them for IPv6 to work), then the
+ * outbound default action.
+ */
+function outputChain(policy: HostPolicy, baseline: string, sets: SetBuilder): Chain {
+  const outbound = policy.outbound!;
+  for (const a of outbound.allowances) {
+    const problem = [...a.ports, ...a.peers].find((x) => x.problem)?.problem;
+    if (problem) throw new Error(`${a.origin}: ${problem}`);
+  }
+  const origin = `${baseline} outbound`;
+  const openings = sortOpenings(mergeAcrossFamilies(collectOpenings({ ...policy, allowances: outbound.allowances })));
+  const rules: Rule[] = [
+    { match: { states: [ConnectionState.ESTABLISHED, ConnectionState.RELATED] }, verdict: Verdict.ACCEPT, origins: [origin], comment: 'established and related traffic' },
+    { match: { outInterface: 'lo' }, verdict: Verdict.ACCEPT, origins: [origin], comment: 'loopback' },
+    { match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP, origins: [origin], comment: 'invalid state' },
+    // the same openings, to destinations instead of from sources
+    ...openingsToRules(openings, sets).map((r) => ({ ...r, match: { ...r.match, source: undefined, destination: r.match.source } })),
+    {
+      match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, icmpTypes: [...ICMPV6_MLD_TYPES, ...ICMPV6_ND_TYPES].sort((a, b) => a - b) },
+      verdict: Verdict.ACCEPT,
+      origins: [origin],
+      comment: 'icmpv6 neighbour discovery and multicast listener discovery',
+    },
+    ...defaultActionRules(outbound.defaultAction ?? DefaultAction.REJECT, origin),
+  ];
+  return { name: OUTPUT_CHAIN, hook: ChainHook.OUTPUT, policy: Verdict.ACCEPT, rules };
+}
+
+/**
+ * Conntrack helpers: the control connections of openings with a helper (their ports, from
+ * their peers) get the helper attached before conntrack decides, so the data connections
+ * the helper expects arrive as RELATED and are accepted by the first rule; nothing else
+ * is opened for them.
+ */
+function helperRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
+  const rules: Rule[] = [];
+  for (const a of policy.allowances.filter((x) => x.helper !== undefined)) {
+    const protocol = HELPER_PROTOCOL[a.helper!];
+    const ports = a.ports.filter((p) => p.protocol === protocol);
+    if (ports.length === 0) throw new Error(`${a.origin}: the ${a.helper} helper reads ${protocol}, but the opening has no ${protocol} port: add e.g. Port.${protocol}(${a.helper === ConntrackHelper.FTP ? 21 : 69})`);
+    for (const rule of openingsToRules(collectOpenings({ ...policy, allowances: [{ ...a, ports }] }), sets)) {
+      rules.push({
+        ...rule,
+        match: { ...rule.match, states: undefined, tcpSynOnly: undefined },
+        verdict: Verdict.HELPER,
+        helper: a.helper,
+        comment: `${a.helper} helper`,
+      });
+    }
+  }
+  return rules;
+}
+
+/** iptables' LOG prefix limit (the kernel's is 29 characters plus the terminator). */
+export const MAX_LOG_PREFIX = 29;
+
+/** A LOG rule for what the default action is about to refuse: LOG does not stop the packet. */
+function logRule(policy: HostPolicy, baseline: string): Rule {
+  const options = policy.logDropped!;
+  const limit = options.rateLimit ?? DEFAULT_LOG_LIMIT;
+  checkRateLimit(limit, `${baseline}: logDropped.rateLimit`);
+  const prefix = options.prefix ?? `sfw ${policy.name.slice(0, MAX_LOG_PREFIX - 6)}: `;
+  if (prefix.length > MAX_LOG_PREFIX || !/^[\x20-\x7e]*$/.test(prefix) || /["\\']/.test(prefix)) {
+    throw new Error(`${baseline}: log prefix '${prefix}' is not usable: use at most ${MAX_LOG_PREFIX} printable characters without quotes or backslashes`);
+  }
+  return { match: { limit }, verdict: Verdict.LOG, logPrefix: prefix, origins: [baseline], comment: 'log what the default action refuses' };
 }
 
 function defaultActionRules(action: DefaultAction, origin: string): Rule[] {

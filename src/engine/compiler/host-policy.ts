@@ -1,4 +1,7 @@
 import { IpFamily } from '../family';
+import { ConnectionLimits } from '../model/connection-limits';
+import { ConntrackHelper } from '../model/conntrack-helper';
+import { RateLimit } from '../model/rate-limit';
 import { Peer } from '../peer';
 import { Port } from '../port';
 import { DefaultAction } from './default-action';
@@ -16,6 +19,75 @@ export interface Allowance {
 
   /** The peers that may open connections to them. */
   readonly peers: Peer[];
+
+  /**
+   * The conntrack helper the opening's control connections get (FTP on its port), so
+   * the connections they announce come in as RELATED.
+   *
+   * @default - none
+   */
+  readonly helper?: ConntrackHelper;
+
+  /**
+   * Per-source limits on the new connections this opening lets in.
+   *
+   * @default - none
+   */
+  readonly limits?: ConnectionLimits;
+}
+
+/**
+ * One declared denial: traffic from these peers (to these ports, or to anything) is
+ * dropped before any opening is considered.
+ */
+export interface Denial {
+  /** Who asked for it: a construct path, shown as the rule's origin. */
+  readonly origin: string;
+
+  /** The peers whose new traffic is dropped. */
+  readonly peers: Peer[];
+
+  /**
+   * The ports; all traffic when empty.
+   *
+   * @default - all traffic
+   */
+  readonly ports?: Port[];
+}
+
+/**
+ * Logging of the packets the default action refuses.
+ */
+export interface DropLogging {
+  /**
+   * The log line prefix (at most 29 characters: iptables' limit).
+   *
+   * @default - 'sfw <host name>: '
+   */
+  readonly prefix?: string;
+
+  /**
+   * How many lines may be logged (LOG does not stop the packet; the rate keeps a flood
+   * from flooding the log too).
+   *
+   * @default - 10 per minute, bursts of 5
+   */
+  readonly rateLimit?: RateLimit;
+}
+
+/**
+ * Filtering of what the host itself sends: the same stateful pattern on OUTPUT.
+ */
+export interface OutboundPolicy {
+  /** What the host may open connections to: `peers` are the destinations. */
+  readonly allowances: Allowance[];
+
+  /**
+   * What happens to new outbound connections nothing allows.
+   *
+   * @default DefaultAction.REJECT - the local program gets "connection refused" at once
+   */
+  readonly defaultAction?: DefaultAction;
 }
 
 /**
@@ -36,6 +108,20 @@ export interface HostPolicy {
   readonly allowances: Allowance[];
 
   /**
+   * Filter what the host sends (OUTPUT), too.
+   *
+   * @default - outbound traffic is not filtered
+   */
+  readonly outbound?: OutboundPolicy;
+
+  /**
+   * Traffic to drop before the openings (block lists).
+   *
+   * @default - none
+   */
+  readonly denials?: Denial[];
+
+  /**
    * What happens to traffic no rule allows.
    *
    * @default DefaultAction.REJECT
@@ -49,6 +135,20 @@ export interface HostPolicy {
    * @default [IpFamily.IPV4, IpFamily.IPV6]
    */
   readonly families?: IpFamily[];
+
+  /**
+   * How many echo requests (per family) are accepted; the rest meet the default action.
+   *
+   * @default - 20 per second, bursts of 50
+   */
+  readonly pingRateLimit?: RateLimit;
+
+  /**
+   * Log what the default action refuses, rate-limited, just before it.
+   *
+   * @default - no logging
+   */
+  readonly logDropped?: DropLogging;
 
   /**
    * Accept ICMP and ICMPv6 echo requests (ping) from anyone.

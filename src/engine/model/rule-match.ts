@@ -1,6 +1,8 @@
 import { IpFamily } from '../family';
 import { Protocol } from '../protocol';
+import { SourceConnectionMatch, SourceRateMatch } from './connection-limits';
 import { ConnectionState } from './connection-state';
+import { RateLimit } from './rate-limit';
 
 /**
  * An inclusive range of transport ports; `from === to` for a single port.
@@ -129,4 +131,25 @@ export interface RuleMatch {
    * @default - any hop limit
    */
   readonly hopLimit?: number;
+
+  /**
+   * Match only while this rate is not exceeded (one bucket for all packets the rule sees).
+   *
+   * @default - no rate limit
+   */
+  readonly limit?: RateLimit;
+
+  /**
+   * Match only when the packet's source exceeds this rate.
+   *
+   * @default - none
+   */
+  readonly sourceRateOver?: SourceRateMatch;
+
+  /**
+   * Match only when the packet's source already holds more connections than this.
+   *
+   * @default - none
+   */
+  readonly sourceConnectionsOver?: SourceConnectionMatch;
 }

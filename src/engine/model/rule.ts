@@ -1,3 +1,4 @@
+import { ConntrackHelper } from './conntrack-helper';
 import { RejectWith } from './reject-with';
 import { RuleMatch } from './rule-match';
 import { Verdict } from './verdict';
@@ -34,6 +35,20 @@ export interface Rule {
    * @default - RejectWith.PORT_UNREACHABLE
    */
   readonly rejectWith?: RejectWith;
+
+  /**
+   * The conntrack helper to attach (HELPER only).
+   *
+   * @default - none
+   */
+  readonly helper?: ConntrackHelper;
+
+  /**
+   * The prefix of the kernel log line (LOG only; at most 29 characters).
+   *
+   * @default - no prefix
+   */
+  readonly logPrefix?: string;
 
   /**
    * The construct paths (or other origins) that produced this rule; rules merged

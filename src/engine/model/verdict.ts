@@ -17,6 +17,10 @@ export enum Verdict {
    * jumped to this one continues (or the base chain's policy applies).
    */
   GOTO = 'goto',
+  /** Attach a conntrack helper to the packet's connection (see `Rule.helper`) and go on: not a verdict of its own. */
+  HELPER = 'helper',
+  /** Log the packet (see `Rule.logPrefix`) and go on with the next rule: not a verdict of its own. */
+  LOG = 'log',
   /** Look the packet up in the rule's verdict map and apply the verdict found (see `Rule.verdictMap`). */
   MAP = 'vmap',
 }

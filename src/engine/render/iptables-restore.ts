@@ -1,5 +1,6 @@
 import { IpFamily } from '../family';
 import { ConnectionState } from '../model/connection-state';
+import { DEFAULT_BURST, RateUnit } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { PortRange } from '../model/rule-match';
@@ -30,6 +31,9 @@ function rejectName(rejectWith: RejectWith, family: IpFamily): string {
       return v4 ? 'icmp-admin-prohibited' : 'icmp6-adm-prohibited';
   }
 }
+
+/** How iptables-save prints rate units. */
+const IPT_UNITS: Record<RateUnit, string> = { second: 'sec', minute: 'min', hour: 'hour', day: 'day' };
 
 /**
  * A string argument as iptables-save prints it (libxtables' xtables_save_string): bare when
@@ -98,6 +102,19 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
     else throw new Error('icmp types need protocol icmp or icmpv6');
   }
   if (m.hopLimit !== undefined) args.push('-m', 'hl', '--hl-eq', String(m.hopLimit));
+  if (m.sourceRateOver) {
+    const l = m.sourceRateOver.limit;
+    args.push('-m', 'hashlimit', '--hashlimit-above', `${l.rate}/${IPT_UNITS[l.unit]}`, '--hashlimit-burst', String(l.burst ?? DEFAULT_BURST));
+    args.push('--hashlimit-mode', 'srcip', '--hashlimit-name', m.sourceRateOver.name);
+  }
+  if (m.sourceConnectionsOver) {
+    const mask = family === IpFamily.IPV4 ? '32' : '128';
+    args.push('-m', 'connlimit', '--connlimit-above', String(m.sourceConnectionsOver.above), '--connlimit-mask', mask, '--connlimit-saddr');
+  }
+  if (m.limit) {
+    args.push('-m', 'limit', '--limit', `${m.limit.rate}/${IPT_UNITS[m.limit.unit]}`);
+    if (m.limit.burst !== undefined && m.limit.burst !== DEFAULT_BURST) args.push('--limit-burst', String(m.limit.burst));
+  }
   if (rule.origins.length > 0 || rule.comment) args.push('-m', 'comment', '--comment', saveString(ruleComment(rule)));
   switch (rule.verdict) {
     case Verdict.ACCEPT:
@@ -108,6 +125,13 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
       break;
     case Verdict.RETURN:
       args.push('-j', 'RETURN');
+      break;
+    case Verdict.HELPER:
+      args.push('-j', 'CT', '--helper', rule.helper!);
+      break;
+    case Verdict.LOG:
+      args.push('-j', 'LOG');
+      if (rule.logPrefix) args.push('--log-prefix', saveString(rule.logPrefix));
       break;
     case Verdict.JUMP:
       if (!rule.target) throw new Error('a jump rule needs a target chain');

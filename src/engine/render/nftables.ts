@@ -1,5 +1,7 @@
 import { IpFamily } from '../family';
 import { ConnectionState } from '../model/connection-state';
+import { HELPER_PROTOCOL } from '../model/conntrack-helper';
+import { DEFAULT_BURST } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { AddressMatch, PortRange } from '../model/rule-match';
@@ -193,7 +195,8 @@ export function nftRuleText(rule: Rule): string {
   if (m.outInterface) parts.push(`oifname "${m.outInterface}"`);
   // nft infers the family from icmp/icmpv6 matches and from a family-specific reject
   const familyReject = rule.verdict === Verdict.REJECT && rule.rejectWith !== undefined && rule.rejectWith !== RejectWith.TCP_RESET;
-  const impliedFamily = m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6 || familyReject || m.hopLimit !== undefined;
+  const meter = m.sourceRateOver !== undefined || m.sourceConnectionsOver !== undefined; // `ip saddr` inside the set statement
+  const impliedFamily = m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6 || familyReject || m.hopLimit !== undefined || meter;
   if (family !== undefined && !addressed && !impliedFamily) {
     parts.push(`meta nfproto ${family}`);
   }
@@ -220,7 +223,26 @@ export function nftRuleText(rule: Rule): string {
     const states = STATE_ORDER.filter((s) => m.states!.includes(s));
     parts.push(`ct state ${states.join(',')}`);
   }
+  const ip = (f: IpFamily) => (f === IpFamily.IPV6 ? 'ip6' : 'ip');
+  if (m.sourceRateOver) {
+    const l = m.sourceRateOver.limit;
+    const burst = l.burst !== undefined && l.burst !== DEFAULT_BURST ? ` burst ${l.burst} packets` : '';
+    parts.push(`add @${m.sourceRateOver.name} { ${ip(m.sourceRateOver.family)} saddr limit rate over ${l.rate}/${l.unit}${burst} }`);
+  }
+  if (m.sourceConnectionsOver) {
+    parts.push(`add @${m.sourceConnectionsOver.name} { ${ip(m.sourceConnectionsOver.family)} saddr ct count over ${m.sourceConnectionsOver.above} }`);
+  }
+  if (m.limit) {
+    const burst = m.limit.burst !== undefined && m.limit.burst !== DEFAULT_BURST ? ` burst ${m.limit.burst} packets` : '';
+    parts.push(`limit rate ${m.limit.rate}/${m.limit.unit}${burst}`);
+  }
   switch (rule.verdict) {
+    case Verdict.HELPER:
+      parts.push(`ct helper set "${rule.helper}-standard"`);
+      break;
+    case Verdict.LOG:
+      parts.push(rule.logPrefix ? `log prefix "${rule.logPrefix}"` : 'log');
+      break;
     case Verdict.ACCEPT:
     case Verdict.DROP:
     case Verdict.RETURN:
@@ -258,6 +280,27 @@ function needsIntervals(set: SetDefinition): boolean {
   return set.elements.some((e) => e.includes('-') || !e.endsWith(single));
 }
 
+/** The `ct helper` objects the helper rules name. */
+function helperObjects(rules: readonly Rule[]): string[][] {
+  const helpers = [...new Set(rules.filter((r) => r.verdict === Verdict.HELPER).map((r) => r.helper!))].sort();
+  return helpers.map((h) => [`\tct helper ${h}-standard {`, `\t\ttype "${h}" protocol ${HELPER_PROTOCOL[h]}`, '\t\tl3proto inet', '\t}']);
+}
+
+/** The dynamic sets behind per-source limits, declared at the top of the table (as nft lists them). */
+function meterSets(rules: readonly Rule[]): string[][] {
+  const out = new Map<string, string[]>();
+  for (const rule of rules) {
+    const typeOf = (f: IpFamily) => (f === IpFamily.IPV6 ? 'ipv6_addr' : 'ipv4_addr');
+    const rate = rule.match.sourceRateOver;
+    if (rate && !out.has(rate.name)) {
+      out.set(rate.name, ['\tset ' + rate.name + ' {', `\t\ttype ${typeOf(rate.family)}`, '\t\tsize 65535', '\t\tflags dynamic,timeout', `\t\ttimeout 1${rate.limit.unit[0]}`, '\t}']);
+    }
+    const conn = rule.match.sourceConnectionsOver;
+    if (conn && !out.has(conn.name)) out.set(conn.name, ['\tset ' + conn.name + ' {', `\t\ttype ${typeOf(conn.family)}`, '\t\tsize 65535', '\t\tflags dynamic', '\t}']);
+  }
+  return [...out.values()];
+}
+
 /**
  * A named set as `nft list table` prints it inside the table: `flags interval` when it
  * holds blocks or ranges, a plain hash set when it holds single addresses or ports.
@@ -277,25 +320,24 @@ export function nftSetLines(set: SetDefinition): string[] {
 export function renderNftables(model: RulesetModel, tableName: string = NFT_TABLE, header?: string): string {
   const lines: string[] = [];
   if (header) lines.push(`# ${header}`);
-  for (const table of model.tables) {
-    const name = table.name === 'filter' ? tableName : `${tableName}_${table.name}`;
-    lines.push(`table inet ${name} {`);
-    const sets = table.name === 'filter' ? model.sets ?? [] : [];
-    sets.forEach((set, i) => {
-      if (i > 0) lines.push('');
-      lines.push(...nftSetLines(set));
-    });
-    table.chains.forEach((chain, i) => {
-      if (i > 0 || sets.length > 0) lines.push('');
-      lines.push(`\tchain ${chain.name} {`);
-      if (chain.hook) {
-        const priority = table.name === 'raw' ? 'raw' : 'filter';
-        lines.push(`\t\ttype filter hook ${chain.hook} priority ${priority}; policy ${chain.policy ?? Verdict.ACCEPT};`);
-      }
-      for (const rule of chain.rules) lines.push(`\t\t${nftRuleText(rule)}`);
-      lines.push('\t}');
-    });
-    lines.push('}');
+  // every neutral table goes into the library's one table: named sets, the meters of
+  // per-source limits, conntrack helper objects, then the chains (filter, and the helper
+  // chain after conntrack: `ct helper set` needs the connection)
+  const chains = model.tables.flatMap((t) => t.chains);
+  const rules = chains.flatMap((c) => c.rules);
+  const blocks: string[][] = [...(model.sets ?? []).map(nftSetLines), ...meterSets(rules), ...helperObjects(rules)];
+  for (const chain of chains) {
+    const block = [`\tchain ${chain.name} {`];
+    if (chain.hook) block.push(`\t\ttype filter hook ${chain.hook} priority filter; policy ${chain.policy ?? Verdict.ACCEPT};`);
+    for (const rule of chain.rules) block.push(`\t\t${nftRuleText(rule)}`);
+    block.push('\t}');
+    blocks.push(block);
   }
+  lines.push(`table inet ${tableName} {`);
+  blocks.forEach((block, i) => {
+    if (i > 0) lines.push('');
+    lines.push(...block);
+  });
+  lines.push('}');
   return `${lines.join('\n')}\n`;
 }

@@ -3,6 +3,7 @@ import { IpFamily } from '../family';
 import { ConnectionState } from '../model/connection-state';
 import { Protocol } from '../protocol';
 import { stateOfFirstPacket } from './conntrack-state';
+import { Direction } from './direction';
 import { TcpFlag } from './tcp-flag';
 
 /** Properties shared by every test packet. */
@@ -25,11 +26,34 @@ export interface PacketBaseProps {
   readonly state?: ConnectionState;
 
   /**
-   * Incoming interface.
+   * Incoming interface (inbound packets).
    *
    * @default - 'lo' for loopback sources, 'eth0' otherwise
    */
   readonly inInterface?: string;
+
+  /**
+   * Whether the packet arrives at the host or is sent by it (then `to` is required and
+   * `from` is one of the host's addresses).
+   *
+   * @default Direction.INBOUND
+   */
+  readonly direction?: Direction;
+
+  /**
+   * Whether the packet arrives when the rate limits it meets are exhausted (the simulator
+   * has no clock).
+   *
+   * @default false - every rate limit still has room
+   */
+  readonly overRateLimit?: boolean;
+
+  /**
+   * Whether the packet's source already holds as many connections as its limits allow.
+   *
+   * @default false
+   */
+  readonly overConnectionLimit?: boolean;
 }
 
 /** A TCP segment. */
@@ -158,8 +182,12 @@ export class Packet {
   public readonly source: string;
   /** Destination address, if given. */
   public readonly destination?: string;
-  /** Incoming interface. */
+  /** Incoming interface ('' for outbound packets). */
   public readonly inInterface: string;
+  /** Outgoing interface ('' for inbound packets). */
+  public readonly outInterface: string;
+  /** Which way the packet goes. */
+  public readonly direction: Direction;
   /** Conntrack state. */
   public readonly state: ConnectionState;
   /** TCP/UDP source port. */
@@ -174,6 +202,10 @@ export class Packet {
   public readonly icmpCode?: number;
   /** Hop limit / TTL. */
   public readonly hopLimit: number;
+  /** Whether the rate limits the packet meets are exhausted. */
+  public readonly overRateLimit: boolean;
+  /** Whether the source's connection limits are reached. */
+  public readonly overConnectionLimit: boolean;
 
   private constructor(
     base: PacketBaseProps,
@@ -197,7 +229,16 @@ export class Packet {
     this.source = base.from;
     this.destination = base.to;
     const loopback = family === IpFamily.IPV4 ? base.from.startsWith('127.') : base.from === '::1';
-    this.inInterface = base.inInterface ?? (loopback ? 'lo' : 'eth0');
+    this.direction = base.direction ?? Direction.INBOUND;
+    if (this.direction === Direction.OUTBOUND) {
+      if (base.to === undefined) throw new Error(`outbound packet from '${base.from}' needs a destination: give 'to'`);
+      const toLoopback = family === IpFamily.IPV4 ? base.to.startsWith('127.') : base.to === '::1';
+      this.inInterface = '';
+      this.outInterface = toLoopback ? 'lo' : 'eth0';
+    } else {
+      this.inInterface = base.inInterface ?? (loopback ? 'lo' : 'eth0');
+      this.outInterface = '';
+    }
     this.state = extra.state;
     this.sourcePort = extra.sourcePort;
     this.destinationPort = extra.destinationPort;
@@ -205,6 +246,8 @@ export class Packet {
     this.icmpType = extra.icmpType;
     this.icmpCode = extra.icmpCode;
     this.hopLimit = extra.hopLimit ?? 64;
+    this.overRateLimit = base.overRateLimit ?? false;
+    this.overConnectionLimit = base.overConnectionLimit ?? false;
   }
 
   /** e.g. `tcp 10.9.8.8:40000 -> :22 [SYN] state new`. */

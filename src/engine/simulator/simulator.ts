@@ -10,6 +10,7 @@ import { AddressMatch, RuleMatch } from '../model/rule-match';
 import { RulesetModel } from '../model/ruleset-model';
 import { Verdict } from '../model/verdict';
 import { Protocol } from '../protocol';
+import { Direction } from './direction';
 import { Packet } from './packet';
 import { TcpFlag } from './tcp-flag';
 
@@ -107,7 +108,7 @@ function protocolMatches(ruleProtocol: Protocol, packet: Packet): boolean {
 export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<string, string[]> = {}): boolean {
   if (match.family !== undefined && match.family !== packet.family) return false;
   if (match.inInterface !== undefined && match.inInterface !== packet.inInterface) return false;
-  if (match.outInterface !== undefined) return false; // input hook: no output interface
+  if (match.outInterface !== undefined && match.outInterface !== packet.outInterface) return false;
   if (match.protocol !== undefined && !protocolMatches(match.protocol, packet)) return false;
   if (match.states !== undefined && !match.states.includes(packet.state)) return false;
   if (match.tcpSynOnly) {
@@ -134,7 +135,15 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
   if (match.icmpTypes !== undefined && (packet.icmpType === undefined || !match.icmpTypes.includes(packet.icmpType))) return false;
   if (match.icmpCode !== undefined && packet.icmpCode !== match.icmpCode) return false;
   if (match.hopLimit !== undefined && packet.hopLimit !== match.hopLimit) return false;
+  // the simulator has no clock: a rate limit holds unless the packet is marked as over it
+  if (match.limit !== undefined && packet.overRateLimit) return false;
+  if (match.sourceRateOver !== undefined && !packet.overRateLimit) return false;
+  if (match.sourceConnectionsOver !== undefined && !packet.overConnectionLimit) return false;
   return true;
+}
+
+function hookName(packet: Packet): string {
+  return packet.direction === Direction.OUTBOUND ? 'output' : 'input';
 }
 
 function describe(rule: Rule): string {
@@ -173,7 +182,8 @@ export class Simulator {
     let last: SimulationResult | undefined;
     for (const table of model.tables) {
       const chains = new Map(table.chains.map((c) => [c.name, c]));
-      for (const base of table.chains.filter((c) => c.hook === ChainHook.INPUT)) {
+      const hook = packet.direction === Direction.OUTBOUND ? ChainHook.OUTPUT : ChainHook.INPUT;
+      for (const base of table.chains.filter((c) => c.hook === hook)) {
         const stack: { chain: Chain; index: number }[] = [{ chain: base, index: 0 }];
         let decided: SimulationResult | undefined;
         while (stack.length > 0 && !decided) {
@@ -219,6 +229,9 @@ export class Simulator {
             case Verdict.RETURN:
               stack.pop();
               break;
+            case Verdict.LOG:
+              trace.push(`${at} logged${rule.logPrefix ? ` with prefix '${rule.logPrefix}'` : ''}`);
+              break;
             default:
               decided = {
                 verdict: effective.verdict,
@@ -241,7 +254,7 @@ export class Simulator {
         last = decided;
       }
     }
-    if (!last) return { verdict: Verdict.ACCEPT, chain: '(no input chain)', origins: [], rulesEvaluated: 0, trace: ['no input chain: accept'] };
+    if (!last) return { verdict: Verdict.ACCEPT, chain: `(no ${hookName(packet)} chain)`, origins: [], rulesEvaluated: 0, trace: [`no ${hookName(packet)} chain: accept`] };
     return { ...last, rulesEvaluated: evaluated, trace: [...trace] };
   }
 }
