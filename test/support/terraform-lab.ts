@@ -163,12 +163,19 @@ export class TerraformLab {
   private readonly knownHosts: string;
   private readonly tfrc: string;
   private readonly hosts: LabHost[] = [];
+  /** Whether the lab's folder is outside the test run's folder (and removed by destroy). */
+  private readonly ownsDir: boolean;
   private readonly logs = new Map<string, string>();
   /** The namespace of the shared segment's bridge, once a host joined it. */
   private lanNs?: string;
 
   public constructor(tag = 'tf') {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'terraform-lab-'));
+    // each host's sshd sees a /tmp of its own (bind-mounted over /tmp), so the lab's folder,
+    // which its sshd_config and keys live in, must not be under /tmp (as it is when the
+    // repository itself is checked out under /tmp)
+    const underTmp = `${path.resolve(os.tmpdir())}/`.startsWith('/tmp/');
+    this.dir = fs.mkdtempSync(path.join(underTmp ? '/var/tmp' : os.tmpdir(), 'terraform-lab-'));
+    this.ownsDir = underTmp;
     this.lab = new Lab(tag);
     this.client = this.lab.addNamespace('client');
     this.keyPath = path.join(this.dir, 'client_ed25519');
@@ -383,5 +390,6 @@ export class TerraformLab {
   /** Kills everything in the lab's namespaces and deletes them (idempotent). */
   public destroy(): void {
     this.lab.destroy();
+    if (this.ownsDir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
