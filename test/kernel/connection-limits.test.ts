@@ -1,11 +1,10 @@
-import { CompiledRuleset, IpFamily, OverLimitAction, Packet, Peer, Port, RateUnit, Verdict } from '../../src/engine';
+import { CompiledRuleset, OverLimitAction, Packet, Peer, Port, RateUnit, Verdict } from '../../src/engine';
+import { loadRuleset, VARIANTS } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 
 // Per-source limits against the kernel: real TCP connections from a client namespace to
 // listeners in a host namespace, for iptables-nft, iptables-legacy and nftables.
 
-type Variant = 'iptables-nft' | 'iptables-legacy' | 'nftables';
-const VARIANTS: Variant[] = ['iptables-nft', 'iptables-legacy', 'nftables'];
 
 function ruleset(limits: object): CompiledRuleset {
   return CompiledRuleset.compile({
@@ -15,17 +14,6 @@ function ruleset(limits: object): CompiledRuleset {
   });
 }
 
-function load(lab: Lab, ns: string, r: CompiledRuleset, variant: Variant): void {
-  lab.sh(ns, 'iptables-legacy -F; ip6tables-legacy -F; iptables -F; ip6tables -F; nft flush ruleset; conntrack -F 2>/dev/null; true');
-  if (variant === 'nftables') {
-    lab.exec(ns, ['nft', '-f', '-'], { input: r.toNftables() });
-    expect(lab.exec(ns, ['nft', 'list', 'table', 'inet', 'stateful_firewall'])).toBe(r.toNftables());
-    return;
-  }
-  const suffix = variant === 'iptables-legacy' ? '-legacy' : '';
-  lab.exec(ns, [`iptables${suffix}-restore`], { input: r.toIptablesRestore(IpFamily.IPV4) });
-  lab.exec(ns, [`ip6tables${suffix}-restore`], { input: r.toIptablesRestore(IpFamily.IPV6) });
-}
 
 /** Opens `count` TCP connections one after the other, keeping them open; prints one result per line. */
 const CONNECT = `
@@ -79,14 +67,14 @@ describeKernel('per-source connection limits in the kernel', () => {
     lab.exec(client, ['python3', '-c', CONNECT, target, '2222', String(count)], { timeoutMs: 60_000 }).trim().split('\n');
 
   test.each(VARIANTS)('%s: new connections per source over the rate are refused', (variant) => {
-    load(lab, host, ruleset({ newConnectionsPerSource: { rate: 1, unit: RateUnit.MINUTE, burst: 3 } }), variant);
+    loadRuleset(lab, host, ruleset({ newConnectionsPerSource: { rate: 1, unit: RateUnit.MINUTE, burst: 3 } }), variant);
     for (const target of ['10.95.0.1', 'fd00:95::1']) {
       expect([target, connect(target, 6)]).toEqual([target, ['open', 'open', 'open', 'refused', 'refused', 'refused']]);
     }
   });
 
   test.each(VARIANTS)('%s: connections a source holds beyond the limit are refused', (variant) => {
-    load(lab, host, ruleset({ concurrentPerSource: 2 }), variant);
+    loadRuleset(lab, host, ruleset({ concurrentPerSource: 2 }), variant);
     for (const target of ['10.95.0.1', 'fd00:95::1']) {
       expect([target, connect(target, 4)]).toEqual([target, ['open', 'open', 'refused', 'refused']]);
     }

@@ -1,8 +1,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CompiledRuleset, ConntrackHelper, IpFamily, Peer, Port } from '../../src/engine';
-import { normalizeIptablesSave } from '../support/kernel';
+import { CompiledRuleset, ConntrackHelper, Peer, Port } from '../../src/engine';
+import { loadRuleset, VARIANTS } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 
 // The FTP conntrack helper against the kernel: a real FTP server (pyftpdlib) behind the
@@ -10,8 +10,6 @@ import { Lab, netnsSupported } from '../support/netns';
 // and fail without it. The host filters outbound traffic too, so the active-mode data
 // connection (server -> client) must be RELATED to get out.
 
-type Variant = 'iptables-nft' | 'iptables-legacy' | 'nftables';
-const VARIANTS: Variant[] = ['iptables-nft', 'iptables-legacy', 'nftables'];
 
 function ruleset(helper: boolean): CompiledRuleset {
   return CompiledRuleset.compile({
@@ -22,21 +20,6 @@ function ruleset(helper: boolean): CompiledRuleset {
   });
 }
 
-function load(lab: Lab, ns: string, r: CompiledRuleset, variant: Variant): void {
-  lab.sh(ns, 'for t in iptables iptables-legacy; do for tb in filter raw; do $t -t $tb -F; $t -t $tb -X; done; done; nft flush ruleset; conntrack -F 2>/dev/null; true');
-  if (variant === 'nftables') {
-    lab.exec(ns, ['nft', '-f', '-'], { input: r.toNftables() });
-    expect(lab.exec(ns, ['nft', 'list', 'table', 'inet', 'stateful_firewall'])).toBe(r.toNftables());
-    return;
-  }
-  const suffix = variant === 'iptables-legacy' ? '-legacy' : '';
-  lab.exec(ns, [`iptables${suffix}-restore`], { input: r.toIptablesRestore(IpFamily.IPV4) });
-  // the tables rendered (legacy keeps listing a table once used, even when it is empty again)
-  const rendered = r.toIptablesRestore(IpFamily.IPV4).split(/^(?=\*)/m).sort();
-  const names = rendered.map((t) => t.split('\n')[0]);
-  const live = lab.exec(ns, [`iptables${suffix}-save`]).split(/^(?=\*)/m).filter((t) => names.includes(t.split('\n')[0])).sort().join('');
-  expect(normalizeIptablesSave(live)).toBe(normalizeIptablesSave(rendered.join('')));
-}
 
 const CLIENT = `
 import ftplib, sys, socket
@@ -94,12 +77,12 @@ describeKernel('the FTP conntrack helper in the kernel', () => {
   const transfer = () => lab.exec(client, ['/usr/bin/python3', '-c', CLIENT], { timeoutMs: 30_000 }).trim().split('\n');
 
   test.each(VARIANTS)('%s: passive and active transfers succeed with the helper', (variant) => {
-    load(lab, host, ruleset(true), variant);
+    loadRuleset(lab, host, ruleset(true), variant);
     expect(transfer()).toEqual(['passive:hello through the firewall', 'active:hello through the firewall']);
   });
 
   test.each(VARIANTS)('%s: and fail without it', (variant) => {
-    load(lab, host, ruleset(false), variant);
+    loadRuleset(lab, host, ruleset(false), variant);
     expect(transfer()).toEqual(['passive:failed', 'active:failed']);
   });
 });

@@ -1,13 +1,11 @@
-import { CompiledRuleset, Direction, IpFamily, Packet, Peer, Port, Verdict } from '../../src/engine';
-import { normalizeIptablesSave } from '../support/kernel';
+import { CompiledRuleset, Direction, Packet, Peer, Port, Verdict } from '../../src/engine';
+import { loadRuleset, VARIANTS } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 
 // Outbound filtering against the kernel: the host opens real connections to a second
 // namespace; allowed destinations connect, the rest are refused at once (REJECT in
 // OUTPUT), IPv6 keeps working (neighbour discovery goes out), for all three backends.
 
-type Variant = 'iptables-nft' | 'iptables-legacy' | 'nftables';
-const VARIANTS: Variant[] = ['iptables-nft', 'iptables-legacy', 'nftables'];
 
 const ruleset = CompiledRuleset.compile({
   name: 'app',
@@ -46,18 +44,8 @@ describeKernel('outbound filtering in the kernel', () => {
   afterAll(() => lab.destroy());
 
   test.each(VARIANTS)('%s: only declared destinations connect; the rest is refused at once', (variant) => {
-    lab.sh(host, 'iptables-legacy -F; ip6tables-legacy -F; iptables -F; ip6tables -F; nft flush ruleset; ip neigh flush all; true');
-    if (variant === 'nftables') {
-      lab.exec(host, ['nft', '-f', '-'], { input: ruleset.toNftables() });
-      expect(lab.exec(host, ['nft', 'list', 'table', 'inet', 'stateful_firewall'])).toBe(ruleset.toNftables());
-    } else {
-      const suffix = variant === 'iptables-legacy' ? '-legacy' : '';
-      for (const family of [IpFamily.IPV4, IpFamily.IPV6]) {
-        const tool = family === IpFamily.IPV4 ? 'iptables' : 'ip6tables';
-        lab.exec(host, [`${tool}${suffix}-restore`], { input: ruleset.toIptablesRestore(family) });
-        expect(normalizeIptablesSave(lab.exec(host, [`${tool}${suffix}-save`, '-t', 'filter']))).toBe(normalizeIptablesSave(ruleset.toIptablesRestore(family)));
-      }
-    }
+    lab.sh(host, 'ip neigh flush all');
+    loadRuleset(lab, host, ruleset, variant);
     for (const target of ['10.94.0.2', 'fd00:94::2']) {
       expect([target, lab.tcpProbe(host, target, 5432)]).toEqual([target, 'open']);
       expect([target, lab.tcpProbe(host, target, 443)]).toEqual([target, 'open']);

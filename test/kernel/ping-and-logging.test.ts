@@ -1,23 +1,11 @@
 import { execFileSync } from 'child_process';
-import { CompiledRuleset, DefaultAction, HostPolicy, IpFamily, Peer, Port, RateUnit } from '../../src/engine';
+import { CompiledRuleset, DefaultAction, HostPolicy, Peer, Port, RateUnit } from '../../src/engine';
+import { loadRuleset, VARIANTS } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 
 // ICMP policy and drop logging against the kernel: real pings over a veth, and the
 // kernel log, for iptables-nft, iptables-legacy and nftables.
 
-type Variant = 'iptables-nft' | 'iptables-legacy' | 'nftables';
-const VARIANTS: Variant[] = ['iptables-nft', 'iptables-legacy', 'nftables'];
-
-function load(lab: Lab, ns: string, ruleset: CompiledRuleset, variant: Variant): void {
-  lab.sh(ns, 'iptables-legacy -F; ip6tables-legacy -F; nft flush ruleset');
-  if (variant === 'nftables') {
-    lab.exec(ns, ['nft', '-f', '-'], { input: ruleset.toNftables() });
-    return;
-  }
-  const suffix = variant === 'iptables-legacy' ? '-legacy' : '';
-  lab.exec(ns, [`iptables${suffix}-restore`], { input: ruleset.toIptablesRestore(IpFamily.IPV4) });
-  lab.exec(ns, [`ip6tables${suffix}-restore`], { input: ruleset.toIptablesRestore(IpFamily.IPV6) });
-}
 
 function policy(extra: Partial<HostPolicy>): CompiledRuleset {
   return CompiledRuleset.compile({
@@ -51,7 +39,7 @@ describeKernel('ICMP policy and drop logging in the kernel', () => {
   afterAll(() => lab.destroy());
 
   test.each(VARIANTS)('%s: echo requests beyond the rate limit are refused, the rest answered', (variant) => {
-    load(lab, host, policy({ pingRateLimit: { rate: 1, unit: RateUnit.SECOND, burst: 4 } }), variant);
+    loadRuleset(lab, host, policy({ pingRateLimit: { rate: 1, unit: RateUnit.SECOND, burst: 4 } }), variant);
     // each ping process uses its own ICMP id: a new conntrack flow, so each is state NEW
     // (the echo requests of one ping process after the first are ESTABLISHED, never limited)
     const pings = (target: string) => lab.sh(client, `for i in $(seq 12); do ping -n -c 1 -W 1 ${target} >/dev/null && echo ok; done; true`, {
@@ -62,7 +50,7 @@ describeKernel('ICMP policy and drop logging in the kernel', () => {
       const replies = pings(target);
       expect([target, replies >= 4 && replies <= 7]).toEqual([target, true]);
     }
-    load(lab, host, policy({ pingRateLimit: { rate: 1000, unit: RateUnit.SECOND, burst: 1000 } }), variant);
+    loadRuleset(lab, host, policy({ pingRateLimit: { rate: 1000, unit: RateUnit.SECOND, burst: 1000 } }), variant);
     expect(pings('10.96.0.1')).toBe(12);
   });
 
@@ -77,7 +65,7 @@ describeKernel('ICMP policy and drop logging in the kernel', () => {
 
     test.each(VARIANTS)('%s: refused packets are logged with the host\'s prefix, before the default action', (variant) => {
       const prefix = `sfwt${process.pid % 100000}${variant.slice(-3)}: `;
-      load(lab, host, policy({ logDropped: { prefix } }), variant);
+      loadRuleset(lab, host, policy({ logDropped: { prefix } }), variant);
       expect(lab.tcpProbe(client, '10.96.0.1', 9999)).toBe('refused'); // the default action still runs after LOG
       expect(lab.tcpProbe(client, '10.96.0.1', 8080)).toBe('refused'); // allowed, but no listener: the stack's RST, not logged
       let log = '';
