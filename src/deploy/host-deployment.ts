@@ -10,6 +10,8 @@ import { escapeTerraformTemplate } from './terraform-escape';
 import { Backend } from '../engine/compiler/backend';
 import { IPSET_FILE } from '../engine/render/ipset';
 
+const NULL_PROVIDERS = new WeakMap<TerraformStack, NullProvider>();
+
 /** Where the library keeps its files on a host. */
 export const REMOTE_STATE_DIR = '/var/lib/stateful-firewall';
 const REMOTE_PENDING_DIR = `${REMOTE_STATE_DIR}/pending`;
@@ -57,8 +59,13 @@ export class HostDeployment extends Construct {
   /** The stack's null provider, declared once. */
   private static nullProvider(scope: Construct): NullProvider {
     const stack = TerraformStack.of(scope);
-    const existing = stack.node.findAll().find((c): c is NullProvider => c instanceof NullProvider);
-    return existing ?? new NullProvider(stack, 'stateful-firewall-null-provider');
+    // searched once per stack, not once per host (fleets have hundreds)
+    let provider = NULL_PROVIDERS.get(stack);
+    if (!provider) {
+      provider = stack.node.findAll().find((c): c is NullProvider => c instanceof NullProvider) ?? new NullProvider(stack, 'stateful-firewall-null-provider');
+      NULL_PROVIDERS.set(stack, provider);
+    }
+    return provider;
   }
 
   /** The Terraform resource that applies the ruleset (null_resource or terraform_data). */

@@ -29,6 +29,7 @@ import { Backend, CompiledRuleset, IpFamily, Packet, Protocol, RejectWith, Rule,
 import { formatIp, parseIp } from '../../src/engine/address/ip';
 import { iptablesRuleArgs } from '../../src/engine/render/iptables-restore';
 import { nftRuleText } from '../../src/engine/render/nftables';
+import { isIcmpError } from '../../src/engine/simulator/conntrack-state';
 
 export const HOST4 = '10.99.0.1';
 export const HOST6 = 'fd00:99::1';
@@ -114,9 +115,9 @@ function isV6(probe: Probe): boolean {
   return probe.src.includes(':');
 }
 
-function isIcmpError(probe: Probe): boolean {
-  if (probe.proto === 'icmp') return [3, 4, 5, 11, 12].includes(probe.type ?? 8);
-  if (probe.proto === 'icmp6') return (probe.type ?? 128) < 128;
+function isIcmpErrorProbe(probe: Probe): boolean {
+  if (probe.proto === 'icmp') return isIcmpError(IpFamily.IPV4, probe.type ?? 8);
+  if (probe.proto === 'icmp6') return isIcmpError(IpFamily.IPV6, probe.type ?? 128);
   return false;
 }
 
@@ -148,7 +149,7 @@ export function rejectReply(probe: Probe, rejectWith: RejectWith | undefined): s
   const v6 = isV6(probe);
   const reason = rejectWith ?? RejectWith.PORT_UNREACHABLE;
   if (reason === RejectWith.TCP_RESET) return probe.proto === 'tcp' && !(probe.flags ?? 'S').includes('R') ? 'tcp-rst' : 'none';
-  if (isIcmpError(probe)) return 'none'; // never an ICMP error about an ICMP error (RFC 1122 3.2.2, RFC 4443 2.4)
+  if (isIcmpErrorProbe(probe)) return 'none'; // never an ICMP error about an ICMP error (RFC 1122 3.2.2, RFC 4443 2.4)
   switch (reason) {
     case RejectWith.PORT_UNREACHABLE:
       return v6 ? 'icmp6:1/4' : 'icmp:3/3';
