@@ -33,6 +33,9 @@ commands:
   destroy    remove everything the library installed (chains, hooks, sets,
              nftables table, armed rollback, persisted configuration)
   status     show the library objects present and the rollback state
+  tune       size the conntrack table (--conntrack-max, --conntrack-buckets):
+             raise the kernel values where they are lower, persist them;
+             without values, undo what an earlier tune did
 
 options:
   --dir DIR               pending ruleset directory
@@ -47,6 +50,9 @@ options:
   --apply-id ID           confirm/rollback: act only for this apply
   --table NAME            nftables table name for status/destroy
                           (default: from the last apply, else stateful_firewall)
+  --conntrack-max N       apply/tune: nf_conntrack_max the host needs
+  --conntrack-buckets N   apply/tune: conntrack hash buckets the host needs
+                          (apply without them undoes an earlier sizing)
   -h, --help              show this help
 
 pending directory:
@@ -252,6 +258,8 @@ APPLY_ID=
 REASON=manual
 TABLE=
 DEADLINE=
+CT_MAX=
+CT_BUCKETS=
 
 need_arg() { [ $# -ge 2 ] || die_code 2 "option $1 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -270,6 +278,10 @@ while [ $# -gt 0 ]; do
     --apply-id=*) APPLY_ID=${1#*=}; shift ;;
     --table) need_arg "$@"; TABLE=$2; shift 2 ;;
     --table=*) TABLE=${1#*=}; shift ;;
+    --conntrack-max) need_arg "$@"; CT_MAX=$2; shift 2 ;;
+    --conntrack-max=*) CT_MAX=${1#*=}; shift ;;
+    --conntrack-buckets) need_arg "$@"; CT_BUCKETS=$2; shift 2 ;;
+    --conntrack-buckets=*) CT_BUCKETS=${1#*=}; shift ;;
     --reason) need_arg "$@"; REASON=$2; shift 2 ;;
     --deadline) need_arg "$@"; DEADLINE=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -278,7 +290,7 @@ while [ $# -gt 0 ]; do
 done
 
 case $CMD in
-  apply | confirm | rollback | destroy | status | _timer) ;;
+  apply | confirm | rollback | destroy | status | tune | _timer) ;;
   -h | --help | help) usage; exit 0 ;;
   '') usage >&2; exit 2 ;;
   *) printf '%s: unknown command: %s\n' "$PROG" "$CMD" >&2; usage >&2; exit 2 ;;
@@ -289,6 +301,10 @@ case $TIMEOUT in '' | *[!0-9]*) die_code 2 "--rollback-timeout must be a positiv
 [ "$TIMEOUT" -ge 1 ] || die_code 2 "--rollback-timeout must be a positive number of seconds"
 case $APPLY_ID in *[!0-9a-f]*) die_code 2 "invalid apply id: $APPLY_ID" ;; esac
 case $TABLE in *[!A-Za-z0-9_.-]*) die_code 2 "invalid nftables table name: $TABLE" ;; esac
+case $CT_MAX$CT_BUCKETS in *[!0-9]*) die_code 2 "--conntrack-max and --conntrack-buckets take whole numbers" ;; esac
+case "${CT_MAX:+max}/${CT_BUCKETS:+buckets}" in
+  max/ | /buckets) die_code 2 "--conntrack-max and --conntrack-buckets go together" ;;
+esac
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 ROOT=${SFW_ROOT:-}
@@ -940,6 +956,97 @@ unpersist() {
 }
 
 # --------------------------------------------------------------------------
+# conntrack sizing: raise-only, so a host that already tracks more (Docker,
+# a proxy) is never shrunk; what was there before is kept to undo it
+
+CT_MAX_FILE=/proc/sys/net/netfilter/nf_conntrack_max
+CT_HASH_FILE=/sys/module/nf_conntrack/parameters/hashsize
+CT_SYSCTL_CONF=/etc/sysctl.d/90-stateful-firewall-conntrack.conf
+CT_MODPROBE_CONF=/etc/modprobe.d/stateful-firewall-conntrack.conf
+CT_MODULES_CONF=/etc/modules-load.d/stateful-firewall-conntrack.conf
+CT_MARK='# managed by stateful-firewall (conntrack sizing); do not edit'
+
+# ct_raise FILE WANT LABEL: raise a kernel value to WANT unless it is already
+# at least that; fails (with a warning) where the value is read-only.
+ct_raise() {
+  if [ ! -r "$1" ]; then
+    warn "conntrack: $3 not set: $1 is missing (nf_conntrack is not loaded)"
+    return 1
+  fi
+  _cur=$(cat "$1")
+  if [ "$_cur" -ge "$2" ]; then
+    say "conntrack: $3 is $_cur, at least the $2 needed: unchanged"
+    return 0
+  fi
+  if (echo "$2" >"$1") 2>/dev/null; then
+    say "conntrack: $3 raised from $_cur to $(cat "$1")"
+    return 0
+  fi
+  warn "conntrack: $3 could not be raised from $_cur to $2: it is read-only here (a container or a network namespace); raise it on the host"
+  return 1
+}
+
+ct_tune() {
+  if [ -z "$CT_MAX" ]; then
+    ct_untune
+    return 0
+  fi
+  if [ ! -f "$STATE_DIR/conntrack.saved" ]; then
+    printf '%s %s\n' "$(cat "$CT_MAX_FILE" 2>/dev/null || echo -)" "$(cat "$CT_HASH_FILE" 2>/dev/null || echo -)" >"$STATE_DIR/conntrack.saved"
+  fi
+  _ok=1
+  # buckets first: the table is rehashed once, before it may grow
+  ct_raise "$CT_HASH_FILE" "$CT_BUCKETS" "hash buckets" || _ok=0
+  ct_raise "$CT_MAX_FILE" "$CT_MAX" nf_conntrack_max || _ok=0
+  printf '%s %s\n' "$(cat "$CT_MAX_FILE" 2>/dev/null || echo -)" "$(cat "$CT_HASH_FILE" 2>/dev/null || echo -)" >"$STATE_DIR/conntrack.applied"
+  if [ "$_ok" = 0 ]; then
+    say "persistence: conntrack sizing not persisted (not applied here)"
+    return 0
+  fi
+  # the live values (at least the sizing), loaded at boot before sysctl runs
+  printf '%s\nnet.netfilter.nf_conntrack_max = %s\n' "$CT_MARK" "$(cat "$CT_MAX_FILE")" | atomic_write "$ROOT$CT_SYSCTL_CONF" || return 1
+  printf '%s\noptions nf_conntrack hashsize=%s\n' "$CT_MARK" "$(cat "$CT_HASH_FILE")" | atomic_write "$ROOT$CT_MODPROBE_CONF" || return 1
+  printf '%s\nnf_conntrack\n' "$CT_MARK" | atomic_write "$ROOT$CT_MODULES_CONF" || return 1
+  say "persistence: conntrack sizing ($CT_SYSCTL_CONF, $CT_MODPROBE_CONF, $CT_MODULES_CONF)"
+}
+
+# ct_untune: put back the values an earlier tune replaced (only those still as
+# it left them) and remove its persistence files.
+ct_untune() {
+  if [ -f "$STATE_DIR/conntrack.saved" ]; then
+    read -r _smax _sbuckets <"$STATE_DIR/conntrack.saved" || true
+    _amax=- _abuckets=-
+    if [ -f "$STATE_DIR/conntrack.applied" ]; then read -r _amax _abuckets <"$STATE_DIR/conntrack.applied" || true; fi
+    for _c in "$CT_MAX_FILE $_smax $_amax nf_conntrack_max" "$CT_HASH_FILE $_sbuckets $_abuckets hash_buckets"; do
+      # shellcheck disable=SC2086 # four words
+      set -- $_c
+      if [ "$2" = - ] || [ ! -r "$1" ]; then continue; fi
+      _cur=$(cat "$1")
+      if [ "$_cur" = "$2" ]; then continue; fi
+      if [ "$_cur" != "$3" ]; then
+        say "conntrack: $4 is $_cur, changed since the library set $3: left as it is"
+      elif (echo "$2" >"$1") 2>/dev/null; then
+        say "conntrack: $4 restored to $2"
+      else
+        warn "conntrack: $4 could not be restored to $2"
+      fi
+    done
+    rm -f "$STATE_DIR/conntrack.saved" "$STATE_DIR/conntrack.applied"
+  fi
+  for _p in "$CT_SYSCTL_CONF" "$CT_MODPROBE_CONF" "$CT_MODULES_CONF"; do
+    if [ -f "$ROOT$_p" ] && grep -qxF "$CT_MARK" "$ROOT$_p"; then
+      rm -f "$ROOT$_p"
+      say "persistence: removed $_p"
+    fi
+  done
+}
+
+cmd_tune() {
+  lock 60
+  ct_tune
+}
+
+# --------------------------------------------------------------------------
 # commands
 
 self_install() {
@@ -1127,6 +1234,8 @@ cmd_apply() {
   fi
   loose_check
   fingerprint >"$STATE_DIR/fingerprint"
+  # the conntrack sizing, once the ruleset (which loads nf_conntrack) is in
+  ct_tune || warn "persisting the conntrack sizing failed"
 
   # ---- 5. report
   if [ "$BACKEND" = iptables ]; then
@@ -1254,6 +1363,7 @@ cmd_destroy() {
   if nft_has_table sfw_prime; then nft delete table inet sfw_prime; fi
   loose_restore
   unpersist
+  ct_untune
   rm -rf "$SNAP" "$STATE_DIR/current.env" "$STATE_DIR/fingerprint" "$STATE_DIR/confirmed" \
     "$STATE_DIR/rolled-back" "$STATE_DIR/sfw-apply.sh"
   say "destroyed: no library objects remain"
@@ -1306,5 +1416,6 @@ case $CMD in
   rollback) cmd_rollback ;;
   destroy) cmd_destroy ;;
   status) cmd_status ;;
+  tune) cmd_tune ;;
   _timer) cmd_timer ;;
 esac

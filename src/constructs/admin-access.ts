@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { checkNonEmpty, checkValues } from './validation';
+import { checkNonEmpty, checkValues, constructError } from './validation';
+import { allowanceProblem } from '../engine/compiler/allowance-checks';
 import { Allowance } from '../engine/compiler/host-policy';
 import { checkConnectionLimits, ConnectionLimits } from '../engine/model/connection-limits';
 import { Peer } from '../engine/peer';
@@ -25,6 +26,13 @@ export interface AdminAccessOptions {
    * @default - none
    */
   readonly limits?: ConnectionLimits;
+
+  /**
+   * Connections the host is expected to track for this access at once (conntrack sizing).
+   *
+   * @default - not counted
+   */
+  readonly expectedConnections?: number;
 }
 
 /**
@@ -45,6 +53,8 @@ export class AdminAccess extends Construct {
   public readonly peers: Peer[];
   /** Per-source limits, if any. */
   public readonly limits?: ConnectionLimits;
+  /** Connections expected at once, if declared. */
+  public readonly expectedConnections?: number;
 
   public constructor(scope: Construct, id: string, props: AdminAccessProps) {
     super(scope, id);
@@ -54,11 +64,14 @@ export class AdminAccess extends Construct {
     this.ports = props.ports ? [...props.ports] : [Port.SSH];
     this.limits = props.limits;
     if (this.limits) checkConnectionLimits(this.limits, this.node.path);
+    this.expectedConnections = props.expectedConnections;
     checkValues(this, [...this.peers, ...this.ports]);
+    const problem = allowanceProblem(this.allowances[0]);
+    if (problem) throw constructError(this, problem);
   }
 
   /** The openings this access asks for. */
   public get allowances(): Allowance[] {
-    return [{ origin: this.node.path, ports: this.ports, peers: this.peers, limits: this.limits }];
+    return [{ origin: this.node.path, ports: this.ports, peers: this.peers, limits: this.limits, expectedConnections: this.expectedConnections }];
   }
 }

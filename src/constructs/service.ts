@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { checkNonEmpty, checkValues, constructError } from './validation';
+import { allowanceProblem } from '../engine/compiler/allowance-checks';
 import { Allowance } from '../engine/compiler/host-policy';
 import { checkConnectionLimits, ConnectionLimits } from '../engine/model/connection-limits';
 import { ConntrackHelper, HELPER_PROTOCOL } from '../engine/model/conntrack-helper';
@@ -36,6 +37,25 @@ export interface ServiceOptions {
   readonly limits?: ConnectionLimits;
 
   /**
+   * Exempt the service from connection tracking: the raw table marks its requests and
+   * the host's replies `notrack`, and they are accepted in state UNTRACKED from the peers.
+   * For stateless, high-rate services (DNS over UDP, syslog, metrics) whose packets would
+   * otherwise each take a conntrack entry and could fill the table. TCP and UDP ports
+   * only; not with a helper or limits.
+   *
+   * @default false
+   */
+  readonly notrack?: boolean;
+
+  /**
+   * Connections to this service the host is expected to track at once: counted into the
+   * host's conntrack sizing (`StatefulHost.conntrackSizing`).
+   *
+   * @default - not counted
+   */
+  readonly expectedConnections?: number;
+
+  /**
    * A description, shown in reports.
    *
    * @default - the construct id
@@ -66,6 +86,10 @@ export class Service extends Construct {
   public readonly helper?: ConntrackHelper;
   /** Per-source limits, if any. */
   public readonly limits?: ConnectionLimits;
+  /** Whether the service is exempt from connection tracking. */
+  public readonly notrack: boolean;
+  /** Connections expected at once, if declared. */
+  public readonly expectedConnections?: number;
 
   public constructor(scope: Construct, id: string, props: ServiceProps) {
     super(scope, id);
@@ -80,11 +104,23 @@ export class Service extends Construct {
       throw constructError(this, `the ${this.helper} helper reads ${HELPER_PROTOCOL[this.helper]}, but the service has no ${HELPER_PROTOCOL[this.helper]} port: add e.g. Port.${HELPER_PROTOCOL[this.helper]}(${this.helper === ConntrackHelper.FTP ? 21 : 69})`);
     }
     if (this.limits) checkConnectionLimits(this.limits, this.node.path);
+    this.notrack = props.notrack ?? false;
+    this.expectedConnections = props.expectedConnections;
     checkValues(this, [...this.ports, ...this.peers]);
+    const problem = allowanceProblem(this.allowances[0]);
+    if (problem) throw constructError(this, problem);
   }
 
   /** The openings this service asks for. */
   public get allowances(): Allowance[] {
-    return [{ origin: this.node.path, ports: this.ports, peers: this.peers, limits: this.limits, helper: this.helper }];
+    return [{
+      origin: this.node.path,
+      ports: this.ports,
+      peers: this.peers,
+      limits: this.limits,
+      helper: this.helper,
+      notrack: this.notrack || undefined,
+      expectedConnections: this.expectedConnections,
+    }];
   }
 }

@@ -15,7 +15,9 @@ import { HostFacts } from '../checks/host-facts';
 import { PolicyChecks } from '../checks/policy-checks';
 import { coveringOrigins } from '../checks/rules/redundant-declaration';
 import { DeploymentOptions } from '../deploy/deployment-options';
+import { ConntrackOptions } from './conntrack-options';
 import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
+import { ConntrackSizing } from '../engine/conntrack-sizing';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
@@ -141,6 +143,14 @@ export interface StatefulHostProps {
   readonly setThreshold?: number;
 
   /**
+   * Sizing of the conntrack table for the connections the host is expected to track:
+   * reported in `explain.md` and set on the host by the deploy (raise-only).
+   *
+   * @default - sized when a service or admin access declares `expectedConnections`; the kernel's own size otherwise
+   */
+  readonly conntrack?: ConntrackOptions;
+
+  /**
    * How `cdktf deploy` puts the ruleset on the host.
    *
    * @default - a null_resource that connects as root with the SSH agent, a 60 s rollback, shared ownership
@@ -198,6 +208,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   public readonly connections: Connections;
   /** The provisioning resource, unless deployment is disabled. */
   public readonly deployment?: HostDeployment;
+  /** The conntrack options. */
+  public readonly conntrack?: ConntrackOptions;
 
   public constructor(scope: Construct, id: string, props: StatefulHostProps) {
     super(scope, id);
@@ -236,6 +248,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       throw constructError(this, `setThreshold ${props.setThreshold} is not usable: use a whole number of elements, 0 to always use sets or Infinity to never`);
     }
     this.setThreshold = props.setThreshold;
+    const extra = props.conntrack?.expectedConnections;
+    if (extra !== undefined && (!Number.isInteger(extra) || extra < 0 || extra > 100_000_000)) {
+      throw constructError(this, `conntrack.expectedConnections ${extra} is not usable: use a whole number of connections from 0 to 100000000`);
+    }
+    this.conntrack = props.conntrack;
     this.sshPort = props.deployment?.connection?.port ?? 22;
     this.addresses = props.addresses ? [...props.addresses] : parseIp(this.address) ? [this.address] : [];
     for (const a of this.addresses) {
@@ -341,6 +358,21 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     });
   }
 
+  /**
+   * The conntrack table's sizing for the connections the host's declarations (and
+   * `conntrack.expectedConnections`) expect; `undefined` when none are declared.
+   */
+  public get conntrackSizing(): ConntrackSizing | undefined {
+    const declared = this.allowances.reduce((sum, a) => sum + (a.expectedConnections ?? 0), 0);
+    const total = declared + (this.conntrack?.expectedConnections ?? 0);
+    return total > 0 ? ConntrackSizing.forConnections(total) : undefined;
+  }
+
+  /** The sizing the deploy sets on the host (none when `conntrack.tuneKernel` is false). */
+  public get kernelConntrackSizing(): ConntrackSizing | undefined {
+    return this.conntrack?.tuneKernel === false ? undefined : this.conntrackSizing;
+  }
+
   /** The rendered files of the host's backend, by file name. */
   public get renderedFiles(): { [name: string]: string } {
     return this.ruleset.files(this.backend, this.nftTableName);
@@ -441,9 +473,16 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     const ruleset = this.ruleset;
     const files: Record<string, string> = {
       ...ruleset.files(this.backend, this.nftTableName),
-      'explain.md': Explain.markdown(ruleset),
+      'explain.md': explainWithSizing(Explain.markdown(ruleset), this.conntrackSizing, this.kernelConntrackSizing !== undefined),
       [MODEL_FILE]: `${JSON.stringify(this.modelFile(ruleset), undefined, 2)}\n`,
     };
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   }
+}
+
+/** explain.md with the conntrack sizing at the end, when there is one. */
+function explainWithSizing(markdown: string, sizing: ConntrackSizing | undefined, tuned: boolean): string {
+  if (!sizing) return markdown;
+  const how = tuned ? 'the deploy raises the host\'s values to these where they are lower' : 'reported only (conntrack.tuneKernel is false)';
+  return `${markdown}\n## Conntrack sizing\n\n${sizing.describe()}; ${how}.\n`;
 }

@@ -8,6 +8,7 @@ import { applyScript, sha256 } from './apply-script';
 import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deployment-options';
 import { escapeTerraformTemplate } from './terraform-escape';
 import { Backend } from '../engine/compiler/backend';
+import { ConntrackSizing } from '../engine/conntrack-sizing';
 import { IPSET_FILE } from '../engine/render/ipset';
 
 const NULL_PROVIDERS = new WeakMap<TerraformStack, NullProvider>();
@@ -34,6 +35,12 @@ export interface IDeployableHost {
   readonly backend: Backend;
   /** The rendered files by file name, read at synth time. */
   readonly renderedFiles: { [name: string]: string };
+  /**
+   * The conntrack sizing to set on the host (raise-only), read at synth time.
+   *
+   * @default - the host's conntrack table is left as it is
+   */
+  readonly kernelConntrackSizing?: ConntrackSizing;
 }
 
 /** Properties of a `HostDeployment`. */
@@ -107,6 +114,10 @@ export class HostDeployment extends Construct {
     // a file left in the pending dir by an earlier deploy is overwritten
     const fileNames = props.host.backend === Backend.NFTABLES ? ['ruleset.nft'] : ['rules.v4', 'rules.v6', IPSET_FILE];
     const rendered = (name: string) => props.host.renderedFiles[name] ?? '';
+    const sizing = () => {
+      const z = props.host.kernelConntrackSizing;
+      return z ? ` --conntrack-max ${z.maxEntries} --conntrack-buckets ${z.hashBuckets}` : '';
+    };
     const content = (name: string) => Lazy.stringValue({ produce: () => escapeTerraformTemplate(rendered(name)) });
     const sudo = (connection.user === 'root' ? '' : 'sudo ');
     const common = `--state-dir ${REMOTE_STATE_DIR} --backend ${props.host.backend} --mode ${ownership}`;
@@ -119,7 +130,7 @@ export class HostDeployment extends Construct {
       { type: 'remote-exec', inline: [prepare] },
       { type: 'file', destination: REMOTE_UPLOADED_SCRIPT, content: escapeTerraformTemplate(script) },
       ...fileNames.map((name): FileProvisioner => ({ type: 'file', destination: `${REMOTE_PENDING_DIR}/${name}`, content: content(name) })),
-      { type: 'remote-exec', inline: [run(REMOTE_UPLOADED_SCRIPT, 'apply', ` --dir ${REMOTE_PENDING_DIR} --rollback-timeout ${timeout}`)] },
+      { type: 'remote-exec', inline: [Lazy.stringValue({ produce: () => run(REMOTE_UPLOADED_SCRIPT, 'apply', ` --dir ${REMOTE_PENDING_DIR} --rollback-timeout ${timeout}${sizing()}`) })] },
       { type: 'remote-exec', inline: [run(REMOTE_SCRIPT, 'confirm')], connection: confirmConnection },
     ];
     // destroy: upload the script again into the library's own directory (the host may have
@@ -142,7 +153,8 @@ export class HostDeployment extends Construct {
       rollback_timeout: String(timeout),
       script_sha256: sha256(script),
       // empty files stay out of the hash, so hosts without sets keep the hash they had before sets.ipset existed
-      ruleset_sha256: Lazy.stringValue({ produce: () => sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n')) }),
+      // the conntrack sizing is hashed with the files (hosts without one keep their hash)
+      ruleset_sha256: Lazy.stringValue({ produce: () => sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing()) }),
     };
 
     // destroy-time provisioners may only reference `self`: the address comes from the

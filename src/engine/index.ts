@@ -21,6 +21,7 @@ export * from './compiler/backend';
 export * from './compiler/default-action';
 export * from './compiler/host-policy';
 export * from './compiled-ruleset';
+export * from './conntrack-sizing';
 export * from './simulator/tcp-flag';
 export * from './simulator/direction';
 export * from './simulator/packet';

@@ -1,11 +1,12 @@
 import { createHash } from 'crypto';
 import { AddressRange, formatRange, isWholeFamily, rangesKey, rangesSize, unionRanges } from '../address/address-range';
 import { ALL_FAMILIES, IpFamily } from '../family';
+import { allowanceProblem } from './allowance-checks';
 import { DefaultAction } from './default-action';
 import { HostPolicy } from './host-policy';
 import { groupPorts, PortDeclaration } from './port-segments';
 import { DEFAULT_SET_THRESHOLD, SetBuilder } from './sets';
-import { Chain } from '../model/chain';
+import { Chain, ChainPriority } from '../model/chain';
 import { ChainHook } from '../model/chain-hook';
 import { checkConnectionLimits, OverLimitAction } from '../model/connection-limits';
 import { ConnectionState } from '../model/connection-state';
@@ -25,6 +26,9 @@ export const OUTPUT_CHAIN = 'output';
 /** The table and chain conntrack helpers are attached in (iptables: raw; nftables: a prerouting chain). */
 export const RAW_TABLE = 'raw';
 export const PREROUTING_CHAIN = 'prerouting';
+/** The chains, before conntrack, that exempt untracked services from it. */
+export const NOTRACK_PREROUTING_CHAIN = 'raw_prerouting';
+export const NOTRACK_OUTPUT_CHAIN = 'raw_output';
 
 /** ICMPv6 neighbour discovery: router solicit/advert, neighbour solicit/advert (RFC 4890 4.4.1). */
 /** Ping: 20 echo requests per second per family, bursts of 50. */
@@ -66,6 +70,10 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
     const problem = [...(a.ports ?? []), ...a.peers].find((x) => x.problem)?.problem;
     if (problem) throw new Error(`${a.origin}: ${problem}`);
   }
+  for (const a of policy.allowances) {
+    const problem = allowanceProblem(a);
+    if (problem) throw new Error(`${a.origin}: ${problem}`);
+  }
   const baseline = policy.origin ?? policy.name;
   const threshold = policy.setThreshold ?? DEFAULT_SET_THRESHOLD;
   if (!(Number.isInteger(threshold) || threshold === Infinity) || threshold < 0) {
@@ -85,7 +93,10 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
 
   rules.push(...denialRules(policy, sets));
   rules.push(...limitRules(policy, sets));
-  rules.push(...openingsToRules(sortOpenings(mergeAcrossFamilies(collectOpenings(policy))), sets));
+  const untracked = untrackedOpenings(policy, sets);
+  rules.push(...untracked.map((r) => ({ ...r, comment: 'untracked service' })));
+  const tracked = policy.allowances.filter((a) => !a.notrack);
+  rules.push(...openingsToRules(sortOpenings(mergeAcrossFamilies(collectOpenings({ ...policy, allowances: tracked }))), sets));
 
   rules.push({
     match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, icmpTypes: ICMPV6_ND_TYPES, hopLimit: 255 },
@@ -124,14 +135,22 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   rules.push(...defaultActionRules(policy.defaultAction ?? DefaultAction.REJECT, baseline));
 
   const input: Chain = { name: INPUT_CHAIN, hook: ChainHook.INPUT, policy: Verdict.ACCEPT, rules };
-  const output = policy.outbound ? outputChain(policy, baseline, sets) : undefined;
-  const definitions = sets.definitions();
+  const output = policy.outbound ? outputChain(policy, baseline, sets, untracked) : undefined;
   const chains = output ? [input, output] : [input];
   const helpers = helperRules(policy, sets);
   const tables = [{ name: FILTER_TABLE, chains }];
-  if (helpers.length > 0) {
-    tables.push({ name: RAW_TABLE, chains: [{ name: PREROUTING_CHAIN, hook: ChainHook.PREROUTING, policy: Verdict.ACCEPT, rules: helpers }] });
+  const raw: Chain[] = [];
+  if (untracked.length > 0) {
+    // requests from the peers, and the host's replies to them, never enter conntrack
+    const notrack = (comment: string) => (r: Rule): Rule => ({ ...r, match: { ...r.match, states: undefined }, verdict: Verdict.NOTRACK, comment });
+    const requests = untracked.map(notrack('untracked service'));
+    const replies = untracked.map(replyOf).map(notrack('untracked service replies'));
+    raw.push({ name: NOTRACK_PREROUTING_CHAIN, hook: ChainHook.PREROUTING, priority: ChainPriority.RAW, policy: Verdict.ACCEPT, rules: requests });
+    raw.push({ name: NOTRACK_OUTPUT_CHAIN, hook: ChainHook.OUTPUT, priority: ChainPriority.RAW, policy: Verdict.ACCEPT, rules: replies });
   }
+  if (helpers.length > 0) raw.push({ name: PREROUTING_CHAIN, hook: ChainHook.PREROUTING, policy: Verdict.ACCEPT, rules: helpers });
+  if (raw.length > 0) tables.push({ name: RAW_TABLE, chains: raw });
+  const definitions = sets.definitions();
   return definitions.length > 0 ? { tables, sets: definitions } : { tables };
 }
 
@@ -171,7 +190,7 @@ function limitRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
   const rules: Rule[] = [];
   for (const a of policy.allowances) {
     const limits = a.limits;
-    if (!limits || (!limits.newConnectionsPerSource && limits.concurrentPerSource === undefined)) continue;
+    if (!limits || (!limits.newConnectionsPerSource && limits.concurrentPerSource === undefined && !limits.synFloodLimit)) continue;
     checkConnectionLimits(limits, a.origin);
     const concurrent = limits.concurrentPerSource;
     const tag = createHash('sha256').update(a.origin).digest('hex').slice(0, 6);
@@ -191,6 +210,10 @@ function limitRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
       if (concurrent !== undefined) {
         rules.push({ ...rule, ...over, match: { ...rule.match, sourceConnectionsOver: { above: concurrent, name: `sfw-c${v}-${tag}`, family } }, comment: 'over the connection limit' });
       }
+      if (limits.synFloodLimit && rule.match.protocol === Protocol.TCP) {
+        const limit = { burst: DEFAULT_BURST, ...limits.synFloodLimit };
+        rules.push({ ...rule, ...over, match: { ...rule.match, rateOver: { limit, name: `sfw-s${v}-${tag}` } }, comment: 'over the syn-flood cap' });
+      }
     }
   }
   return rules;
@@ -202,7 +225,7 @@ function limitRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
  * neighbour discovery and MLD (the host must send them for IPv6 to work), then the
  * outbound default action.
  */
-function outputChain(policy: HostPolicy, baseline: string, sets: SetBuilder): Chain {
+function outputChain(policy: HostPolicy, baseline: string, sets: SetBuilder, untracked: Rule[]): Chain {
   const outbound = policy.outbound!;
   for (const a of outbound.allowances) {
     const problem = [...a.ports, ...a.peers].find((x) => x.problem)?.problem;
@@ -214,6 +237,8 @@ function outputChain(policy: HostPolicy, baseline: string, sets: SetBuilder): Ch
     { match: { states: [ConnectionState.ESTABLISHED, ConnectionState.RELATED] }, verdict: Verdict.ACCEPT, origins: [origin], comment: 'established and related traffic' },
     { match: { outInterface: 'lo' }, verdict: Verdict.ACCEPT, origins: [origin], comment: 'loopback' },
     { match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP, origins: [origin], comment: 'invalid state' },
+    // the replies of untracked services
+    ...untracked.map((r) => ({ ...replyOf(r), comment: 'untracked service replies' })),
     // the same openings, to destinations instead of from sources
     ...openingsToRules(openings, sets).map((r) => ({ ...r, match: { ...r.match, source: undefined, destination: r.match.source } })),
     {
@@ -225,6 +250,34 @@ function outputChain(policy: HostPolicy, baseline: string, sets: SetBuilder): Ch
     ...defaultActionRules(outbound.defaultAction ?? DefaultAction.REJECT, origin),
   ];
   return { name: OUTPUT_CHAIN, hook: ChainHook.OUTPUT, policy: Verdict.ACCEPT, rules };
+}
+
+/**
+ * The openings of untracked services: accepted in state UNTRACKED (the raw table exempted
+ * them from conntrack), from their peers, to their ports.
+ */
+function untrackedOpenings(policy: HostPolicy, sets: SetBuilder): Rule[] {
+  const untracked = policy.allowances.filter((a) => a.notrack);
+  if (untracked.length === 0) return [];
+  const openings = sortOpenings(mergeAcrossFamilies(collectOpenings({ ...policy, allowances: untracked })));
+  return openingsToRules(openings, sets).map((r) => ({ ...r, match: { ...r.match, states: [ConnectionState.UNTRACKED], tcpSynOnly: undefined } }));
+}
+
+/** The host's replies to an opening's packets: addresses and ports swapped. */
+function replyOf(rule: Rule): Rule {
+  const m = rule.match;
+  return {
+    ...rule,
+    match: {
+      ...m,
+      source: undefined,
+      destination: m.source,
+      destinationPorts: undefined,
+      destinationPortSet: undefined,
+      sourcePorts: m.destinationPorts,
+      sourcePortSet: m.destinationPortSet,
+    },
+  };
 }
 
 /**

@@ -34,6 +34,25 @@ export interface Allowance {
    * @default - none
    */
   readonly limits?: ConnectionLimits;
+
+  /**
+   * Exempt the opening's traffic from connection tracking (raw-table notrack, both
+   * directions): for stateless, high-rate services such as DNS over UDP, whose packets
+   * then cost no conntrack entry and cannot fill the table. Its packets are accepted in
+   * state UNTRACKED from the peers (and its replies to them, under outbound filtering).
+   * TCP and UDP ports only; not with a helper or limits (they need conntrack).
+   *
+   * @default false
+   */
+  readonly notrack?: boolean;
+
+  /**
+   * How many of the opening's connections the host is expected to track at once (for
+   * the conntrack table's sizing).
+   *
+   * @default - not counted
+   */
+  readonly expectedConnections?: number;
 }
 
 /**

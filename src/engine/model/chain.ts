@@ -2,6 +2,14 @@ import { ChainHook } from './chain-hook';
 import { Rule } from './rule';
 import { Verdict } from './verdict';
 
+/** When a base chain runs on its hook. */
+export enum ChainPriority {
+  /** Before connection tracking (iptables raw table, nft `priority raw`, -300). */
+  RAW = 'raw',
+  /** After connection tracking, where filtering happens (nft `priority filter`, 0). */
+  FILTER = 'filter',
+}
+
 /**
  * An ordered list of rules. Base chains are attached to a hook; regular chains are
  * only reached by a JUMP.
@@ -23,6 +31,15 @@ export interface Chain {
    * @default Verdict.ACCEPT
    */
   readonly policy?: Verdict;
+
+  /**
+   * Where a base chain runs on its hook, relative to connection tracking: `CONNTRACK`
+   * chains run before conntrack has looked at the packet (iptables' raw table, nft
+   * `priority raw`), so they can exempt packets from it.
+   *
+   * @default ChainPriority.FILTER
+   */
+  readonly priority?: ChainPriority;
 
   /** The rules, evaluated first match first. */
   readonly rules: Rule[];

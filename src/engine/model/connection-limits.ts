@@ -36,6 +36,15 @@ export interface ConnectionLimits {
    * @default OverLimitAction.DROP
    */
   readonly overLimitAction?: OverLimitAction;
+
+  /**
+   * New TCP connections (SYNs) per time from all sources together: a cap a SYN flood
+   * from many addresses cannot get around, unlike the per-source limits. Over it, the
+   * action applies. Only TCP ports of the declaration are capped.
+   *
+   * @default - no cap
+   */
+  readonly synFloodLimit?: RateLimit;
 }
 
 /**
@@ -53,6 +62,18 @@ export interface SourceRateMatch {
 }
 
 /**
+ * A rate match over all sources together: holds when the packets the rule sees exceed the
+ * rate (iptables `hashlimit --hashlimit-above ... --hashlimit-name` without a mode; nft
+ * `limit rate over ...`).
+ */
+export interface AggregateRateMatch {
+  /** The rate all sources together may not exceed. */
+  readonly limit: RateLimit;
+  /** The hashlimit table's name (unique per host). */
+  readonly name: string;
+}
+
+/**
  * A per-source connection-count match: holds when the packet's source already has more
  * than `above` connections (iptables `connlimit`, nftables `ct count` in a meter).
  */
@@ -67,6 +88,7 @@ export interface SourceConnectionMatch {
 
 /** Throws unless the limits can be expressed by both backends (`what` names the declaration). */
 export function checkConnectionLimits(limits: ConnectionLimits, what: string): void {
+  if (limits.synFloodLimit) checkRateLimit(limits.synFloodLimit, `${what}: synFloodLimit`);
   if (limits.newConnectionsPerSource) checkRateLimit(limits.newConnectionsPerSource, `${what}: newConnectionsPerSource`);
   const n = limits.concurrentPerSource;
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 65535)) {

@@ -1,6 +1,6 @@
 import { IpFamily } from '../family';
 import { Protocol } from '../protocol';
-import { SourceConnectionMatch, SourceRateMatch } from './connection-limits';
+import { AggregateRateMatch, SourceConnectionMatch, SourceRateMatch } from './connection-limits';
 import { ConnectionState } from './connection-state';
 import { RateLimit } from './rate-limit';
 
@@ -112,6 +112,20 @@ export interface RuleMatch {
   readonly destinationPortSet?: string;
 
   /**
+   * Source ports (TCP and UDP), any of which matches (the replies of an untracked service).
+   *
+   * @default - any source port
+   */
+  readonly sourcePorts?: PortRange[];
+
+  /**
+   * Name of a port set holding the source ports, instead of `sourcePorts`.
+   *
+   * @default - no port set
+   */
+  readonly sourcePortSet?: string;
+
+  /**
    * ICMP or ICMPv6 types, any of which matches (the rule's `protocol` says which).
    *
    * @default - any type
@@ -152,4 +166,13 @@ export interface RuleMatch {
    * @default - none
    */
   readonly sourceConnectionsOver?: SourceConnectionMatch;
+
+  /**
+   * Match only when the packets the rule sees, from all sources together, exceed this
+   * rate (iptables `hashlimit --hashlimit-above` without a mode, nft `limit rate over`):
+   * a SYN-flood cap.
+   *
+   * @default - none
+   */
+  readonly rateOver?: AggregateRateMatch;
 }

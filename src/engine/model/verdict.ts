@@ -23,4 +23,9 @@ export enum Verdict {
   LOG = 'log',
   /** Look the packet up in the rule's verdict map and apply the verdict found (see `Rule.verdictMap`). */
   MAP = 'vmap',
+  /**
+   * Exempt the packet from connection tracking (iptables raw `CT --notrack`, nft `notrack`);
+   * does not end the chain. Later chains see it in state UNTRACKED.
+   */
+  NOTRACK = 'notrack',
 }

@@ -53,22 +53,26 @@ function expandRule(rule: Rule): Rule[] {
   const sources: (string | undefined)[] = m.source?.elements ? m.source.elements : [undefined];
   const destinations: (string | undefined)[] = m.destination?.elements ? m.destination.elements : [undefined];
   const portChunks: (PortRange[] | undefined)[] = m.destinationPorts ? chunkPorts(m.destinationPorts) : [undefined];
+  const sourcePortChunks: (PortRange[] | undefined)[] = m.sourcePorts ? chunkPorts(m.sourcePorts) : [undefined];
   const types: (number | undefined)[] = m.icmpTypes ? m.icmpTypes : [undefined];
   const out: Rule[] = [];
   for (const src of sources) {
     for (const dst of destinations) {
       for (const ports of portChunks) {
-        for (const type of types) {
-          out.push({
-            ...rule,
-            match: {
-              ...m,
-              source: src === undefined ? m.source : { elements: [src] },
-              destination: dst === undefined ? m.destination : { elements: [dst] },
-              destinationPorts: ports,
-              icmpTypes: type === undefined ? undefined : [type],
-            },
-          });
+        for (const sourcePorts of sourcePortChunks) {
+          for (const type of types) {
+            out.push({
+              ...rule,
+              match: {
+                ...m,
+                source: src === undefined ? m.source : { elements: [src] },
+                destination: dst === undefined ? m.destination : { elements: [dst] },
+                destinationPorts: ports,
+                sourcePorts,
+                icmpTypes: type === undefined ? undefined : [type],
+              },
+            });
+          }
         }
       }
     }
@@ -102,13 +106,22 @@ export function iptablesLayout(model: RulesetModel, family: IpFamily): RulesetMo
         const own = ownChainName(chain.hook);
         const builtin = chains.find((c) => c.hook === chain.hook);
         if (!builtin) throw new Error(`iptables table '${table.name}' has no ${chain.hook} chain`);
+        // neutral chains on one hook of a table (nft runs them at different priorities) share the library's chain, in order
+        const existing = chains.find((c) => c.name === own);
+        if (existing) {
+          existing.rules.push(...rules);
+          continue;
+        }
         builtin.rules.push({ match: {}, verdict: Verdict.JUMP, target: own, origins: [] });
         chains.push({ name: own, rules });
       } else {
         chains.push({ name: regularChainName(chain.name), rules });
       }
     }
-    return { name: table.name, chains };
+    // iptables-save lists the built-in chains, then the others by name (rules in that order too)
+    const builtin = chains.filter((c) => c.hook);
+    const own = chains.filter((c) => !c.hook).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { name: table.name, chains: [...builtin, ...own] };
   });
   return withReferencedSets({ tables }, model.sets);
 }
@@ -128,7 +141,7 @@ export function withReferencedSets(model: RulesetModel, sets: readonly SetDefini
 export function referencedSets(model: RulesetModel): string[] {
   const names = new Set<string>();
   for (const rule of model.tables.flatMap((t) => t.chains).flatMap((c) => c.rules)) {
-    for (const name of [rule.match.source?.set, rule.match.destination?.set, rule.match.destinationPortSet]) if (name) names.add(name);
+    for (const name of [rule.match.source?.set, rule.match.destination?.set, rule.match.destinationPortSet, rule.match.sourcePortSet]) if (name) names.add(name);
   }
   return [...names].sort();
 }

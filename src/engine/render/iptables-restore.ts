@@ -83,15 +83,20 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
     args.push('-m', 'conntrack', '--ctstate', states.join(','));
   }
   const ports = m.destinationPorts;
+  const sports = m.sourcePorts;
   if (m.protocol === Protocol.TCP || m.protocol === Protocol.UDP) {
     const onePort = ports && ports.length === 1 ? ports[0] : undefined;
+    const oneSport = sports && sports.length === 1 ? sports[0] : undefined;
     const l4: string[] = [];
+    if (oneSport) l4.push('--sport', portText(oneSport));
     if (onePort) l4.push('--dport', portText(onePort));
     if (m.tcpSynOnly) l4.push('--tcp-flags', 'FIN,SYN,RST,ACK', 'SYN');
     if (l4.length > 0) args.push('-m', m.protocol, ...l4);
+    if (sports && sports.length > 1) args.push('-m', 'multiport', '--sports', sports.map(portText).join(','));
     if (ports && ports.length > 1) args.push('-m', 'multiport', '--dports', ports.map(portText).join(','));
+    if (m.sourcePortSet) args.push('-m', 'set', '--match-set', m.sourcePortSet, 'src');
     if (m.destinationPortSet) args.push('-m', 'set', '--match-set', m.destinationPortSet, 'dst');
-  } else if (ports || m.destinationPortSet) {
+  } else if (ports || m.destinationPortSet || sports || m.sourcePortSet) {
     throw new Error(`destination ports need protocol tcp or udp, not ${m.protocol ?? 'any'}`);
   }
   if (m.icmpTypes) {
@@ -106,6 +111,11 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
     const l = m.sourceRateOver.limit;
     args.push('-m', 'hashlimit', '--hashlimit-above', `${l.rate}/${IPT_UNITS[l.unit]}`, '--hashlimit-burst', String(l.burst ?? DEFAULT_BURST));
     args.push('--hashlimit-mode', 'srcip', '--hashlimit-name', m.sourceRateOver.name);
+  }
+  if (m.rateOver) {
+    const l = m.rateOver.limit;
+    args.push('-m', 'hashlimit', '--hashlimit-above', `${l.rate}/${IPT_UNITS[l.unit]}`, '--hashlimit-burst', String(l.burst ?? DEFAULT_BURST));
+    args.push('--hashlimit-name', m.rateOver.name);
   }
   if (m.sourceConnectionsOver) {
     const mask = family === IpFamily.IPV4 ? '32' : '128';
@@ -128,6 +138,9 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
       break;
     case Verdict.HELPER:
       args.push('-j', 'CT', '--helper', rule.helper!);
+      break;
+    case Verdict.NOTRACK:
+      args.push('-j', 'CT', '--notrack');
       break;
     case Verdict.LOG:
       args.push('-j', 'LOG');

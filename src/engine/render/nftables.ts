@@ -1,4 +1,5 @@
 import { IpFamily } from '../family';
+import { ChainPriority } from '../model/chain';
 import { ConnectionState } from '../model/connection-state';
 import { HELPER_PROTOCOL } from '../model/conntrack-helper';
 import { DEFAULT_BURST } from '../model/rate-limit';
@@ -205,9 +206,11 @@ export function nftRuleText(rule: Rule): string {
   if (m.hopLimit !== undefined) parts.push(`ip6 hoplimit ${m.hopLimit}`);
   const l4 = m.protocol;
   if (l4 === Protocol.TCP || l4 === Protocol.UDP) {
+    if (m.sourcePortSet) parts.push(`${l4} sport @${m.sourcePortSet}`);
+    else if (m.sourcePorts) parts.push(`${l4} sport ${setOf(m.sourcePorts.map(portText))}`);
     if (m.destinationPortSet) parts.push(`${l4} dport @${m.destinationPortSet}`);
     else if (m.destinationPorts) parts.push(`${l4} dport ${setOf(m.destinationPorts.map(portText))}`);
-    else if (!m.tcpSynOnly) parts.push(`meta l4proto ${l4}`); // `tcp flags` implies it
+    else if (!m.tcpSynOnly && !m.sourcePorts && !m.sourcePortSet) parts.push(`meta l4proto ${l4}`); // `tcp flags` and `sport` imply it
   } else if (l4 === Protocol.ICMP || l4 === Protocol.ICMPV6) {
     const names = l4 === Protocol.ICMP ? ICMP_NAMES : ICMPV6_NAMES;
     const kw = l4 === Protocol.ICMP ? 'icmp' : 'icmpv6';
@@ -232,6 +235,11 @@ export function nftRuleText(rule: Rule): string {
   if (m.sourceConnectionsOver) {
     parts.push(`add @${m.sourceConnectionsOver.name} { ${ip(m.sourceConnectionsOver.family)} saddr ct count over ${m.sourceConnectionsOver.above} }`);
   }
+  if (m.rateOver) {
+    const l = m.rateOver.limit;
+    const burst = l.burst !== undefined && l.burst !== DEFAULT_BURST ? ` burst ${l.burst} packets` : '';
+    parts.push(`limit rate over ${l.rate}/${l.unit}${burst}`);
+  }
   if (m.limit) {
     const burst = m.limit.burst !== undefined && m.limit.burst !== DEFAULT_BURST ? ` burst ${m.limit.burst} packets` : '';
     parts.push(`limit rate ${m.limit.rate}/${m.limit.unit}${burst}`);
@@ -239,6 +247,9 @@ export function nftRuleText(rule: Rule): string {
   switch (rule.verdict) {
     case Verdict.HELPER:
       parts.push(`ct helper set "${rule.helper}-standard"`);
+      break;
+    case Verdict.NOTRACK:
+      parts.push('notrack');
       break;
     case Verdict.LOG:
       parts.push(rule.logPrefix ? `log prefix "${rule.logPrefix}"` : 'log');
@@ -328,7 +339,7 @@ export function renderNftables(model: RulesetModel, tableName: string = NFT_TABL
   const blocks: string[][] = [...(model.sets ?? []).map(nftSetLines), ...meterSets(rules), ...helperObjects(rules)];
   for (const chain of chains) {
     const block = [`\tchain ${chain.name} {`];
-    if (chain.hook) block.push(`\t\ttype filter hook ${chain.hook} priority filter; policy ${chain.policy ?? Verdict.ACCEPT};`);
+    if (chain.hook) block.push(`\t\ttype filter hook ${chain.hook} priority ${chain.priority ?? ChainPriority.FILTER}; policy ${chain.policy ?? Verdict.ACCEPT};`);
     for (const rule of chain.rules) block.push(`\t\t${nftRuleText(rule)}`);
     block.push('\t}');
     blocks.push(block);

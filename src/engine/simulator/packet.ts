@@ -207,6 +207,13 @@ export class Packet {
   /** Whether the source's connection limits are reached. */
   public readonly overConnectionLimit: boolean;
 
+  /** @internal The same packet in another conntrack state (what the raw table's notrack does). */
+  public _withState(state: ConnectionState): Packet {
+    const copy: Packet = Object.create(Packet.prototype);
+    Object.assign(copy, this, { state });
+    return copy;
+  }
+
   private constructor(
     base: PacketBaseProps,
     family: IpFamily,

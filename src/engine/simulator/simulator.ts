@@ -2,7 +2,8 @@ import { parseIp, parseIpv4, parseIpv6 } from '../address/ip';
 import type { CompiledRuleset } from '../compiled-ruleset';
 import { Backend } from '../compiler/backend';
 import { IpFamily } from '../family';
-import { Chain } from '../model/chain';
+import { Chain, ChainPriority } from '../model/chain';
+import { ConnectionState } from '../model/connection-state';
 import { ChainHook } from '../model/chain-hook';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
@@ -132,12 +133,23 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
     const port = packet.destinationPort;
     if (port === undefined || !portIn(port, elements)) return false;
   }
+  if (match.sourcePorts !== undefined) {
+    const port = packet.sourcePort;
+    if (port === undefined || !match.sourcePorts.some((p) => p.from <= port && port <= p.to)) return false;
+  }
+  if (match.sourcePortSet !== undefined) {
+    const elements = sets[match.sourcePortSet];
+    if (!elements) throw new Error(`simulator: unknown port set '${match.sourcePortSet}'`);
+    const port = packet.sourcePort;
+    if (port === undefined || !portIn(port, elements)) return false;
+  }
   if (match.icmpTypes !== undefined && (packet.icmpType === undefined || !match.icmpTypes.includes(packet.icmpType))) return false;
   if (match.icmpCode !== undefined && packet.icmpCode !== match.icmpCode) return false;
   if (match.hopLimit !== undefined && packet.hopLimit !== match.hopLimit) return false;
   // the simulator has no clock: a rate limit holds unless the packet is marked as over it
   if (match.limit !== undefined && packet.overRateLimit) return false;
   if (match.sourceRateOver !== undefined && !packet.overRateLimit) return false;
+  if (match.rateOver !== undefined && !packet.overRateLimit) return false;
   if (match.sourceConnectionsOver !== undefined && !packet.overConnectionLimit) return false;
   return true;
 }
@@ -178,83 +190,120 @@ export class Simulator {
   public static evaluateModel(model: RulesetModel, packet: Packet): SimulationResult {
     const sets = setElementsByName(model);
     const trace: string[] = [];
-    let evaluated = 0;
-    let last: SimulationResult | undefined;
+    const counter = { evaluated: 0 };
+    // before conntrack (iptables' raw table, nft chains at priority raw): notrack turns the packet UNTRACKED
+    const rawHook = packet.direction === Direction.OUTBOUND ? ChainHook.OUTPUT : ChainHook.PREROUTING;
+    let current = packet;
     for (const table of model.tables) {
-      const chains = new Map(table.chains.map((c) => [c.name, c]));
-      const hook = packet.direction === Direction.OUTBOUND ? ChainHook.OUTPUT : ChainHook.INPUT;
-      for (const base of table.chains.filter((c) => c.hook === hook)) {
-        const stack: { chain: Chain; index: number }[] = [{ chain: base, index: 0 }];
-        let decided: SimulationResult | undefined;
-        while (stack.length > 0 && !decided) {
-          const frame = stack[stack.length - 1];
-          if (frame.index >= frame.chain.rules.length) {
-            stack.pop();
-            continue;
-          }
-          const rule = frame.chain.rules[frame.index];
-          const at = `${frame.chain.name}#${frame.index + 1}`;
-          frame.index++;
-          evaluated++;
-          let effective: Rule = rule;
-          if (rule.verdict === Verdict.MAP) {
-            const entry = ruleMatches(rule.match, packet, sets)
-              ? rule.verdictMap?.entries.find((e) => ruleMatches(e.match, packet, sets))
-              : undefined;
-            if (!entry) {
-              trace.push(`${at} skipped: ${describe(rule)} (no element)`);
-              continue;
-            }
-            effective = {
-              match: rule.match,
-              verdict: entry.verdict,
-              target: entry.target,
-              origins: entry.origins ?? rule.origins,
-              comment: entry.comment ?? rule.comment,
-            };
-          } else if (!ruleMatches(rule.match, packet, sets)) {
-            trace.push(`${at} skipped: ${describe(rule)}`);
-            continue;
-          }
-          trace.push(`${at} matched: ${describe(effective)}`);
-          switch (effective.verdict) {
-            case Verdict.JUMP:
-            case Verdict.GOTO: {
-              const target = effective.target ? chains.get(effective.target) : undefined;
-              if (!target) throw new Error(`simulator: ${at} ${effective.verdict}s to unknown chain '${effective.target}'`);
-              if (effective.verdict === Verdict.GOTO) stack.pop();
-              stack.push({ chain: target, index: 0 });
-              break;
-            }
-            case Verdict.RETURN:
-              stack.pop();
-              break;
-            case Verdict.LOG:
-              trace.push(`${at} logged${rule.logPrefix ? ` with prefix '${rule.logPrefix}'` : ''}`);
-              break;
-            default:
-              decided = {
-                verdict: effective.verdict,
-                rejectWith: effective.verdict === Verdict.REJECT ? effective.rejectWith ?? RejectWith.PORT_UNREACHABLE : undefined,
-                rule: effective,
-                chain: frame.chain.name,
-                origins: effective.origins,
-                rulesEvaluated: evaluated,
-                trace,
-              };
-          }
-        }
-        if (!decided) {
-          const policy = base.policy ?? Verdict.ACCEPT;
-          trace.push(`${base.name} policy: ${policy}`);
-          decided = { verdict: policy, chain: base.name, origins: [], rulesEvaluated: evaluated, trace };
-        }
+      for (const base of table.chains.filter((c) => c.hook === rawHook && isBeforeConntrack(table.name, c))) {
+        const decided = walk(table.chains, base, current, sets, trace, counter, (p) => (current = p));
+        if (decided && decided.verdict !== Verdict.ACCEPT) return { ...decided, rulesEvaluated: counter.evaluated, trace: [...trace] };
+      }
+    }
+    let last: SimulationResult | undefined;
+    const hook = packet.direction === Direction.OUTBOUND ? ChainHook.OUTPUT : ChainHook.INPUT;
+    for (const table of model.tables) {
+      for (const base of table.chains.filter((c) => c.hook === hook && !isBeforeConntrack(table.name, c))) {
+        const decided = walk(table.chains, base, current, sets, trace, counter, (p) => (current = p))!;
         // accept in one base chain hands the packet to the next one on the hook; anything else is final
-        if (decided.verdict !== Verdict.ACCEPT) return { ...decided, rulesEvaluated: evaluated, trace: [...trace] };
+        if (decided.verdict !== Verdict.ACCEPT) return { ...decided, rulesEvaluated: counter.evaluated, trace: [...trace] };
         last = decided;
       }
     }
-    if (!last) return { verdict: Verdict.ACCEPT, chain: `(no ${hookName(packet)} chain)`, origins: [], rulesEvaluated: 0, trace: [`no ${hookName(packet)} chain: accept`] };
-    return { ...last, rulesEvaluated: evaluated, trace: [...trace] };
+    if (!last) return { verdict: Verdict.ACCEPT, chain: `(no ${hookName(packet)} chain)`, origins: [], rulesEvaluated: counter.evaluated, trace: [...trace, `no ${hookName(packet)} chain: accept`] };
+    return { ...last, rulesEvaluated: counter.evaluated, trace: [...trace] };
   }
+}
+
+/** Whether a base chain runs before conntrack: iptables' raw table, or an nft chain at priority raw. */
+function isBeforeConntrack(table: string, chain: Chain): boolean {
+  return table === RAW_TABLE_NAME ? chain.priority !== ChainPriority.FILTER : chain.priority === ChainPriority.RAW;
+}
+
+const RAW_TABLE_NAME = 'raw';
+
+/**
+ * Walks one base chain for a packet: first match, jumps, gotos and returns, verdict maps
+ * (one lookup; a packet not in the map goes on with the next rule). LOG, HELPER and
+ * NOTRACK do not end the walk; NOTRACK hands the packet on in state UNTRACKED.
+ */
+function walk(
+  all: readonly Chain[],
+  base: Chain,
+  start: Packet,
+  sets: Record<string, string[]>,
+  trace: string[],
+  counter: { evaluated: number },
+  setPacket: (p: Packet) => void,
+): SimulationResult {
+  const chains = new Map(all.map((c) => [c.name, c]));
+  let packet = start;
+  const stack: { chain: Chain; index: number }[] = [{ chain: base, index: 0 }];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    if (frame.index >= frame.chain.rules.length) {
+      stack.pop();
+      continue;
+    }
+    const rule = frame.chain.rules[frame.index];
+    const at = `${frame.chain.name}#${frame.index + 1}`;
+    frame.index++;
+    counter.evaluated++;
+    let effective: Rule = rule;
+    if (rule.verdict === Verdict.MAP) {
+      const entry = ruleMatches(rule.match, packet, sets)
+        ? rule.verdictMap?.entries.find((e) => ruleMatches(e.match, packet, sets))
+        : undefined;
+      if (!entry) {
+        trace.push(`${at} skipped: ${describe(rule)} (no element)`);
+        continue;
+      }
+      effective = {
+        match: rule.match,
+        verdict: entry.verdict,
+        target: entry.target,
+        origins: entry.origins ?? rule.origins,
+        comment: entry.comment ?? rule.comment,
+      };
+    } else if (!ruleMatches(rule.match, packet, sets)) {
+      trace.push(`${at} skipped: ${describe(rule)}`);
+      continue;
+    }
+    trace.push(`${at} matched: ${describe(effective)}`);
+    switch (effective.verdict) {
+      case Verdict.JUMP:
+      case Verdict.GOTO: {
+        const target = effective.target ? chains.get(effective.target) : undefined;
+        if (!target) throw new Error(`simulator: ${at} ${effective.verdict}s to unknown chain '${effective.target}'`);
+        if (effective.verdict === Verdict.GOTO) stack.pop();
+        stack.push({ chain: target, index: 0 });
+        break;
+      }
+      case Verdict.RETURN:
+        stack.pop();
+        break;
+      case Verdict.LOG:
+        trace.push(`${at} logged${rule.logPrefix ? ` with prefix '${rule.logPrefix}'` : ''}`);
+        break;
+      case Verdict.HELPER:
+        break;
+      case Verdict.NOTRACK:
+        packet = packet._withState(ConnectionState.UNTRACKED);
+        setPacket(packet);
+        break;
+      default:
+        return {
+          verdict: effective.verdict,
+          rejectWith: effective.verdict === Verdict.REJECT ? effective.rejectWith ?? RejectWith.PORT_UNREACHABLE : undefined,
+          rule: effective,
+          chain: frame.chain.name,
+          origins: effective.origins,
+          rulesEvaluated: counter.evaluated,
+          trace,
+        };
+    }
+  }
+  const policy = base.policy ?? Verdict.ACCEPT;
+  trace.push(`${base.name} policy: ${policy}`);
+  return { verdict: policy, chain: base.name, origins: [], rulesEvaluated: counter.evaluated, trace };
 }
