@@ -301,7 +301,10 @@ case $TIMEOUT in '' | *[!0-9]*) die_code 2 "--rollback-timeout must be a positiv
 [ "$TIMEOUT" -ge 1 ] || die_code 2 "--rollback-timeout must be a positive number of seconds"
 case $APPLY_ID in *[!0-9a-f]*) die_code 2 "invalid apply id: $APPLY_ID" ;; esac
 case $TABLE in *[!A-Za-z0-9_.-]*) die_code 2 "invalid nftables table name: $TABLE" ;; esac
-case $CT_MAX$CT_BUCKETS in *[!0-9]*) die_code 2 "--conntrack-max and --conntrack-buckets take whole numbers" ;; esac
+for _n in $CT_MAX $CT_BUCKETS; do
+  # decimal only (the kernel would read a leading 0 as octal), and a size dash can compare
+  case $_n in *[!0-9]* | 0* | ??????????*) die_code 2 "--conntrack-max and --conntrack-buckets take whole numbers from 1 to 999999999" ;; esac
+done
 case "${CT_MAX:+max}/${CT_BUCKETS:+buckets}" in
   max/ | /buckets) die_code 2 "--conntrack-max and --conntrack-buckets go together" ;;
 esac
@@ -996,7 +999,7 @@ ct_tune() {
   fi
   _ok=1
   # buckets first: the table is rehashed once, before it may grow
-  ct_raise "$CT_HASH_FILE" "$CT_BUCKETS" "hash buckets" || _ok=0
+  ct_raise "$CT_HASH_FILE" "$CT_BUCKETS" hash-buckets || _ok=0
   ct_raise "$CT_MAX_FILE" "$CT_MAX" nf_conntrack_max || _ok=0
   printf '%s %s\n' "$(cat "$CT_MAX_FILE" 2>/dev/null || echo -)" "$(cat "$CT_HASH_FILE" 2>/dev/null || echo -)" >"$STATE_DIR/conntrack.applied"
   if [ "$_ok" = 0 ]; then
@@ -1017,7 +1020,7 @@ ct_untune() {
     read -r _smax _sbuckets <"$STATE_DIR/conntrack.saved" || true
     _amax=- _abuckets=-
     if [ -f "$STATE_DIR/conntrack.applied" ]; then read -r _amax _abuckets <"$STATE_DIR/conntrack.applied" || true; fi
-    for _c in "$CT_MAX_FILE $_smax $_amax nf_conntrack_max" "$CT_HASH_FILE $_sbuckets $_abuckets hash_buckets"; do
+    for _c in "$CT_MAX_FILE $_smax $_amax nf_conntrack_max" "$CT_HASH_FILE $_sbuckets $_abuckets hash-buckets"; do
       # shellcheck disable=SC2086 # four words
       set -- $_c
       if [ "$2" = - ] || [ ! -r "$1" ]; then continue; fi

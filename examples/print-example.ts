@@ -32,6 +32,8 @@ for (const stack of app.node.findAll().filter((c): c is TerraformStack => c inst
         process.stdout.write(ruleset.toIptablesRestore(family));
       }
     }
+    const sizing = host.conntrackSizing;
+    if (sizing) console.log(`\nconntrack sizing: ${sizing.describe()}`);
     console.log(`\nrendered files: ${rel(path.join(outdir, 'stacks', stack.node.id, 'firewall', host.hostName))}/`);
   }
   console.log(`Terraform JSON: ${rel(path.join(outdir, 'stacks', stack.node.id, 'cdk.tf.json'))}`);

@@ -1,5 +1,5 @@
 import { App, TerraformStack, Testing } from 'cdktf';
-import { AdminAccess, Backend, IpFamily, Peer, Port, RateUnit, Service, StatefulHost, StatefulHostProps } from '../../src';
+import { AdminAccess, Backend, ConntrackHelper, IpFamily, Peer, Port, RateUnit, Service, StatefulHost, StatefulHostProps } from '../../src';
 
 // Every bad input gets one clear message that names the construct path, the offending
 // value, and how to fix it. Each row: what the user wrote, the exact message.
@@ -68,6 +68,22 @@ const THROWN: [string, Build, string][] = [
   ['log prefix too long', (s) => host(s, { logDropped: { prefix: 'firewall-of-the-web-server-1: ' } }), "stack/web: log prefix 'firewall-of-the-web-server-1: ' is not usable: use at most 29 printable characters without quotes or backslashes"],
   ['ping rate of zero', (s) => host(s, { pingRateLimit: { rate: 0, unit: RateUnit.SECOND } }), 'stack/web: pingRateLimit: rate 0 is out of range: use a whole number of packets from 1 to 10000 per second'],
   ['nftTableName on iptables', (s) => host(s, { nftTableName: 'fw' }), "stack/web: nftTableName 'fw' needs backend: Backend.NFTABLES (iptables keeps its rules in SFW-* chains)"],
+  ['notrack with icmp', (s) => new Service(host(s), 'Svc', { ports: [Port.udp(53), Port.icmpType(8)], notrack: true }),
+    'stack/web/Svc: notrack exempts TCP and UDP ports from connection tracking, not icmp/8: declare ICMP in another Service'],
+  ['notrack with a helper', (s) => new Service(host(s), 'Svc', { ports: [Port.tcp(21)], notrack: true, helper: ConntrackHelper.FTP }),
+    'stack/web/Svc: the ftp helper reads tracked connections, so it cannot be combined with notrack: remove one of them'],
+  ['notrack with limits', (s) => new Service(host(s), 'Svc', { ports: [Port.udp(53)], notrack: true, limits: { concurrentPerSource: 5 } }),
+    'stack/web/Svc: limits count connections, and an untracked service has none: remove limits or notrack'],
+  ['notrack with expected connections', (s) => new Service(host(s), 'Svc', { ports: [Port.udp(53)], notrack: true, expectedConnections: 100 }),
+    'stack/web/Svc: an untracked service takes no conntrack entries: remove expectedConnections or notrack'],
+  ['syn-flood cap without tcp', (s) => new Service(host(s), 'Svc', { ports: [Port.udp(53)], limits: { synFloodLimit: { rate: 10, unit: RateUnit.SECOND } } }),
+    'stack/web/Svc: synFloodLimit caps new TCP connections, but the declaration has no TCP port: remove it or use newConnectionsPerSource'],
+  ['syn-flood cap of 0', admin2({ synFloodLimit: { rate: 0, unit: RateUnit.SECOND } }),
+    'stack/web/Ops: synFloodLimit: rate 0 is out of range: use a whole number of packets from 1 to 10000 per second'],
+  ['negative expected connections', (s) => new AdminAccess(host(s), 'Ops', { peers: [Peer.ipv4('192.0.2.1')], expectedConnections: -1 }),
+    'stack/web/Ops: expectedConnections -1 is not usable: use a whole number of connections from 0 to 100000000'],
+  ['fractional host expected connections', (s) => host(s, { conntrack: { expectedConnections: 2.5 } }),
+    'stack/web: conntrack.expectedConnections 2.5 is not usable: use a whole number of connections from 0 to 100000000'],
   ['zero concurrent connections', (s) => new Service(host(s), 'Svc', { ports: [Port.HTTPS], limits: { concurrentPerSource: 0 } }), 'stack/web/Svc: concurrentPerSource 0 is out of range: use a whole number of connections from 1 to 65535'],
   ['fractional connection rate', admin2({ newConnectionsPerSource: { rate: 0.5, unit: RateUnit.MINUTE } }), 'stack/web/Ops: newConnectionsPerSource: rate 0.5 is out of range: use a whole number of packets from 1 to 10000 per minute'],
   ['rollback timeout too short', (s) => host(s, { deployment: { rollbackTimeoutSeconds: 5 } }), 'stack/web/Deployment: rollbackTimeoutSeconds 5 is out of range: use 10 to 3600 seconds'],

@@ -1,5 +1,5 @@
 import { TerraformStack, Testing } from 'cdktf';
-import { ConntrackHelper, IpFamily, Peer, Port, Service, StatefulHost } from '../../src';
+import { ConntrackHelper, IpFamily, Packet, Peer, Port, Service, StatefulHost } from '../../src';
 
 function host(): StatefulHost {
   return new StatefulHost(new TerraformStack(Testing.app(), 'stack'), 'web', { address: '192.0.2.1' });
@@ -11,6 +11,16 @@ describe('Service', () => {
     expect(svc.peers.map((p) => p.toString())).toEqual(['any']);
     expect(svc.description).toBe('Web');
     expect(svc.allowances).toEqual([{ origin: 'stack/web/Web', ports: [Port.HTTPS], peers: svc.peers }]);
+  });
+
+  test('notrack: the service is exempt from conntrack and accepted untracked', () => {
+    const h = host();
+    const dns = h.addService('Dns', { ports: [Port.udp(53)], peers: [Peer.ipv4('198.51.100.0/24')], notrack: true });
+    expect(dns.notrack).toBe(true);
+    const v4 = h.ruleset.toIptablesRestore(IpFamily.IPV4);
+    expect(v4).toContain('-A SFW-PREROUTING -s 198.51.100.0/24 -p udp -m addrtype --dst-type LOCAL -m udp --dport 53 -m comment --comment "stack/web/Dns: untracked service" -j CT --notrack');
+    expect(v4).toContain('--ctstate UNTRACKED -m udp --dport 53');
+    expect(h.ruleset.simulate(Packet.udp({ from: '198.51.100.4', port: 53 })).rule?.origins).toEqual(['stack/web/Dns']);
   });
 
   test('restricted peers only open their own family', () => {

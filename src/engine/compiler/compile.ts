@@ -61,9 +61,10 @@ const PROTOCOL_ORDER = [Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ICMP
  * 1. `ESTABLISHED,RELATED` accept (nearly every packet stops here),
  * 2. loopback accept,
  * 3. `INVALID` drop,
- * 4. the openings, `NEW` only (TCP: SYN only), ports and peers merged, widest first,
- * 5. ICMPv6 neighbour discovery and MLD (IPv6 does not work without them), then ping,
- * 6. the default action.
+ * 4. denials, untracked services (`UNTRACKED`), over-limit rules,
+ * 5. the openings, `NEW` only (TCP: SYN only), ports and peers merged, widest first,
+ * 6. ICMPv6 neighbour discovery and MLD (IPv6 does not work without them), then ping,
+ * 7. optional drop logging, then the default action.
  */
 export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   for (const a of [...policy.allowances, ...(policy.denials ?? [])]) {
@@ -92,9 +93,10 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   ];
 
   rules.push(...denialRules(policy, sets));
-  rules.push(...limitRules(policy, sets));
+  // untracked packets (a high-rate service) before the limits: those only see NEW, so the order changes nothing but the cost
   const untracked = untrackedOpenings(policy, sets);
   rules.push(...untracked.map((r) => ({ ...r, comment: 'untracked service' })));
+  rules.push(...limitRules(policy, sets));
   const tracked = policy.allowances.filter((a) => !a.notrack);
   rules.push(...openingsToRules(sortOpenings(mergeAcrossFamilies(collectOpenings({ ...policy, allowances: tracked }))), sets));
 
@@ -143,7 +145,8 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   if (untracked.length > 0) {
     // requests from the peers, and the host's replies to them, never enter conntrack
     const notrack = (comment: string) => (r: Rule): Rule => ({ ...r, match: { ...r.match, states: undefined }, verdict: Verdict.NOTRACK, comment });
-    const requests = untracked.map(notrack('untracked service'));
+    // only what is addressed to the host: forwarded traffic (Docker-published ports, a router's clients) keeps conntrack and NAT
+    const requests = untracked.map((r) => ({ ...r, match: { ...r.match, destinationLocal: true } })).map(notrack('untracked service'));
     const replies = untracked.map(replyOf).map(notrack('untracked service replies'));
     raw.push({ name: NOTRACK_PREROUTING_CHAIN, hook: ChainHook.PREROUTING, priority: ChainPriority.RAW, policy: Verdict.ACCEPT, rules: requests });
     raw.push({ name: NOTRACK_OUTPUT_CHAIN, hook: ChainHook.OUTPUT, priority: ChainPriority.RAW, policy: Verdict.ACCEPT, rules: replies });

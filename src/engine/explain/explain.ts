@@ -51,6 +51,11 @@ function traffic(rule: Rule, sets: Map<string, SetDefinition>): string {
     const code = m.icmpCode === undefined ? '' : `/${m.icmpCode}`;
     parts.push(`${m.protocol}${m.icmpTypes ? ` type ${m.icmpTypes.join(',')}${code}` : ''}${m.hopLimit !== undefined ? ` hop limit ${m.hopLimit}` : ''}`);
   }
+  const rate = (l: { rate: number; unit: string }) => `${l.rate}/${l.unit}`;
+  if (m.sourceRateOver) parts.push(`over ${rate(m.sourceRateOver.limit)} per source`);
+  if (m.sourceConnectionsOver) parts.push(`over ${m.sourceConnectionsOver.above} connections per source`);
+  if (m.rateOver) parts.push(`over ${rate(m.rateOver.limit)} from all sources`);
+  if (m.limit) parts.push(`up to ${rate(m.limit)}`);
   return parts.length > 0 ? parts.join(' ') : 'any';
 }
 

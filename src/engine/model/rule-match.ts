@@ -97,6 +97,14 @@ export interface RuleMatch {
   readonly destination?: AddressMatch;
 
   /**
+   * Match only packets addressed to the host itself (not forwarded ones): iptables
+   * `-m addrtype --dst-type LOCAL`, nft `fib daddr type local`.
+   *
+   * @default false
+   */
+  readonly destinationLocal?: boolean;
+
+  /**
    * Destination ports (TCP and UDP), any of which matches.
    *
    * @default - any port (unless `destinationPortSet` is given)

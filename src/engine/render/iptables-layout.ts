@@ -141,7 +141,8 @@ export function withReferencedSets(model: RulesetModel, sets: readonly SetDefini
 export function referencedSets(model: RulesetModel): string[] {
   const names = new Set<string>();
   for (const rule of model.tables.flatMap((t) => t.chains).flatMap((c) => c.rules)) {
-    for (const name of [rule.match.source?.set, rule.match.destination?.set, rule.match.destinationPortSet, rule.match.sourcePortSet]) if (name) names.add(name);
+    const m = rule.match;
+    for (const name of [m.source?.set, m.destination?.set, m.destinationPortSet, m.sourcePortSet]) if (name) names.add(name);
   }
   return [...names].sort();
 }

@@ -78,6 +78,7 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
   if (m.outInterface) args.push('-o', m.outInterface);
   if (m.protocol) args.push('-p', protocolName(m.protocol));
   args.push(...src.match, ...dst.match);
+  if (m.destinationLocal) args.push('-m', 'addrtype', '--dst-type', 'LOCAL');
   if (m.states) {
     const states = STATE_ORDER.filter((s) => m.states!.includes(s)).map((s) => s.toUpperCase());
     args.push('-m', 'conntrack', '--ctstate', states.join(','));

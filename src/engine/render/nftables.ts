@@ -203,6 +203,7 @@ export function nftRuleText(rule: Rule): string {
   }
   if (m.source) parts.push(addressExpr(m.source, family!, 'saddr'));
   if (m.destination) parts.push(addressExpr(m.destination, family!, 'daddr'));
+  if (m.destinationLocal) parts.push('fib daddr type local');
   if (m.hopLimit !== undefined) parts.push(`ip6 hoplimit ${m.hopLimit}`);
   const l4 = m.protocol;
   if (l4 === Protocol.TCP || l4 === Protocol.UDP) {

@@ -207,13 +207,6 @@ export class Packet {
   /** Whether the source's connection limits are reached. */
   public readonly overConnectionLimit: boolean;
 
-  /** @internal The same packet in another conntrack state (what the raw table's notrack does). */
-  public _withState(state: ConnectionState): Packet {
-    const copy: Packet = Object.create(Packet.prototype);
-    Object.assign(copy, this, { state });
-    return copy;
-  }
-
   private constructor(
     base: PacketBaseProps,
     family: IpFamily,
@@ -256,6 +249,14 @@ export class Packet {
     this.overRateLimit = base.overRateLimit ?? false;
     this.overConnectionLimit = base.overConnectionLimit ?? false;
   }
+
+  /** @internal The same packet in another conntrack state (what the raw table's notrack does). */
+  public _withState(state: ConnectionState): Packet {
+    const copy: Packet = Object.create(Packet.prototype);
+    Object.assign(copy, this, { state });
+    return copy;
+  }
+
 
   /** e.g. `tcp 10.9.8.8:40000 -> :22 [SYN] state new`. */
   public toString(): string {

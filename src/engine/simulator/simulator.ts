@@ -2,18 +2,18 @@ import { parseIp, parseIpv4, parseIpv6 } from '../address/ip';
 import type { CompiledRuleset } from '../compiled-ruleset';
 import { Backend } from '../compiler/backend';
 import { IpFamily } from '../family';
+import { Direction } from './direction';
+import { Packet } from './packet';
+import { TcpFlag } from './tcp-flag';
 import { Chain, ChainPriority } from '../model/chain';
-import { ConnectionState } from '../model/connection-state';
 import { ChainHook } from '../model/chain-hook';
+import { ConnectionState } from '../model/connection-state';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { AddressMatch, RuleMatch } from '../model/rule-match';
 import { RulesetModel } from '../model/ruleset-model';
 import { Verdict } from '../model/verdict';
 import { Protocol } from '../protocol';
-import { Direction } from './direction';
-import { Packet } from './packet';
-import { TcpFlag } from './tcp-flag';
 
 /**
  * What the simulator decided for a packet, and why.
@@ -123,6 +123,8 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
   if (match.destination !== undefined) {
     if (packet.destination === undefined || !addressIn(packet.destination, packet.family, match.destination, sets)) return false;
   }
+  // the simulator models the host's own traffic: every inbound packet is addressed to it
+  if (match.destinationLocal && packet.direction === Direction.OUTBOUND) return false;
   if (match.destinationPorts !== undefined) {
     const port = packet.destinationPort;
     if (port === undefined || !match.destinationPorts.some((p) => p.from <= port && port <= p.to)) return false;

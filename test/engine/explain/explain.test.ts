@@ -23,8 +23,8 @@ describe('Explain', () => {
       ['IPv6', '2001:db8::/64', 'tcp 5432 (SYN)', 'new', 'accept'],
       ['IPv6', 'any', 'icmpv6 type 133,134,135,136 hop limit 255', 'any', 'accept'],
       ['IPv6', 'fe80::/10', 'icmpv6 type 130,131,132,143', 'any', 'accept'],
-      ['IPv4', 'any', 'icmp type 8', 'new', 'accept'],
-      ['IPv6', 'any', 'icmpv6 type 128', 'new', 'accept'],
+      ['IPv4', 'any', 'icmp type 8 up to 20/second', 'new', 'accept'],
+      ['IPv6', 'any', 'icmpv6 type 128 up to 20/second', 'new', 'accept'],
       ['both', 'any', 'any', 'any', 'drop'],
     ]);
     expect(rows[5].origins).toEqual(['fleet/db/Postgres']);
