@@ -236,11 +236,8 @@ export function nftRuleText(rule: Rule): string {
   if (m.sourceConnectionsOver) {
     parts.push(`add @${m.sourceConnectionsOver.name} { ${ip(m.sourceConnectionsOver.family)} saddr ct count over ${m.sourceConnectionsOver.above} }`);
   }
-  if (m.rateOver) {
-    const l = m.rateOver.limit;
-    const burst = l.burst !== undefined && l.burst !== DEFAULT_BURST ? ` burst ${l.burst} packets` : '';
-    parts.push(`limit rate over ${l.rate}/${l.unit}${burst}`);
-  }
+  // a named limit object: every copy of the rule (the verdict-map layout copies a rule into each port's chain) shares one bucket
+  if (m.rateOver) parts.push(`limit name "${m.rateOver.name}"`);
   if (m.limit) {
     const burst = m.limit.burst !== undefined && m.limit.burst !== DEFAULT_BURST ? ` burst ${m.limit.burst} packets` : '';
     parts.push(`limit rate ${m.limit.rate}/${m.limit.unit}${burst}`);
@@ -298,6 +295,18 @@ function helperObjects(rules: readonly Rule[]): string[][] {
   return helpers.map((h) => [`\tct helper ${h}-standard {`, `\t\ttype "${h}" protocol ${HELPER_PROTOCOL[h]}`, '\t\tl3proto inet', '\t}']);
 }
 
+/** The limit objects behind caps over all sources (one bucket each, whatever the rules that name it). */
+function limitObjects(rules: readonly Rule[]): string[][] {
+  const out = new Map<string, string[]>();
+  for (const rule of rules) {
+    const r = rule.match.rateOver;
+    if (!r || out.has(r.name)) continue;
+    const burst = r.limit.burst !== undefined && r.limit.burst !== DEFAULT_BURST ? ` burst ${r.limit.burst} packets` : '';
+    out.set(r.name, [`\tlimit ${r.name} {`, `\t\trate over ${r.limit.rate}/${r.limit.unit}${burst}`, '\t}']);
+  }
+  return [...out.values()];
+}
+
 /** The dynamic sets behind per-source limits, declared at the top of the table (as nft lists them). */
 function meterSets(rules: readonly Rule[]): string[][] {
   const out = new Map<string, string[]>();
@@ -332,12 +341,13 @@ export function nftSetLines(set: SetDefinition): string[] {
 export function renderNftables(model: RulesetModel, tableName: string = NFT_TABLE, header?: string): string {
   const lines: string[] = [];
   if (header) lines.push(`# ${header}`);
-  // every neutral table goes into the library's one table: named sets, the meters of
-  // per-source limits, conntrack helper objects, then the chains (filter, and the helper
-  // chain after conntrack: `ct helper set` needs the connection)
+  // every neutral table goes into the library's one table: limit and conntrack helper
+  // objects, named sets, the meters of per-source limits, then the chains (filter, raw, and
+  // the helper chain after conntrack: `ct helper set` needs the connection)
   const chains = model.tables.flatMap((t) => t.chains);
   const rules = chains.flatMap((c) => c.rules);
-  const blocks: string[][] = [...(model.sets ?? []).map(nftSetLines), ...meterSets(rules), ...helperObjects(rules)];
+  // as `nft list table` prints them: stateful objects (limits, ct helpers), then sets, then chains
+  const blocks: string[][] = [...limitObjects(rules), ...helperObjects(rules), ...(model.sets ?? []).map(nftSetLines), ...meterSets(rules)];
   for (const chain of chains) {
     const block = [`\tchain ${chain.name} {`];
     if (chain.hook) block.push(`\t\ttype filter hook ${chain.hook} priority ${chain.priority ?? ChainPriority.FILTER}; policy ${chain.policy ?? Verdict.ACCEPT};`);

@@ -104,7 +104,25 @@ describe('syn-flood cap', () => {
     expect(v4).not.toContain('--hashlimit-mode');
     expect(v4.indexOf('syn-flood cap')).toBeLessThan(v4.indexOf('"app/web/Web" -j ACCEPT'));
     expect(r.toIptablesRestore(IpFamily.IPV6)).toContain('--hashlimit-name sfw-s6-');
-    expect(r.toNftables()).toMatch(/tcp dport 443 tcp flags syn \/ fin,syn,rst,ack (ct state new )?limit rate over 100\/second burst 200 packets drop/);
+    const nft = r.toNftables();
+    expect(nft).toMatch(/\tlimit sfw-s4-[0-9a-f]{6} \{\n\t\trate over 100\/second burst 200 packets\n\t\}/);
+    expect(nft).toMatch(/tcp dport 443 tcp flags syn \/ fin,syn,rst,ack (ct state new )?limit name "sfw-s4-[0-9a-f]{6}" drop/);
+  });
+
+  test('nftables: one named limit per family, however many chains the rule is copied into', () => {
+    // an admin opening on one of the ports makes the verdict-map layout give each port its own chain
+    const two = CompiledRuleset.compile({
+      name: 'web',
+      allowances: [
+        { origin: 'a/Web', ports: [Port.HTTP, Port.HTTPS], peers: [Peer.ipv4('192.0.2.0/24')], limits: { synFloodLimit: { rate: 5, unit: RateUnit.SECOND, burst: 10 } } },
+        { origin: 'a/Admin', ports: [Port.HTTPS], peers: [Peer.ipv4('10.0.0.0/8')] },
+      ],
+    });
+    const nft = two.toNftables();
+    const names = [...nft.matchAll(/limit name "(sfw-s4-[0-9a-f]+)"/g)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThan(1);
+    expect(new Set(names).size).toBe(1);
+    expect(nft.match(/^\tlimit sfw-s4-/gm)).toHaveLength(1);
   });
 
   test('simulator: over the cap dropped (or rejected), under it accepted', () => {
