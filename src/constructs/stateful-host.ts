@@ -22,7 +22,7 @@ import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
 import { Allowance, Denial, DropLogging } from '../engine/compiler/host-policy';
-import { ConntrackSizing } from '../engine/conntrack-sizing';
+import { ConntrackSizing, expectedConnectionsProblem } from '../engine/conntrack-sizing';
 import { Explain } from '../engine/explain/explain';
 import { ALL_FAMILIES, IpFamily } from '../engine/family';
 import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
@@ -249,9 +249,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     }
     this.setThreshold = props.setThreshold;
     const extra = props.conntrack?.expectedConnections;
-    if (extra !== undefined && (!Number.isInteger(extra) || extra < 0 || extra > 100_000_000)) {
-      throw constructError(this, `conntrack.expectedConnections ${extra} is not usable: use a whole number of connections from 0 to 100000000`);
-    }
+    const extraProblem = extra === undefined ? undefined : expectedConnectionsProblem(extra, 'conntrack.expectedConnections');
+    if (extraProblem) throw constructError(this, extraProblem);
     this.conntrack = props.conntrack;
     this.sshPort = props.deployment?.connection?.port ?? 22;
     this.addresses = props.addresses ? [...props.addresses] : parseIp(this.address) ? [this.address] : [];

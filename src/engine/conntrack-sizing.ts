@@ -20,6 +20,15 @@ export const CONNTRACK_BUCKET_GRANULE = 512;
  */
 export const CONNTRACK_HEADROOM = 2;
 
+/** The most connections a sizing is made for. */
+export const MAX_EXPECTED_CONNECTIONS = 100_000_000;
+
+/** What is wrong with a declared number of expected connections (`what` names it), or `undefined`. */
+export function expectedConnectionsProblem(n: number, what: string): string | undefined {
+  if (Number.isInteger(n) && n >= 0 && n <= MAX_EXPECTED_CONNECTIONS) return undefined;
+  return `${what} ${n} is not usable: use a whole number of connections from 0 to ${MAX_EXPECTED_CONNECTIONS}`;
+}
+
 /**
  * How big a host's conntrack table must be for the connections it is expected to track,
  * and what that costs in kernel memory.
@@ -37,8 +46,8 @@ export const CONNTRACK_HEADROOM = 2;
 export class ConntrackSizing {
   /** The sizing for this many connections tracked at once. */
   public static forConnections(expectedConnections: number): ConntrackSizing {
-    if (!Number.isInteger(expectedConnections) || expectedConnections < 1 || expectedConnections > 100_000_000) {
-      throw new Error(`expected connections ${expectedConnections} is not usable: use a whole number from 1 to 100000000`);
+    if (!Number.isInteger(expectedConnections) || expectedConnections < 1 || expectedConnections > MAX_EXPECTED_CONNECTIONS) {
+      throw new Error(`expected connections ${expectedConnections} is not usable: use a whole number from 1 to ${MAX_EXPECTED_CONNECTIONS}`);
     }
     return new ConntrackSizing(expectedConnections);
   }

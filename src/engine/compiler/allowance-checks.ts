@@ -1,4 +1,5 @@
 import { Allowance } from './host-policy';
+import { expectedConnectionsProblem } from '../conntrack-sizing';
 import { Protocol } from '../protocol';
 
 /**
@@ -19,9 +20,5 @@ export function allowanceProblem(a: Omit<Allowance, 'origin' | 'peers'>): string
   if (l?.synFloodLimit && !a.ports.some((p) => p.protocol === Protocol.TCP)) {
     return 'synFloodLimit caps new TCP connections, but the declaration has no TCP port: remove it or use newConnectionsPerSource';
   }
-  const n = a.expectedConnections;
-  if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > 100_000_000)) {
-    return `expectedConnections ${n} is not usable: use a whole number of connections from 0 to 100000000`;
-  }
-  return undefined;
+  return a.expectedConnections === undefined ? undefined : expectedConnectionsProblem(a.expectedConnections, 'expectedConnections');
 }

@@ -33,7 +33,7 @@ export interface Chain {
   readonly policy?: Verdict;
 
   /**
-   * Where a base chain runs on its hook, relative to connection tracking: `CONNTRACK`
+   * Where a base chain runs on its hook, relative to connection tracking: `RAW`
    * chains run before conntrack has looked at the packet (iptables' raw table, nft
    * `priority raw`), so they can exempt packets from it.
    *

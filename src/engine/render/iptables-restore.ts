@@ -1,6 +1,6 @@
 import { IpFamily } from '../family';
 import { ConnectionState } from '../model/connection-state';
-import { DEFAULT_BURST, RateUnit } from '../model/rate-limit';
+import { DEFAULT_BURST, RateLimit, RateUnit } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { PortRange } from '../model/rule-match';
@@ -98,7 +98,7 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
     if (m.sourcePortSet) args.push('-m', 'set', '--match-set', m.sourcePortSet, 'src');
     if (m.destinationPortSet) args.push('-m', 'set', '--match-set', m.destinationPortSet, 'dst');
   } else if (ports || m.destinationPortSet || sports || m.sourcePortSet) {
-    throw new Error(`destination ports need protocol tcp or udp, not ${m.protocol ?? 'any'}`);
+    throw new Error(`ports need protocol tcp or udp, not ${m.protocol ?? 'any'}`);
   }
   if (m.icmpTypes) {
     const type = single(m.icmpTypes.map(String), 'icmp type');
@@ -108,16 +108,11 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
     else throw new Error('icmp types need protocol icmp or icmpv6');
   }
   if (m.hopLimit !== undefined) args.push('-m', 'hl', '--hl-eq', String(m.hopLimit));
-  if (m.sourceRateOver) {
-    const l = m.sourceRateOver.limit;
-    args.push('-m', 'hashlimit', '--hashlimit-above', `${l.rate}/${IPT_UNITS[l.unit]}`, '--hashlimit-burst', String(l.burst ?? DEFAULT_BURST));
-    args.push('--hashlimit-mode', 'srcip', '--hashlimit-name', m.sourceRateOver.name);
-  }
-  if (m.rateOver) {
-    const l = m.rateOver.limit;
-    args.push('-m', 'hashlimit', '--hashlimit-above', `${l.rate}/${IPT_UNITS[l.unit]}`, '--hashlimit-burst', String(l.burst ?? DEFAULT_BURST));
-    args.push('--hashlimit-name', m.rateOver.name);
-  }
+  // hashlimit over the rate: per source (a mode) or all sources together (none)
+  const hashlimit = (l: RateLimit, name: string, mode: string[]) =>
+    args.push('-m', 'hashlimit', '--hashlimit-above', `${l.rate}/${IPT_UNITS[l.unit]}`, '--hashlimit-burst', String(l.burst ?? DEFAULT_BURST), ...mode, '--hashlimit-name', name);
+  if (m.sourceRateOver) hashlimit(m.sourceRateOver.limit, m.sourceRateOver.name, ['--hashlimit-mode', 'srcip']);
+  if (m.rateOver) hashlimit(m.rateOver.limit, m.rateOver.name, []);
   if (m.sourceConnectionsOver) {
     const mask = family === IpFamily.IPV4 ? '32' : '128';
     args.push('-m', 'connlimit', '--connlimit-above', String(m.sourceConnectionsOver.above), '--connlimit-mask', mask, '--connlimit-saddr');

@@ -2,7 +2,7 @@ import { IpFamily } from '../family';
 import { ChainPriority } from '../model/chain';
 import { ConnectionState } from '../model/connection-state';
 import { HELPER_PROTOCOL } from '../model/conntrack-helper';
-import { DEFAULT_BURST } from '../model/rate-limit';
+import { DEFAULT_BURST, RateLimit } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
 import { AddressMatch, PortRange } from '../model/rule-match';
@@ -178,6 +178,11 @@ function mapText(map: VerdictMap, protocol: Protocol | undefined): string {
   return `${key} vmap { ${elements.join(', ')} }`;
 }
 
+/** A limit's burst as nft prints it: nothing for the default of 5, which nft does not print either. */
+function burstText(l: RateLimit): string {
+  return l.burst !== undefined && l.burst !== DEFAULT_BURST ? ` burst ${l.burst} packets` : '';
+}
+
 /** One rule's statement as `nft list table` prints it. */
 export function nftRuleText(rule: Rule): string {
   const m = rule.match;
@@ -230,18 +235,14 @@ export function nftRuleText(rule: Rule): string {
   const ip = (f: IpFamily) => (f === IpFamily.IPV6 ? 'ip6' : 'ip');
   if (m.sourceRateOver) {
     const l = m.sourceRateOver.limit;
-    const burst = l.burst !== undefined && l.burst !== DEFAULT_BURST ? ` burst ${l.burst} packets` : '';
-    parts.push(`add @${m.sourceRateOver.name} { ${ip(m.sourceRateOver.family)} saddr limit rate over ${l.rate}/${l.unit}${burst} }`);
+    parts.push(`add @${m.sourceRateOver.name} { ${ip(m.sourceRateOver.family)} saddr limit rate over ${l.rate}/${l.unit}${burstText(l)} }`);
   }
   if (m.sourceConnectionsOver) {
     parts.push(`add @${m.sourceConnectionsOver.name} { ${ip(m.sourceConnectionsOver.family)} saddr ct count over ${m.sourceConnectionsOver.above} }`);
   }
   // a named limit object: every copy of the rule (the verdict-map layout copies a rule into each port's chain) shares one bucket
   if (m.rateOver) parts.push(`limit name "${m.rateOver.name}"`);
-  if (m.limit) {
-    const burst = m.limit.burst !== undefined && m.limit.burst !== DEFAULT_BURST ? ` burst ${m.limit.burst} packets` : '';
-    parts.push(`limit rate ${m.limit.rate}/${m.limit.unit}${burst}`);
-  }
+  if (m.limit) parts.push(`limit rate ${m.limit.rate}/${m.limit.unit}${burstText(m.limit)}`);
   switch (rule.verdict) {
     case Verdict.HELPER:
       parts.push(`ct helper set "${rule.helper}-standard"`);
@@ -301,8 +302,7 @@ function limitObjects(rules: readonly Rule[]): string[][] {
   for (const rule of rules) {
     const r = rule.match.rateOver;
     if (!r || out.has(r.name)) continue;
-    const burst = r.limit.burst !== undefined && r.limit.burst !== DEFAULT_BURST ? ` burst ${r.limit.burst} packets` : '';
-    out.set(r.name, [`\tlimit ${r.name} {`, `\t\trate over ${r.limit.rate}/${r.limit.unit}${burst}`, '\t}']);
+    out.set(r.name, [`\tlimit ${r.name} {`, `\t\trate over ${r.limit.rate}/${r.limit.unit}${burstText(r.limit)}`, '\t}']);
   }
   return [...out.values()];
 }

@@ -257,7 +257,6 @@ export class Packet {
     return copy;
   }
 
-
   /** e.g. `tcp 10.9.8.8:40000 -> :22 [SYN] state new`. */
   public toString(): string {
     const to = this.destination ?? '';

@@ -193,24 +193,22 @@ export class Simulator {
     const sets = setElementsByName(model);
     const trace: string[] = [];
     const counter = { evaluated: 0 };
-    // before conntrack (iptables' raw table, nft chains at priority raw): notrack turns the packet UNTRACKED
-    const rawHook = packet.direction === Direction.OUTBOUND ? ChainHook.OUTPUT : ChainHook.PREROUTING;
+    const outbound = packet.direction === Direction.OUTBOUND;
+    // the base chains in the order the packet meets them: before conntrack (iptables' raw
+    // table, nft chains at priority raw: notrack turns the packet UNTRACKED), then filtering
+    const bases = (hook: ChainHook, before: boolean) => model.tables.flatMap((t) =>
+      t.chains.filter((c) => c.hook === hook && isBeforeConntrack(t.name, c) === before).map((chain) => ({ t, chain, before })));
     let current = packet;
-    for (const table of model.tables) {
-      for (const base of table.chains.filter((c) => c.hook === rawHook && isBeforeConntrack(table.name, c))) {
-        const decided = walk(table.chains, base, current, sets, trace, counter, (p) => (current = p));
-        if (decided && decided.verdict !== Verdict.ACCEPT) return { ...decided, rulesEvaluated: counter.evaluated, trace: [...trace] };
-      }
-    }
     let last: SimulationResult | undefined;
-    const hook = packet.direction === Direction.OUTBOUND ? ChainHook.OUTPUT : ChainHook.INPUT;
-    for (const table of model.tables) {
-      for (const base of table.chains.filter((c) => c.hook === hook && !isBeforeConntrack(table.name, c))) {
-        const decided = walk(table.chains, base, current, sets, trace, counter, (p) => (current = p))!;
-        // accept in one base chain hands the packet to the next one on the hook; anything else is final
-        if (decided.verdict !== Verdict.ACCEPT) return { ...decided, rulesEvaluated: counter.evaluated, trace: [...trace] };
-        last = decided;
-      }
+    for (const { t, chain, before } of [
+      ...bases(outbound ? ChainHook.OUTPUT : ChainHook.PREROUTING, true),
+      ...bases(outbound ? ChainHook.OUTPUT : ChainHook.INPUT, false),
+    ]) {
+      const walked = walk(t.chains, chain, current, sets, trace, counter);
+      current = walked.packet;
+      // accept in one base chain hands the packet to the next one; anything else is final
+      if (walked.result.verdict !== Verdict.ACCEPT) return { ...walked.result, rulesEvaluated: counter.evaluated, trace: [...trace] };
+      if (!before) last = walked.result;
     }
     if (!last) return { verdict: Verdict.ACCEPT, chain: `(no ${hookName(packet)} chain)`, origins: [], rulesEvaluated: counter.evaluated, trace: [...trace, `no ${hookName(packet)} chain: accept`] };
     return { ...last, rulesEvaluated: counter.evaluated, trace: [...trace] };
@@ -236,8 +234,7 @@ function walk(
   sets: Record<string, string[]>,
   trace: string[],
   counter: { evaluated: number },
-  setPacket: (p: Packet) => void,
-): SimulationResult {
+): { result: SimulationResult; packet: Packet } {
   const chains = new Map(all.map((c) => [c.name, c]));
   let packet = start;
   const stack: { chain: Chain; index: number }[] = [{ chain: base, index: 0 }];
@@ -291,21 +288,23 @@ function walk(
         break;
       case Verdict.NOTRACK:
         packet = packet._withState(ConnectionState.UNTRACKED);
-        setPacket(packet);
         break;
       default:
         return {
-          verdict: effective.verdict,
-          rejectWith: effective.verdict === Verdict.REJECT ? effective.rejectWith ?? RejectWith.PORT_UNREACHABLE : undefined,
-          rule: effective,
-          chain: frame.chain.name,
-          origins: effective.origins,
-          rulesEvaluated: counter.evaluated,
-          trace,
+          packet,
+          result: {
+            verdict: effective.verdict,
+            rejectWith: effective.verdict === Verdict.REJECT ? effective.rejectWith ?? RejectWith.PORT_UNREACHABLE : undefined,
+            rule: effective,
+            chain: frame.chain.name,
+            origins: effective.origins,
+            rulesEvaluated: counter.evaluated,
+            trace,
+          },
         };
     }
   }
   const policy = base.policy ?? Verdict.ACCEPT;
   trace.push(`${base.name} policy: ${policy}`);
-  return { verdict: policy, chain: base.name, origins: [], rulesEvaluated: counter.evaluated, trace };
+  return { packet, result: { verdict: policy, chain: base.name, origins: [], rulesEvaluated: counter.evaluated, trace } };
 }
