@@ -65,6 +65,10 @@ project.addTask('bench', {
 
 project.addBins({ 'sfw-explain': 'lib/cli/explain.js' });
 
+// `npm test` sets up the machine first: as root it installs the Debian tools the kernel and
+// deploy labs need (without root it lists the lab suites jest will skip).
+project.testTask.prependExec('bash scripts/test-setup.sh');
+
 // Address arithmetic (CIDRs, ranges) is bitwise by nature.
 project.eslint?.addRules({ 'no-bitwise': 'off' });
 
