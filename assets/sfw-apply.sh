@@ -47,7 +47,10 @@ options:
                           (default 60)
   --state-dir DIR         rollback point and markers
                           (default /var/lib/stateful-firewall)
-  --apply-id ID           confirm/rollback: act only for this apply
+  --apply-id ID           apply: the id to record (default: generated);
+                          confirm/rollback: act only for this apply
+  --sha256 NAME=HEX       apply: the file NAME in --dir must have this sha256
+                          (repeatable; a mismatch rejects the apply)
   --table NAME            nftables table name for status/destroy
                           (default: from the last apply, else stateful_firewall)
   --conntrack-max N       apply/tune: nf_conntrack_max the host needs
@@ -260,6 +263,7 @@ TABLE=
 DEADLINE=
 CT_MAX=
 CT_BUCKETS=
+DIGESTS=
 
 need_arg() { [ $# -ge 2 ] || die_code 2 "option $1 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -282,6 +286,8 @@ while [ $# -gt 0 ]; do
     --conntrack-max=*) CT_MAX=${1#*=}; shift ;;
     --conntrack-buckets) need_arg "$@"; CT_BUCKETS=$2; shift 2 ;;
     --conntrack-buckets=*) CT_BUCKETS=${1#*=}; shift ;;
+    --sha256) need_arg "$@"; DIGESTS="$DIGESTS $2"; shift 2 ;;
+    --sha256=*) DIGESTS="$DIGESTS ${1#*=}"; shift ;;
     --reason) need_arg "$@"; REASON=$2; shift 2 ;;
     --deadline) need_arg "$@"; DEADLINE=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -299,7 +305,14 @@ case $BACKEND in '' | iptables | nftables) ;; *) die_code 2 "unknown backend: $B
 case $MODE in '' | shared | exclusive) ;; *) die_code 2 "unknown mode: $MODE (expected shared or exclusive)" ;; esac
 case $TIMEOUT in '' | *[!0-9]*) die_code 2 "--rollback-timeout must be a positive number of seconds" ;; esac
 [ "$TIMEOUT" -ge 1 ] || die_code 2 "--rollback-timeout must be a positive number of seconds"
-case $APPLY_ID in *[!0-9a-f]*) die_code 2 "invalid apply id: $APPLY_ID" ;; esac
+case $APPLY_ID in *[!0-9a-f-]* | ?????????????????????????????????????????????????????????????????*) die_code 2 "invalid apply id: $APPLY_ID (hex digits and dashes, at most 64)" ;; esac
+for _d in $DIGESTS; do
+  case $_d in
+    rules.v4=* | rules.v6=* | sets.ipset=* | ruleset.nft=*) ;;
+    *) die_code 2 "invalid --sha256 $_d (expected rules.v4, rules.v6, sets.ipset or ruleset.nft=HEX)" ;;
+  esac
+  case ${_d#*=} in '' | *[!0-9a-f]*) die_code 2 "invalid --sha256 $_d (expected NAME=HEX)" ;; esac
+done
 case $TABLE in *[!A-Za-z0-9_.-]*) die_code 2 "invalid nftables table name: $TABLE" ;; esac
 for _n in $CT_MAX $CT_BUCKETS; do
   # decimal only (the kernel would read a leading 0 as octal), and a size dash can compare
@@ -316,9 +329,29 @@ ROOT=${ROOT%/}
 # --------------------------------------------------------------------------
 # state, lock and temporary files
 
+# The state dir is root's alone: root sources files from it (current.env,
+# armed.env) and restores rulesets from it, so nothing in it may belong to
+# another user. (Versions before 0.2 gave it to the SSH user; whatever another
+# user owns in it is discarded, with a warning.)
+umask 077
 mkdir -p "$STATE_DIR" || die "cannot create state dir $STATE_DIR"
-STATE_DIR=$(cd "$STATE_DIR" && pwd)
+STATE_DIR=$(cd "$STATE_DIR" && pwd -P)
+[ ! -L "$STATE_DIR" ] || die "state dir $STATE_DIR is a symbolic link"
+chown 0:0 "$STATE_DIR" || die "cannot make root the owner of $STATE_DIR"
 chmod 700 "$STATE_DIR"
+secure_state_dir() {
+  _foreign=$(find "$STATE_DIR" -mindepth 1 -maxdepth 1 \( ! -user 0 -o -perm -0002 -o -perm -0020 \) -print 2>/dev/null) || return 1
+  _deep=$(find "$STATE_DIR" -mindepth 2 \( ! -user 0 -o -perm -0002 -o -perm -0020 \) -print 2>/dev/null) || return 1
+  if [ -n "$_deep" ]; then
+    # shellcheck disable=SC2086 # paths in the state dir have no blanks
+    _foreign="$_foreign $(for _f in $_deep; do printf '%s/%s\n' "$STATE_DIR" "$(printf '%s\n' "${_f#"$STATE_DIR"/}" | cut -d/ -f1)"; done | sort -u)"
+  fi
+  for _f in $_foreign; do
+    warn "discarding $_f: it is not root's (or others may write it), so it cannot be trusted"
+    rm -rf "$_f"
+  done
+}
+secure_state_dir || die "cannot check the state dir $STATE_DIR"
 SNAP=$STATE_DIR/rollback
 LOCKED=0
 TMP=
@@ -366,14 +399,21 @@ write_env() {
 ST_ID='' ST_BACKEND='' ST_MODE='' ST_TABLE='' ST_V6=1 ST_TABLES4='' ST_TABLES6=''
 ST_IPT_SAVE='' ST_IPT_RESTORE='' ST_IP6T_SAVE='' ST_IP6T_RESTORE='' ST_APPLIED_AT=''
 A_ID='' A_KIND='' A_PID='' A_UNIT='' A_DEADLINE=''
-# shellcheck source=/dev/null
-if [ -f "$STATE_DIR/current.env" ]; then . "$STATE_DIR/current.env"; fi
 load_armed() {
   A_ID='' A_KIND='' A_PID='' A_UNIT='' A_DEADLINE=''
   # shellcheck source=/dev/null
   if [ -f "$STATE_DIR/armed.env" ]; then . "$STATE_DIR/armed.env"; fi
 }
-load_armed
+# load_state: what the last apply recorded. Read only under the lock (each
+# command takes it first), so a concurrent apply is never half-seen.
+load_state() {
+  ST_ID='' ST_BACKEND='' ST_MODE='' ST_TABLE='' ST_V6=1 ST_TABLES4='' ST_TABLES6=''
+  ST_IPT_SAVE='' ST_IPT_RESTORE='' ST_IP6T_SAVE='' ST_IP6T_RESTORE='' ST_APPLIED_AT=''
+  # shellcheck source=/dev/null
+  if [ -f "$STATE_DIR/current.env" ]; then . "$STATE_DIR/current.env"; fi
+  load_armed
+  ipt_tools
+}
 
 # iptables commands: environment, then what the last apply used, then default.
 ipt_tools() {
@@ -386,7 +426,6 @@ ipt_tools() {
   IP6T_RESTORE=${SFW_IP6TABLES_RESTORE:-${SFW_IP6TABLES:+$SFW_IP6TABLES-restore}}
   IP6T_RESTORE=${IP6T_RESTORE:-${ST_IP6T_RESTORE:-ip6tables-restore}}
 }
-ipt_tools
 
 # variant SAVECMD: its version line, e.g. "iptables-save v1.8.9 (nf_tables)".
 variant() { "$1" --version 2>/dev/null | head -n 1; }
@@ -1046,6 +1085,7 @@ ct_untune() {
 
 cmd_tune() {
   lock 60
+  load_state
   ct_tune
 }
 
@@ -1061,9 +1101,49 @@ self_install() {
   mv -f "$STATE_DIR/sfw-apply.sh.new" "$STATE_DIR/sfw-apply.sh"
 }
 
+# stage_pending: copy the ruleset files out of --dir into a private directory
+# after checking them, so nothing another user (or a concurrent deploy) does to
+# --dir afterwards reaches what is loaded. --dir must belong to root or to the
+# user who ran sudo, and neither it, its parent nor a file in it may be
+# writable by others; files must be regular files, not links.
+stage_pending() {
+  _owner=${SUDO_UID:-0}
+  for _p in "$(dirname "$DIR")" "$DIR"; do
+    [ ! -L "$_p" ] || die_code 3 "$_p is a symbolic link; nothing was changed"
+    # shellcheck disable=SC2012,SC2046 # ls -ldn is the portable way to read owner and mode
+    set -- $(ls -ldn "$_p")
+    case $3 in 0 | "$_owner") ;; *) die_code 3 "$_p belongs to uid $3, not to root or the deploying user ($_owner); nothing was changed" ;; esac
+    case $1 in ?????w???? | ????????w?) die_code 3 "$_p is writable by other users ($1); nothing was changed" ;; esac
+  done
+  mkdir "$TMP/pending"
+  for _n in rules.v4 rules.v6 sets.ipset ruleset.nft; do
+    _f=$DIR/$_n
+    if [ ! -e "$_f" ] && [ ! -L "$_f" ]; then continue; fi
+    { [ -f "$_f" ] && [ ! -L "$_f" ]; } || die_code 3 "$_f is not a regular file; nothing was changed"
+    # shellcheck disable=SC2012,SC2046
+    set -- $(ls -ln "$_f")
+    case $3 in 0 | "$_owner") ;; *) die_code 3 "$_f belongs to uid $3, not to root or the deploying user ($_owner); nothing was changed" ;; esac
+    case $1 in ?????w???? | ????????w?) die_code 3 "$_f is writable by other users ($1); nothing was changed" ;; esac
+    cp "$_f" "$TMP/pending/$_n" || die_code 3 "cannot read $_f; nothing was changed"
+  done
+  for _d in $DIGESTS; do
+    _n=${_d%%=*} _want=${_d#*=}
+    [ -f "$TMP/pending/$_n" ] || die_code 3 "$_n is missing from $DIR (expected sha256 $_want): another deploy or user changed the upload; nothing was changed"
+    need sha256sum
+    _got=$(sha256sum <"$TMP/pending/$_n" | awk '{ print $1 }')
+    [ "$_got" = "$_want" ] || die_code 3 "$_n in $DIR is not the file this deploy uploaded (sha256 $_got, expected $_want): another deploy or user replaced it; nothing was changed"
+  done
+  DIR=$TMP/pending
+}
+
 cmd_apply() {
   [ -d "$DIR" ] || die "pending ruleset directory not found: $DIR"
-  DIR=$(cd "$DIR" && pwd)
+  DIR=$(cd "$DIR" && pwd -P)
+  # the lock first: state is read and the upload staged only while no other
+  # apply, confirm or rollback runs
+  lock 60
+  load_state
+  stage_pending
   if [ -z "$BACKEND" ]; then
     if [ -f "$DIR/ruleset.nft" ]; then BACKEND=nftables
     elif [ -f "$DIR/rules.v4" ]; then BACKEND=iptables
@@ -1072,7 +1152,6 @@ cmd_apply() {
   fi
   MODE=${MODE:-shared}
   self_install
-  lock 60
 
   # ---- 1. validate (nothing is touched until this passes)
   _name=$(nft_name)
@@ -1177,9 +1256,14 @@ cmd_apply() {
   fi
 
   # ---- 3. arm the rollback
-  _id=$( { date +%s; echo "$$"; cat "$DIR"/rules.v4 "$DIR"/rules.v6 "$DIR"/sets.ipset "$DIR"/ruleset.nft 2>/dev/null || true; } |
-    if have sha256sum; then sha256sum; else cksum; fi | awk '{ print $1 }' | cut -c1-16)
-  case $_id in *[!0-9a-f]*) _id=$(printf '%016x' "$_id" 2>/dev/null || echo "$$$(date +%s)") ;; esac
+  if [ -n "$APPLY_ID" ]; then
+    # a re-run of the same apply (Terraform retrying) is a new apply all the same
+    _id=$APPLY_ID
+  else
+    _id=$( { date +%s; echo "$$"; cat "$DIR"/rules.v4 "$DIR"/rules.v6 "$DIR"/sets.ipset "$DIR"/ruleset.nft 2>/dev/null || true; } |
+      if have sha256sum; then sha256sum; else cksum; fi | awk '{ print $1 }' | cut -c1-16)
+    case $_id in *[!0-9a-f]*) _id=$(printf '%016x' "$_id" 2>/dev/null || echo "$$$(date +%s)") ;; esac
+  fi
   ST_ID=$_id ST_BACKEND=$BACKEND ST_MODE=$MODE ST_TABLE=$_name ST_V6=$_v6
   ST_TABLES4=$_tables4 ST_TABLES6=$_tables6
   ST_IPT_SAVE=$IPT_SAVE ST_IPT_RESTORE=$IPT_RESTORE ST_IP6T_SAVE=$IP6T_SAVE ST_IP6T_RESTORE=$IP6T_RESTORE
@@ -1273,6 +1357,7 @@ cmd_apply() {
 
 cmd_confirm() {
   lock 60
+  load_state
   [ -n "$ST_ID" ] || die_code 4 "nothing to confirm: no apply recorded in $STATE_DIR"
   _id=${APPLY_ID:-$ST_ID}
   if [ "$_id" != "$ST_ID" ]; then
@@ -1300,7 +1385,7 @@ cmd_confirm() {
 # still armed; without, restore the rollback point unconditionally.
 cmd_rollback() {
   lock 120
-  load_armed
+  load_state
   if [ -n "$APPLY_ID" ]; then
     if [ "$A_ID" != "$APPLY_ID" ]; then
       say "rollback for apply $APPLY_ID not needed (confirmed or superseded)"
@@ -1336,6 +1421,7 @@ cmd_timer() {
 
 cmd_destroy() {
   lock 60
+  load_state
   disarm
   for _f in 4 6; do
     fam_vars "$_f"
@@ -1373,6 +1459,7 @@ cmd_destroy() {
 }
 
 cmd_status() {
+  load_state
   if [ -n "$ST_ID" ]; then
     _st=pending
     [ "$(confirmed_id)" = "$ST_ID" ] && _st=confirmed

@@ -6,6 +6,7 @@ import {
 import { Construct } from 'constructs';
 import { applyScript, sha256 } from './apply-script';
 import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deployment-options';
+import { ID_PLACEHOLDER, prepareStep, PREPARE_SCRIPT_PATH, PRIVATE_DIR, scriptStep, STEP_SCRIPT_PATH } from './remote-steps';
 import { escapeTerraformTemplate } from './terraform-escape';
 import { Backend } from '../engine/compiler/backend';
 import { ConntrackSizing } from '../engine/conntrack-sizing';
@@ -15,15 +16,8 @@ const NULL_PROVIDERS = new WeakMap<TerraformStack, NullProvider>();
 
 /** Where the library keeps its files on a host. */
 export const REMOTE_STATE_DIR = '/var/lib/stateful-firewall';
-const REMOTE_PENDING_DIR = `${REMOTE_STATE_DIR}/pending`;
 /** The script as `apply` installs it (root's copy, used by the rollback timer and `confirm`). */
 const REMOTE_SCRIPT = `${REMOTE_STATE_DIR}/sfw-apply.sh`;
-/**
- * Where the script is uploaded: the pending dir, which belongs to the SSH user. Not
- * REMOTE_SCRIPT: `apply` replaces that with root's copy, which a sudo user could not
- * overwrite on the next deploy.
- */
-const REMOTE_UPLOADED_SCRIPT = `${REMOTE_PENDING_DIR}/sfw-apply.sh`;
 
 /**
  * A host whose rendered rulesets can be deployed (implemented by `StatefulHost`).
@@ -104,14 +98,9 @@ export class HostDeployment extends Construct {
       bastionHostKey: c.bastionHostKey,
       bastionPort: c.bastionPort,
     };
-    // the confirm step must outlive a rollback: Terraform retries the connection until
-    // this timeout, and only a connection after the rollback can report it
-    const confirmConnection: SSHProvisionerConnection = { ...connection, timeout: `${timeout + 60}s` };
-
     const script = applyScript();
     // sets.ipset is always uploaded for iptables, empty when the ruleset uses no sets: the
-    // apply script treats an empty file as "no sets" (and prunes the library's old ones), and
-    // a file left in the pending dir by an earlier deploy is overwritten
+    // apply script treats an empty file as "no sets" (and prunes the library's old ones)
     const fileNames = props.host.backend === Backend.NFTABLES ? ['ruleset.nft'] : ['rules.v4', 'rules.v6', IPSET_FILE];
     const rendered = (name: string) => props.host.renderedFiles[name] ?? '';
     const sizing = () => {
@@ -119,28 +108,70 @@ export class HostDeployment extends Construct {
       return z ? ` --conntrack-max ${z.maxEntries} --conntrack-buckets ${z.hashBuckets}` : '';
     };
     const content = (name: string) => Lazy.stringValue({ produce: () => escapeTerraformTemplate(rendered(name)) });
-    const sudo = (connection.user === 'root' ? '' : 'sudo ');
+    // the apply script checks each uploaded file against these digests: a file replaced
+    // between upload and apply (another deploy, another user) fails the deploy
+    const digests = () => fileNames.map((n) => ` --sha256 ${n}=${sha256(rendered(n))}`).join('');
+    const sudo = connection.user !== 'root';
     const common = `--state-dir ${REMOTE_STATE_DIR} --backend ${props.host.backend} --mode ${ownership}`;
-    const run = (scriptPath: string, command: string, extra = '') => escapeTerraformTemplate(`${sudo}sh ${scriptPath} ${command} ${common}${extra}`);
 
-    const prepare = `${sudo}mkdir -p -m 700 ${REMOTE_PENDING_DIR} && ${sudo}chown "$(id -u)" ${REMOTE_STATE_DIR} ${REMOTE_PENDING_DIR}`;
-    // one command per inline list: Terraform runs the lines as one script without `set -e`,
-    // so only the last line's status would count
+    // Every step runs from the SSH user's home directory, never from /tmp (see
+    // remote-steps.ts): the first from a file in the home directory itself, the others
+    // from the private ~/.stateful-firewall, where each apply uploads into a directory of
+    // its own, named by the resource's id, which is also the apply id `confirm` checks.
+    const selfId = TerraformSelf.getString('id');
+    const withId = (text: string) => {
+      const parts = escapeTerraformTemplate(text).split(ID_PLACEHOLDER);
+      return parts.join(selfId);
+    };
+    const firstStep: SSHProvisionerConnection = { ...connection, scriptPath: PREPARE_SCRIPT_PATH };
+    const laterStep: SSHProvisionerConnection = { ...connection, scriptPath: STEP_SCRIPT_PATH };
+    // destroy-time provisioners may only reference `self`: the address comes from the
+    // teardown's own triggers (the address it was created for, not the configuration's)
+    const data = kind === ProvisioningResource.TERRAFORM_DATA;
+    const teardownConnection: SSHProvisionerConnection = {
+      ...connection,
+      host: TerraformSelf.getString(data ? 'triggers_replace.host' : 'triggers.host'),
+    };
+    const teardownFirst: SSHProvisionerConnection = { ...teardownConnection, scriptPath: PREPARE_SCRIPT_PATH };
+    const teardownLater: SSHProvisionerConnection = { ...teardownConnection, scriptPath: STEP_SCRIPT_PATH };
+    const uploadDir = `${PRIVATE_DIR}/${ID_PLACEHOLDER}`;
+    const remoteScript = `${uploadDir}/sfw-apply.sh`;
+    // the confirm step must outlive a rollback: Terraform retries the connection until
+    // this timeout, and only a connection after the rollback can report it
+    const confirmConnection: SSHProvisionerConnection = { ...laterStep, timeout: `${timeout + 60}s` };
+
+    // one inline element per step: Terraform runs the lines of a step as one script, and
+    // each step's script sets its own error handling
     const provisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
-      { type: 'remote-exec', inline: [prepare] },
-      { type: 'file', destination: REMOTE_UPLOADED_SCRIPT, content: escapeTerraformTemplate(script) },
-      ...fileNames.map((name): FileProvisioner => ({ type: 'file', destination: `${REMOTE_PENDING_DIR}/${name}`, content: content(name) })),
-      { type: 'remote-exec', inline: [Lazy.stringValue({ produce: () => run(REMOTE_UPLOADED_SCRIPT, 'apply', ` --dir ${REMOTE_PENDING_DIR} --rollback-timeout ${timeout}${sizing()}`) })] },
-      { type: 'remote-exec', inline: [run(REMOTE_SCRIPT, 'confirm')], connection: confirmConnection },
+      { type: 'remote-exec', inline: [withId(prepareStep(ID_PLACEHOLDER))], connection: firstStep },
+      { type: 'file', destination: withId(`${uploadDir}/sfw-apply.sh`), content: escapeTerraformTemplate(script), connection: laterStep },
+      ...fileNames.map((name): FileProvisioner => ({ type: 'file', destination: withId(`${uploadDir}/${name}`), content: content(name), connection: laterStep })),
+      {
+        type: 'remote-exec',
+        connection: laterStep,
+        inline: [Lazy.stringValue({
+          produce: () => withId(scriptStep(sudo, remoteScript,
+            `apply ${common} --dir "$HOME_DIR"/${uploadDir} --apply-id ${ID_PLACEHOLDER} --rollback-timeout ${timeout}${digests()}${sizing()}`, uploadDir)),
+        })],
+      },
+      {
+        type: 'remote-exec',
+        connection: confirmConnection,
+        inline: [withId(scriptStep(sudo, REMOTE_SCRIPT, `confirm ${common} --apply-id ${ID_PLACEHOLDER}`))],
+      },
     ];
-    // destroy: upload the script again into the library's own directory (the host may have
-    // been rebuilt; a world-writable /tmp would let another local user swap it), then remove
-    // what the library installed
-    const destroyScript = `${REMOTE_PENDING_DIR}/sfw-apply-destroy.sh`;
+    // destroy: upload the script again into the private directory (the host may have been
+    // rebuilt), then remove what the library installed
+    const destroyDir = `${PRIVATE_DIR}/destroy-${ID_PLACEHOLDER}`;
     const teardownProvisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
-      { type: 'remote-exec', inline: [prepare], when: 'destroy' } as RemoteExecProvisioner,
-      { type: 'file', destination: destroyScript, content: escapeTerraformTemplate(script), when: 'destroy' } as FileProvisioner,
-      { type: 'remote-exec', inline: [run(destroyScript, 'destroy')], when: 'destroy' } as RemoteExecProvisioner,
+      { type: 'remote-exec', inline: [withId(prepareStep(`destroy-${ID_PLACEHOLDER}`))], connection: teardownFirst, when: 'destroy' } as RemoteExecProvisioner,
+      { type: 'file', destination: withId(`${destroyDir}/sfw-apply.sh`), content: escapeTerraformTemplate(script), connection: teardownLater, when: 'destroy' } as FileProvisioner,
+      {
+        type: 'remote-exec',
+        inline: [withId(scriptStep(sudo, `${destroyDir}/sfw-apply.sh`, `destroy ${common}`, destroyDir))],
+        connection: teardownLater,
+        when: 'destroy',
+      } as RemoteExecProvisioner,
     ];
 
     const identity = {
@@ -155,14 +186,6 @@ export class HostDeployment extends Construct {
       // empty files stay out of the hash, so hosts without sets keep the hash they had before sets.ipset existed
       // the conntrack sizing is hashed with the files (hosts without one keep their hash)
       ruleset_sha256: Lazy.stringValue({ produce: () => sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing()) }),
-    };
-
-    // destroy-time provisioners may only reference `self`: the address comes from the
-    // teardown's own triggers (the address it was created for, not the configuration's)
-    const data = kind === ProvisioningResource.TERRAFORM_DATA;
-    const teardownConnection: SSHProvisionerConnection = {
-      ...connection,
-      host: TerraformSelf.getString(data ? 'triggers_replace.host' : 'triggers.host'),
     };
 
     if (data) {

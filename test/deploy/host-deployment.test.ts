@@ -56,7 +56,9 @@ describe('HostDeployment', () => {
     expect(data.triggers_replace).toEqual(nul.triggers);
     const nulTeardown = only(synth((s) => web(s)), 'null_resource', 'Teardown');
     const dataTeardown = only(dataJson, 'terraform_data', 'Teardown');
-    expect(dataTeardown.provisioner).toEqual(nulTeardown.provisioner);
+    // the same provisioners, each connection reading the address from the teardown's own state attribute
+    const hostFrom = (provisioners: any[], host: string) => provisioners.map((x: any) => JSON.stringify(x).split(host).join('HOST'));
+    expect(hostFrom(dataTeardown.provisioner, '${self.triggers_replace.host}')).toEqual(hostFrom(nulTeardown.provisioner, '${self.triggers.host}'));
     expect(dataTeardown.triggers_replace).toEqual(nulTeardown.triggers);
     // each reads the address from its own state attribute
     expect(nulTeardown.connection.host).toBe('${self.triggers.host}');
@@ -103,35 +105,56 @@ describe('HostDeployment', () => {
   test('provisioners: prepare, upload script and rulesets, apply, confirm on a fresh connection; destroy removes', () => {
     let host: StatefulHost | undefined;
     const json = synth((s) => (host = web(s)));
-    const p = only(json, 'null_resource').provisioner;
+    const apply = only(json, 'null_resource');
+    const p = apply.provisioner;
     expect(p.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'file', 'file', 'file', 'file', 'remote-exec', 'remote-exec']);
-    // one command per inline list: Terraform ignores the status of all but the last line
-    expect(p[0]['remote-exec'].inline).toEqual([
-      'sudo mkdir -p -m 700 /var/lib/stateful-firewall/pending && sudo chown "$(id -u)" /var/lib/stateful-firewall /var/lib/stateful-firewall/pending',
+    const steps = p.map((x: any) => Object.values(x)[0] as any);
+    // no step runs from /tmp: the first from the home directory, the others from ~/.stateful-firewall
+    expect(steps[0].connection.script_path).toBe('./.stateful-firewall-prepare-%RAND%.sh');
+    for (const step of steps.slice(1)) expect(step.connection.script_path).toBe('./.stateful-firewall/step-%RAND%.sh');
+    // one script per step, which deletes itself, checks the home directory, makes the private dirs and checks sudo -n
+    expect(steps[0].inline).toHaveLength(1);
+    expect(steps[0].inline[0]).toContain('rm -f "$0"\nset -eu\numask 077\n');
+    expect(steps[0].inline[0]).toContain('mkdir "$d/${self.id}"');
+    expect(steps[0].inline[0]).toContain('sudo -n true');
+    // each apply uploads into a directory of its own, named by the resource id
+    expect(steps[1].destination).toBe('.stateful-firewall/${self.id}/sfw-apply.sh');
+    expect(p[2].file).toEqual({
+      destination: '.stateful-firewall/${self.id}/rules.v4',
+      content: escapeTerraformTemplate(host!.ruleset.toIptablesRestore(IpFamily.IPV4)),
+      connection: { ...apply.connection, script_path: './.stateful-firewall/step-%RAND%.sh' },
+    });
+    // always uploaded for iptables, empty without sets
+    expect(p[4].file.destination).toBe('.stateful-firewall/${self.id}/sets.ipset');
+    expect(p[4].file.content).toBe('');
+    const files = host!.renderedFiles;
+    const digests = ['rules.v4', 'rules.v6', 'sets.ipset'].map((n) => ` --sha256 ${n}=${sha256(files[n] ?? '')}`).join('');
+    expect(steps[5].inline).toEqual([
+      'rm -f "$0"\nset -u\nHOME_DIR=$(pwd -P)\n'
+      + 'sudo -n sh "$HOME_DIR"/.stateful-firewall/${self.id}/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend iptables --mode shared'
+      + ` --dir "$HOME_DIR"/.stateful-firewall/\${self.id} --apply-id \${self.id} --rollback-timeout 60${digests}\n`
+      + 'status=$?\nrm -rf "$HOME_DIR"/.stateful-firewall/${self.id}\nexit "$status"\n',
     ]);
-    // uploaded into the SSH user's pending dir: `apply` installs root's copy as /var/lib/stateful-firewall/sfw-apply.sh,
-    // which a sudo user could not overwrite on the next deploy
-    expect(p[1].file.destination).toBe('/var/lib/stateful-firewall/pending/sfw-apply.sh');
-    expect(p[2].file).toEqual({ destination: '/var/lib/stateful-firewall/pending/rules.v4', content: escapeTerraformTemplate(host!.ruleset.toIptablesRestore(IpFamily.IPV4)) });
-    // always uploaded for iptables, empty without sets: no stale file from an earlier deploy is applied
-    expect(p[4].file).toEqual({ destination: '/var/lib/stateful-firewall/pending/sets.ipset', content: '' });
-    expect(p[5]['remote-exec'].inline).toEqual([
-      'sudo sh /var/lib/stateful-firewall/pending/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend iptables --mode shared --dir /var/lib/stateful-firewall/pending --rollback-timeout 60',
+    // confirm runs root's copy of the script, bound to this apply's id
+    expect(steps[6].inline).toEqual([
+      'rm -f "$0"\nset -u\nHOME_DIR=$(pwd -P)\nexec sudo -n sh /var/lib/stateful-firewall/sfw-apply.sh confirm --state-dir /var/lib/stateful-firewall --backend iptables --mode shared --apply-id ${self.id}\n',
     ]);
-    expect(p[6]['remote-exec'].inline).toEqual(['sudo sh /var/lib/stateful-firewall/sfw-apply.sh confirm --state-dir /var/lib/stateful-firewall --backend iptables --mode shared']);
-    expect(p[6]['remote-exec'].connection.timeout).toBe('120s');
+    expect(steps[6].connection.timeout).toBe('120s');
     // the apply resource is replaced on every ruleset change: nothing may run there at destroy time
     expect(p.filter((x: any) => Object.values(x).some((v: any) => v.when === 'destroy'))).toEqual([]);
     const t = only(json, 'null_resource', 'Teardown').provisioner;
     expect(t.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'file', 'remote-exec']);
-    expect(t.every((x: any) => Object.values(x).every((v: any) => v.when === 'destroy'))).toBe(true);
-    expect(t[0]['remote-exec'].inline).toEqual([p[0]['remote-exec'].inline[0]]);
-    // not /tmp: another local user could swap a file there before root runs it
-    expect(t[1].file.destination).toBe('/var/lib/stateful-firewall/pending/sfw-apply-destroy.sh');
-    expect(t[1].file.content).toBe(escapeTerraformTemplate(applyScript()));
-    expect(t[2]['remote-exec'].inline).toEqual([
-      'sudo sh /var/lib/stateful-firewall/pending/sfw-apply-destroy.sh destroy --state-dir /var/lib/stateful-firewall --backend iptables --mode shared',
-    ]);
+    const tsteps = t.map((x: any) => Object.values(x)[0] as any);
+    expect(tsteps.every((v: any) => v.when === 'destroy')).toBe(true);
+    // destroy-time connections may only use self: the address from the teardown's own triggers
+    expect(tsteps.map((v: any) => v.connection.host)).toEqual(['${self.triggers.host}', '${self.triggers.host}', '${self.triggers.host}']);
+    expect(tsteps[0].connection.script_path).toBe('./.stateful-firewall-prepare-%RAND%.sh');
+    expect(tsteps[0].inline[0]).toContain('mkdir "$d/destroy-${self.id}"');
+    expect(tsteps[1].destination).toBe('.stateful-firewall/destroy-${self.id}/sfw-apply.sh');
+    expect(tsteps[1].content).toBe(escapeTerraformTemplate(applyScript()));
+    expect(tsteps[2].inline[0]).toContain(
+      'sudo -n sh "$HOME_DIR"/.stateful-firewall/destroy-${self.id}/sfw-apply.sh destroy --state-dir /var/lib/stateful-firewall --backend iptables --mode shared\n',
+    );
   });
 
   test('sets.ipset carries the host\'s sets and counts in the ruleset hash; an empty one does not', () => {
@@ -143,7 +166,8 @@ describe('HostDeployment', () => {
     }), 'null_resource');
     const sets = host!.ruleset.toIpset();
     expect(sets).toMatch(/^create sfw-4n-Admins-[0-9a-f]{6} hash:net family inet hashsize 64 maxelem 65536\n/);
-    expect(withSets.provisioner[4].file).toEqual({ destination: '/var/lib/stateful-firewall/pending/sets.ipset', content: escapeTerraformTemplate(sets) });
+    expect(withSets.provisioner[4].file.destination).toBe('.stateful-firewall/${self.id}/sets.ipset');
+    expect(withSets.provisioner[4].file.content).toBe(escapeTerraformTemplate(sets));
     const files = host!.renderedFiles;
     expect(withSets.triggers.ruleset_sha256).toBe(sha256(['rules.v4', 'rules.v6', 'sets.ipset'].map((n) => `${n}\n${files[n]}`).join('\n')));
     let plain: StatefulHost | undefined;
@@ -170,11 +194,12 @@ describe('HostDeployment', () => {
       deployment: { ownership: TableOwnership.EXCLUSIVE, rollbackTimeoutSeconds: 30 },
     })), 'null_resource');
     expect(r.provisioner.filter((x: any) => x.file && !x.file.when).map((x: any) => x.file.destination)).toEqual([
-      '/var/lib/stateful-firewall/pending/sfw-apply.sh',
-      '/var/lib/stateful-firewall/pending/ruleset.nft',
+      '.stateful-firewall/${self.id}/sfw-apply.sh',
+      '.stateful-firewall/${self.id}/ruleset.nft',
     ]);
-    expect(r.provisioner[3]['remote-exec'].inline[0]).toBe(
-      'sh /var/lib/stateful-firewall/pending/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend nftables --mode exclusive --dir /var/lib/stateful-firewall/pending --rollback-timeout 30',
+    // root: no sudo
+    expect(r.provisioner[3]['remote-exec'].inline[0]).toContain(
+      '\nsh "$HOME_DIR"/.stateful-firewall/${self.id}/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend nftables --mode exclusive --dir "$HOME_DIR"/.stateful-firewall/${self.id} --apply-id ${self.id} --rollback-timeout 30 --sha256 ruleset.nft=',
     );
     expect(r.connection).toEqual({ type: 'ssh', host: '192.0.2.9', user: 'root', agent: 'true', timeout: '2m' });
   });

@@ -20,7 +20,7 @@
  *   lab.destroy();
  * }
  */
-import { ChildProcess, spawnSync } from 'child_process';
+import { ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
 import { Lab, netnsSupported } from './netns';

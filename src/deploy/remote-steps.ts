@@ -1,0 +1,90 @@
+/**
+ * The shell steps Terraform runs on a host, as small POSIX sh parts (each is linted by
+ * shellcheck in test/deploy/remote-steps.test.ts).
+ *
+ * Terraform's remote-exec uploads each step to a file (`script_path`), makes it mode 0777
+ * and runs it. In the default place, /tmp, any local user can rewrite that file between
+ * the upload and the run, and the step then runs the other user's code as the SSH user
+ * (root, or a user with sudo). So every step runs from the SSH user's home directory:
+ * - the first step (`prepare`) from a file directly in the home directory, which it
+ *   checks no other user can enter; it creates `~/.stateful-firewall` (mode 0700) and the
+ *   apply's own upload directory in it, and checks `sudo -n`;
+ * - every later step, and every uploaded file, lives in `~/.stateful-firewall`.
+ * Each step deletes its own file first (Terraform leaves them behind).
+ *
+ * The apply script, run as root, copies what it reads out of the upload directory after
+ * checking owner and mode (see `stage_pending` in assets/sfw-apply.sh), and verifies each
+ * file's sha256 against the digests passed on its command line.
+ */
+
+/** The SSH user's private directory, relative to its home directory. */
+export const PRIVATE_DIR = '.stateful-firewall';
+
+/** `script_path` of the first step: directly in the SSH user's home directory. */
+export const PREPARE_SCRIPT_PATH = './.stateful-firewall-prepare-%RAND%.sh';
+
+/** `script_path` of every later step: inside the private directory. */
+export const STEP_SCRIPT_PATH = `./${PRIVATE_DIR}/step-%RAND%.sh`;
+
+/** Marks where the apply id (a Terraform expression) goes in a step. */
+export const ID_PLACEHOLDER = '@SFW_ID@';
+
+/**
+ * The first step, run as the SSH user from its home directory: checks that no other user
+ * can enter the home directory, creates the private directory and the upload directory
+ * `~/.stateful-firewall/<dir>`, and checks password-less sudo for a non-root user.
+ *
+ * @param dir the upload directory's name (contains `ID_PLACEHOLDER`)
+ */
+export function prepareStep(dir: string): string {
+  return `rm -f "$0"
+set -eu
+umask 077
+fail() { printf 'stateful-firewall: %s\\n' "$*" >&2; exit 1; }
+me=$(id -u)
+home=$(pwd -P)
+# the steps run from files under the home directory: no other user may enter it
+perm=$(ls -ldn "$home" | awk '{ print $1 " " $3 }')
+case $perm in
+  d????-?---" $me" | d????-?---." $me") ;;
+  *) fail "the home directory $home of $(id -un) (mode and owner: $perm) is open to other users: they could change what this deploy runs as root; make it private (chmod 0700 $home) and owned by the SSH user" ;;
+esac
+d=$home/${PRIVATE_DIR}
+[ ! -L "$d" ] || fail "$d is a symbolic link; remove it"
+mkdir -p "$d"
+chmod 0700 "$d"
+[ "$(ls -ldn "$d" | awk '{ print $3 }')" = "$me" ] || fail "$d is not owned by $(id -un); remove it"
+rm -rf "$d/${dir}"
+mkdir "$d/${dir}"
+if [ "$me" != 0 ]; then
+  command -v sudo >/dev/null 2>&1 || fail "$(id -un) is not root and sudo is not installed on $(hostname): install sudo and allow $(id -un) password-less sudo, or deploy as root"
+  if ! err=$(sudo -n true 2>&1); then
+    fail "$(id -un) cannot run sudo without a password on $(hostname) (sudo -n: $err): allow it in /etc/sudoers.d/stateful-firewall (visudo -f), e.g. '$(id -un) ALL=(root) NOPASSWD: ALL', or deploy as root"
+  fi
+fi
+`;
+}
+
+/**
+ * A later step: runs the apply script (as root through `sudo -n` for a non-root user).
+ *
+ * @param sudo whether the SSH user is not root
+ * @param script the script's path (relative ones are under the home directory)
+ * @param args the script's arguments (trusted text: no shell quoting is added)
+ * @param cleanup a directory under the home directory to remove afterwards, if any
+ */
+export function scriptStep(sudo: boolean, script: string, args: string, cleanup?: string): string {
+  const abs = (p: string) => (p.startsWith('/') ? p : `"$HOME_DIR"/${p}`);
+  const run = `${sudo ? 'sudo -n ' : ''}sh ${abs(script)} ${args}`;
+  const lines = [
+    'rm -f "$0"',
+    'set -u',
+    'HOME_DIR=$(pwd -P)',
+  ];
+  if (cleanup === undefined) {
+    lines.push(`exec ${run}`);
+  } else {
+    lines.push(`${run}`, 'status=$?', `rm -rf ${abs(cleanup)}`, 'exit "$status"');
+  }
+  return lines.join('\n') + '\n';
+}
