@@ -20,3 +20,4 @@ export * from './checks/rules/sensitive-port-open-to-any';
 export * from './checks/rules/ipv6-wider-than-ipv4';
 export * from './checks/rules/no-admin-access';
 export * from './checks/rules/redundant-declaration';
+export * from './checks/rules/host-key-not-pinned';

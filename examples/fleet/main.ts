@@ -9,7 +9,7 @@
 // In your own project, import from 'cdktf-stateful-firewall' instead of '../../src'.
 import { App, Aspects, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { FleetBaseline, FleetDiagram, HostGroup, Peer, Port, StatefulHost } from '../../src';
+import { FleetBaseline, FleetDiagram, HostGroup, Peer, PolicyChecks, Port, StatefulHost } from '../../src';
 
 export const OFFICE = Peer.ipv4('198.51.100.0/24');
 
@@ -44,6 +44,10 @@ export class FleetStack extends TerraformStack {
 
     // every host but the bastions takes SSH from the bastions only
     Aspects.of(this).add(new FleetBaseline({ adminFrom: [this.bastion], exclude: this.bastion.hosts }));
+    // A real fleet pins every host's SSH key, the one its provisioning generated (e.g. a
+    // tls_private_key's public_key_openssh), with deployment: { connection: { hostKey } }.
+    // These addresses are documentation ranges: nothing answers there to pin.
+    PolicyChecks.of(this).acknowledge('SFW6', 'documentation addresses (RFC 5737, RFC 3849): the example fleet is never deployed as it is');
     new FleetDiagram(this, 'Diagram');
   }
 }

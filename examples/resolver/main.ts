@@ -18,6 +18,9 @@ export const CUSTOMERS = [Peer.ipv4('198.51.100.0/24'), Peer.ipv6('2001:db8:100:
 export const OPERATORS = [Peer.ipv4('192.0.2.10'), Peer.ipv4('192.0.2.11')];
 export const UPSTREAM = [Peer.ipv4('203.0.113.53'), Peer.ipv6('2001:db8:53::53')];
 
+/** The resolver's SSH host key (ed25519), from `ssh-keyscan -t ed25519 192.0.2.53`, verified on its console. */
+export const NS1_HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK4NFPEMjaznX3G5Im5h4M2kh4lHExs7X46bqlD/Nn3+';
+
 export class ResolverStack extends TerraformStack {
   public readonly ns: StatefulHost;
 
@@ -30,6 +33,8 @@ export class ResolverStack extends TerraformStack {
       logDropped: { rateLimit: { rate: 10, unit: RateUnit.MINUTE } },
       outboundFiltering: true,
       conntrack: { expectedConnections: 1_000 }, // its own queries upstream
+      // the deploy logs in only if the resolver presents its own key (policy check SFW6)
+      deployment: { connection: { hostKey: NS1_HOST_KEY } },
     });
     this.ns.addService('DnsUdp', { ports: [Port.DNS_UDP], peers: CUSTOMERS, notrack: true });
     this.ns.addService('DnsTcp', {

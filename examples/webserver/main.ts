@@ -11,6 +11,9 @@ import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DefaultAction, Peer, Port, StatefulHost } from '../../src';
 
+/** The web server's SSH host key (ed25519). */
+export const WEB_HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINk5NeV0wbFbRcBaiHus4UtwtGEpKo0wV+lYVUZos/vf';
+
 export class WebServerStack extends TerraformStack {
   public readonly web: StatefulHost;
 
@@ -22,6 +25,9 @@ export class WebServerStack extends TerraformStack {
       defaultAction: DefaultAction.REJECT_HOST_PROHIBITED,
       // the discussion rejects everything it does not name, ping included
       allowPing: false,
+      // the deploy logs in only if the host presents this key: `ssh-keyscan -t ed25519 203.0.113.10`,
+      // compared with the fingerprint the provider's console shows (policy check SFW6)
+      deployment: { connection: { hostKey: WEB_HOST_KEY } },
     });
     this.web.addService('Website', { ports: [Port.HTTP, Port.HTTPS] });
     this.web.addAdminAccess('Webmasters', {

@@ -18,6 +18,41 @@ export interface HostFacts {
   readonly sshPort: number;
   /** The address families the host has. */
   readonly families: IpFamily[];
+  /**
+   * How the deploy connects to the host over SSH.
+   *
+   * @default - not deployed (or facts built without it)
+   */
+  readonly connection?: ConnectionFacts;
+}
+
+/**
+ * What a policy check sees of a deployed host's SSH connection: where it goes and which
+ * host keys it requires, never the credentials.
+ */
+export interface ConnectionFacts {
+  /** The address the deploy connects to (the host's management address). */
+  readonly host: string;
+  /** The user the deploy logs in as. */
+  readonly user: string;
+  /**
+   * The public key the host must present.
+   *
+   * @default - not pinned: the deploy accepts any host key
+   */
+  readonly hostKey?: string;
+  /**
+   * The bastion (jump) host the connection goes through.
+   *
+   * @default - a direct connection
+   */
+  readonly bastionHost?: string;
+  /**
+   * The public key the bastion must present.
+   *
+   * @default - not pinned: the deploy accepts any bastion key
+   */
+  readonly bastionHostKey?: string;
 }
 
 /**

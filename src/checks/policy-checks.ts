@@ -2,6 +2,7 @@ import { IConstruct } from 'constructs';
 import { CheckLevel } from './check-level';
 import { IPolicyCheck } from './host-facts';
 import { AdminPortOpenToWorld } from './rules/admin-port-open-to-world';
+import { HostKeyNotPinned } from './rules/host-key-not-pinned';
 import { Ipv6WiderThanIpv4 } from './rules/ipv6-wider-than-ipv4';
 import { NoAdminAccess } from './rules/no-admin-access';
 import { RedundantDeclaration } from './rules/redundant-declaration';
@@ -16,16 +17,18 @@ const CONFIGS = new WeakMap<IConstruct, PolicyChecks>();
  * @example
  * PolicyChecks.of(app).setLevel('SFW2', CheckLevel.ERROR);          // sensitive ports: an error everywhere
  * PolicyChecks.of(bastion).acknowledge('SFW1', 'the bastion is the SSH entry point');
+ * PolicyChecks.of(lab).acknowledge('SFW6', 'throw-away VMs on an isolated network');
  * PolicyChecks.of(stack).strict();                                   // every warning is an error
  */
 export class PolicyChecks {
-  /** The built-in checks, SFW1 to SFW5. */
+  /** The built-in checks, SFW1 to SFW6. */
   public static readonly BUILT_IN: IPolicyCheck[] = [
     new AdminPortOpenToWorld(),
     new SensitivePortOpenToAny(),
     new Ipv6WiderThanIpv4(),
     new NoAdminAccess(),
     new RedundantDeclaration(),
+    new HostKeyNotPinned(),
   ];
 
   /** The configuration of a scope (created on first use). */

@@ -17,6 +17,7 @@ import { PolicyChecks } from '../checks/policy-checks';
 import { coveringOrigins } from '../checks/rules/redundant-declaration';
 import { DeploymentOptions } from '../deploy/deployment-options';
 import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
+import { SshConnectionOptions } from '../deploy/ssh-connection';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
@@ -210,6 +211,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   public readonly deployment?: HostDeployment;
   /** The conntrack options. */
   public readonly conntrack?: ConntrackOptions;
+  /** The deployment's SSH connection options, as given (for the policy checks). */
+  private readonly connectionOptions: SshConnectionOptions;
 
   public constructor(scope: Construct, id: string, props: StatefulHostProps) {
     super(scope, id);
@@ -252,7 +255,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     const extraProblem = extra === undefined ? undefined : expectedConnectionsProblem(extra, 'conntrack.expectedConnections');
     if (extraProblem) throw constructError(this, extraProblem);
     this.conntrack = props.conntrack;
-    this.sshPort = props.deployment?.connection?.port ?? 22;
+    this.connectionOptions = props.deployment?.connection ?? {};
+    this.sshPort = this.connectionOptions.port ?? 22;
     this.addresses = props.addresses ? [...props.addresses] : parseIp(this.address) ? [this.address] : [];
     for (const a of this.addresses) {
       if (!parseIp(a)) throw constructError(this, `address '${a}' in addresses is not an IPv4 or IPv6 address: list the host's own addresses, e.g. ['192.0.2.10', '2001:db8::10']`);
@@ -390,6 +394,13 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       deploys: this.deployment !== undefined,
       sshPort: this.sshPort,
       families: this.ipFamilies,
+      connection: this.deployment === undefined ? undefined : {
+        host: this.address,
+        user: this.connectionOptions.user ?? 'root',
+        hostKey: this.connectionOptions.hostKey,
+        bastionHost: this.connectionOptions.bastionHost,
+        bastionHostKey: this.connectionOptions.bastionHostKey,
+      },
     };
   }
 

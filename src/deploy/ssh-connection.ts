@@ -18,9 +18,11 @@ export interface SshConnectionOptions {
   readonly privateKey?: string;
 
   /**
-   * The host's public key; when set, the connection fails unless the host presents it.
+   * The host's public key (e.g. `ssh-ed25519 AAAA...`, from `ssh-keyscan` verified out of
+   * band, or a `tls_private_key`'s `public_key_openssh`); when set, the connection fails
+   * unless the host presents it.
    *
-   * @default - host key not checked (Terraform's default)
+   * @default - host key not checked (Terraform's default): policy check SFW6 warns
    */
   readonly hostKey?: string;
 
@@ -60,9 +62,10 @@ export interface SshConnectionOptions {
   readonly bastionPrivateKey?: string;
 
   /**
-   * The bastion host's public key.
+   * The bastion host's public key; when set, the connection fails unless the bastion
+   * presents it.
    *
-   * @default - not checked
+   * @default - not checked: policy check SFW6 warns when `bastionHost` is set
    */
   readonly bastionHostKey?: string;
 

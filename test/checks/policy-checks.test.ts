@@ -3,10 +3,13 @@ import * as path from 'path';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { CheckLevel, HostFacts, IPolicyCheck, Peer, PolicyChecks, Port, StatefulHost } from '../../src';
 
+/** The hosts pin their host key: SFW6 (test/checks/rules/host-key-not-pinned.test.ts) stays quiet here. */
+const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINk5NeV0wbFbRcBaiHus4UtwtGEpKo0wV+lYVUZos/vf';
+
 function setup(build: (host: StatefulHost, stack: TerraformStack, app: App) => void, withAdmin = true): { app: App; host: StatefulHost } {
   const app = new App({ outdir: Testing.app().outdir });
   const stack = new TerraformStack(app, 'stack');
-  const host = new StatefulHost(stack, 'web', { address: '192.0.2.10' });
+  const host = new StatefulHost(stack, 'web', { address: '192.0.2.10', deployment: { connection: { hostKey: HOST_KEY } } });
   if (withAdmin) host.addAdminAccess('Ops', { peers: [Peer.ipv4('198.51.100.7')] });
   build(host, stack, app);
   return { app, host };
@@ -114,7 +117,7 @@ describe('policy checks', () => {
       h.addService('Telnet', { ports: [Port.tcp(23)], peers: [Peer.ipv4('192.0.2.0/24')] });
     });
     expect(synthError(app)).toContain('[stack/web] [ACME1] stack/web opens telnet');
-    expect(PolicyChecks.BUILT_IN.map((c) => c.id)).toEqual(['SFW1', 'SFW2', 'SFW3', 'SFW4', 'SFW5']);
+    expect(PolicyChecks.BUILT_IN.map((c) => c.id)).toEqual(['SFW1', 'SFW2', 'SFW3', 'SFW4', 'SFW5', 'SFW6']);
   });
 });
 
@@ -135,7 +138,7 @@ describe('a failing synth writes nothing', () => {
   function app(outdir: string, broken: boolean): App {
     const a = new App({ outdir });
     const stack = new TerraformStack(a, 'stack');
-    const web = new StatefulHost(stack, 'web', { address: '192.0.2.10' });
+    const web = new StatefulHost(stack, 'web', { address: '192.0.2.10', deployment: { connection: { hostKey: HOST_KEY } } });
     web.addAdminAccess('Ops', { peers: [Peer.ipv4('198.51.100.7')] });
     web.addService('Web', { ports: [Port.HTTPS] });
     if (broken) {

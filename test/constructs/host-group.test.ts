@@ -71,7 +71,7 @@ describe('HostGroup and Connections', () => {
     const all = new HostGroup(stack, 'all');
     const empty = new HostGroup(stack, 'bastions');
     all.addAdminAccess('Ops', { peers: [Peer.ipv4('198.51.100.7')] });
-    const h = new StatefulHost(stack, 'h', { address: '192.0.2.1' });
+    const h = new StatefulHost(stack, 'h', { address: '192.0.2.1', deployment: { connection: { hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINk5NeV0wbFbRcBaiHus4UtwtGEpKo0wV+lYVUZos/vf' } } });
     all.addHost(h);
     h.connections.allowFrom(empty, Port.SSH);
     app.synth();

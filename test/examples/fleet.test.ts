@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdktf';
 import { buildApp, FleetStack } from '../../examples/fleet/main';
-import { FleetDiagram, IpFamily, Packet, StatefulHost } from '../../src';
+import { FleetDiagram, IpFamily, Packet, PolicyChecks, StatefulHost } from '../../src';
 import '../../src/testing/jest';
 
 describe('examples/fleet', () => {
@@ -19,6 +19,9 @@ describe('examples/fleet', () => {
     expect(fs.readdirSync(path.join(outdir, 'stacks', 'fleet', 'firewall')).filter((f) => !f.startsWith('fleet.'))).toHaveLength(52);
     const tf = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'fleet', 'cdk.tf.json'), 'utf8'));
     expect(Object.keys(tf.resource.null_resource).filter((k) => k.includes('_Deployment_Apply_'))).toHaveLength(52);
+    // no policy check warns: SFW6 (host keys not pinned) is acknowledged, with its reason, for the example's documentation addresses
+    expect(app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => `${c.node.path}: ${m.data}`))).toEqual([]);
+    expect(PolicyChecks.of(app.node.findChild('fleet')).reasonFor('SFW6')).toContain('documentation addresses');
   });
 
   test('roles: web for everyone, app from web, db from app, SSH from the bastions', () => {

@@ -1,5 +1,5 @@
 import { Testing } from 'cdktf';
-import { ResolverStack } from '../../examples/resolver/main';
+import { NS1_HOST_KEY, ResolverStack } from '../../examples/resolver/main';
 import { Backend, Direction, Explain, IpFamily, Packet, RejectWith, StatefulHost, TcpFlag } from '../../src';
 import '../../src/testing/jest';
 
@@ -9,6 +9,14 @@ function host(): StatefulHost {
 
 describe('examples/resolver', () => {
   const ns = host();
+
+  test('synthesizes without warnings: the deploy pins the host key (SFW6)', () => {
+    const app = Testing.app();
+    const stack = new ResolverStack(app, 'resolver');
+    app.synth();
+    expect(app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => `${c.node.path}: ${m.data}`))).toEqual([]);
+    expect(stack.ns.facts.connection?.hostKey).toBe(NS1_HOST_KEY);
+  });
 
   test('IPv4 ruleset', () => expect(ns.ruleset.toIptablesRestore(IpFamily.IPV4)).toMatchSnapshot());
   test('IPv6 ruleset', () => expect(ns.ruleset.toIptablesRestore(IpFamily.IPV6)).toMatchSnapshot());

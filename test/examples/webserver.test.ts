@@ -117,7 +117,10 @@ describe('examples/webserver', () => {
 
   test('buildApp synthesizes into the given folder', () => {
     const outdir = path.join(process.env.TMPDIR!, 'webserver-buildapp');
-    buildApp(outdir).synth();
+    const app = buildApp(outdir);
+    app.synth();
     expect(fs.existsSync(path.join(outdir, 'stacks', 'webserver', 'firewall', 'web', 'rules.v6'))).toBe(true);
+    // no policy check warns: in particular the deploy pins the host key (SFW6)
+    expect(app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => `${c.node.path}: ${m.data}`))).toEqual([]);
   });
 });
