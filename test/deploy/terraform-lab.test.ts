@@ -13,6 +13,7 @@ import * as path from 'path';
 import { TerraformStack } from 'cdktf';
 import { Backend, Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
 import { escapeTerraformTemplate } from '../../src/deploy/terraform-escape';
+import { foreign, library, normalizeSave } from '../support/iptables-objects';
 import { LabHost, TerraformLab, TerraformResult, terraformLabUnsupported, TimedLine, waitFor } from '../support/terraform-lab';
 
 const unsupported = terraformLabUnsupported();
@@ -41,45 +42,6 @@ interface Built {
   readonly h2: StatefulHost;
   readonly h3: StatefulHost;
   readonly brokenV4?: string;
-}
-
-// ---------------------------------------------------------------------------
-// iptables-save helpers
-
-/** iptables-save text without comment lines, counters zeroed. */
-function normalizeSave(text: string): string {
-  return text
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => l.replace(/ \[\d+:\d+\]$/, ' [0:0]'))
-    .join('\n');
-}
-
-function target(line: string): string {
-  const m = / -[jg] (\S+)/.exec(line);
-  return m ? m[1] : '';
-}
-const isLibraryLine = (l: string) => l.startsWith(':SFW-') || l.startsWith('-A SFW-') || (l.startsWith('-A ') && target(l).startsWith('SFW-'));
-
-/** The library's objects (SFW-* chains, their rules, the hooks jumping to them) by table and chain. */
-function library(text: string): Record<string, Record<string, string[]>> {
-  const out: Record<string, Record<string, string[]>> = {};
-  let table = '';
-  for (const line of normalizeSave(text).split('\n')) {
-    if (line.startsWith('*')) {
-      table = line.slice(1);
-    } else if (line.startsWith(':SFW-')) {
-      ((out[table] ??= {})[line.split(' ')[0].slice(1)] ??= []);
-    } else if (isLibraryLine(line)) {
-      ((out[table] ??= {})[line.split(' ')[1]] ??= []).push(line);
-    }
-  }
-  return out;
-}
-
-/** Everything that is not the library's. */
-function foreign(text: string): string[] {
-  return normalizeSave(text).split('\n').filter((l) => !isLibraryLine(l));
 }
 
 const FOREIGN_V4 = `*filter
@@ -413,7 +375,8 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
 });
 
 // a deploy user with password-less sudo (its account in the host's own /etc overlay)
-const SUDO_SETUP = `useradd -l -M -d / -s /bin/sh -p '*' deploy
+const SUDO_SETUP = `useradd -l -m -d /home/deploy -s /bin/sh -p '*' deploy
+chmod 0700 /home/deploy
 echo 'deploy ALL=(root) NOPASSWD: ALL' >/etc/sudoers.d/deploy
 chmod 0440 /etc/sudoers.d/deploy`;
 const describeSudo = !unsupported ? describe : describe.skip;

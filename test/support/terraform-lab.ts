@@ -114,6 +114,11 @@ install -m 644 "$d/authorized_keys" /run/sfw-lab/authorized_keys
 mount -t overlay sfw-lab-etc -o "lowerdir=/etc,upperdir=$d/etc.up,workdir=$d/etc.work" /etc
 mount -t overlay sfw-lab-varlib -o "lowerdir=/var/lib,upperdir=$d/varlib.up,workdir=$d/varlib.work" /var/lib
 mount --bind "$d/tmp" /tmp
+# home directories of the host's own (root's private, as on Debian), so deploy files stay in the lab
+mkdir -p "$d/root" "$d/home"
+chmod 0700 "$d/root"
+mount --bind "$d/root" /root
+mount --bind "$d/home" /home
 if [ -f "$d/setup.sh" ]; then sh "$d/setup.sh"; fi
 exec ${SSHD} -D -e -f "$d/sshd_config"
 `;
@@ -183,7 +188,16 @@ export class TerraformLab {
 
   /** Folder of the stack (terraform's working directory). */
   public get stackDir(): string {
-    return path.join(this.outdir, 'stacks', this.stackName);
+    return this.stackDirOf(this.stackName);
+  }
+
+  /** Folder of a stack: the lab's own (`stackName`) or another app's (see `synth`). */
+  public stackDirOf(stack: string): string {
+    return path.join(this.outdirOf(stack), 'stacks', stack);
+  }
+
+  private outdirOf(stack: string): string {
+    return stack === this.stackName ? this.outdir : path.join(this.dir, `cdktf.out-${stack}`);
   }
 
   /**
@@ -267,6 +281,11 @@ export class TerraformLab {
     return this.logs.get(host.name) ?? '';
   }
 
+  /** The PID of the host's sshd (its mount namespace is the host's /etc, /var/lib, /tmp, /root, /home). */
+  public sshdPid(host: LabHost): number {
+    return host.sshd.pid!;
+  }
+
   /** The host's /var/lib/stateful-firewall, seen from this machine (the overlay's upper dir). */
   public stateDir(host: LabHost): string {
     return path.join(host.dir, 'varlib.up', 'stateful-firewall');
@@ -311,19 +330,21 @@ export class TerraformLab {
    * Builds the cdktf app (stack `lab`, local state in the lab folder), synthesizes it into
    * `outdir` and runs `terraform init`. Returns what `configure` returned.
    */
-  public async synth<T>(configure: (stack: TerraformStack) => T): Promise<T> {
-    const app = new App({ outdir: this.outdir });
-    const stack = new TerraformStack(app, this.stackName);
-    new LocalBackend(stack, { path: path.join(this.dir, 'terraform.tfstate') });
+  public async synth<T>(configure: (stack: TerraformStack) => T, stackName = this.stackName): Promise<T> {
+    // another stack name is another app with its own output folder and state: a second
+    // operator deploying to the same hosts
+    const app = new App({ outdir: this.outdirOf(stackName) });
+    const stack = new TerraformStack(app, stackName);
+    new LocalBackend(stack, { path: path.join(this.dir, stackName === this.stackName ? 'terraform.tfstate' : `${stackName}.tfstate`) });
     const result = configure(stack);
     app.synth();
-    const init = await this.terraform(['init', '-input=false'], 60_000);
+    const init = await this.terraform(['init', '-input=false'], 60_000, stackName);
     if (init.status !== 0) throw new Error(`terraform init failed:\n${init.output}`);
     return result;
   }
 
   /** Starts `terraform -chdir=<stack> <args> -no-color` in the client namespace. */
-  public terraformStart(args: readonly string[], timeoutMs = 120_000): TerraformRun {
+  public terraformStart(args: readonly string[], timeoutMs = 120_000, stackName = this.stackName): TerraformRun {
     const env = {
       PATH: process.env.PATH,
       HOME: this.dir,
@@ -335,7 +356,7 @@ export class TerraformLab {
       TF_CLI_CONFIG_FILE: this.tfrc,
     };
     const startedAt = Date.now();
-    const child = this.lab.spawn(this.client, ['terraform', `-chdir=${this.stackDir}`, ...args, '-no-color'], { env });
+    const child = this.lab.spawn(this.client, ['terraform', `-chdir=${this.stackDirOf(stackName)}`, ...args, '-no-color'], { env });
     child.stdin!.end();
     const lines: TimedLine[] = [];
     let partial = '';
@@ -362,8 +383,8 @@ export class TerraformLab {
   }
 
   /** Runs terraform to completion. */
-  public async terraform(args: readonly string[], timeoutMs = 120_000): Promise<TerraformResult> {
-    return this.terraformStart(args, timeoutMs).done;
+  public async terraform(args: readonly string[], timeoutMs = 120_000, stackName = this.stackName): Promise<TerraformResult> {
+    return this.terraformStart(args, timeoutMs, stackName).done;
   }
 
   /** The resource changes of a plan (`terraform plan -out` + `terraform show -json`), no-ops left out. */
