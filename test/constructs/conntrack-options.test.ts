@@ -45,7 +45,7 @@ describe('conntrack sizing', () => {
     const sized = build(100_000);
     const bigger = build(200_000);
     expect(applyCommand(none)).not.toContain('conntrack');
-    expect(applyCommand(sized)).toMatch(/ --rollback-timeout 60 --conntrack-max 200192 --conntrack-buckets 200192$/);
+    expect(applyCommand(sized)).toMatch(/ --rollback-timeout 60 --sha256 \S+ --sha256 \S+ --sha256 \S+ --conntrack-max 200192 --conntrack-buckets 200192\n/);
     expect(applyCommand(bigger)).toContain('--conntrack-max 400384 --conntrack-buckets 400384');
     expect(new Set([rulesetHash(none), rulesetHash(sized), rulesetHash(bigger)]).size).toBe(3);
   });

@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { TerraformStack } from 'cdktf';
 import { Backend, Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
+import { sha256 } from '../../src/deploy/apply-script';
 import { escapeTerraformTemplate } from '../../src/deploy/terraform-escape';
 import { foreign, library, normalizeSave } from '../support/iptables-objects';
 import { LabHost, TerraformLab, TerraformResult, terraformLabUnsupported, TimedLine, waitFor } from '../support/terraform-lab';
@@ -33,6 +34,8 @@ interface Declarations {
   readonly lockout?: boolean;
   /** h1's uploaded rules.v4 is replaced with a ruleset the kernel rejects. */
   readonly brokenV4?: boolean;
+  /** With `brokenV4`: the apply step is told the broken file's digest (else it refuses the file as replaced). */
+  readonly brokenV4Digest?: boolean;
   /** h2's address (default: its first one). */
   readonly h2Address?: string;
 }
@@ -146,7 +149,7 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
     let brokenV4: string | undefined;
     if (d.brokenV4) {
       brokenV4 = s1.renderedFiles['rules.v4'].replace('-A SFW-INPUT -i lo ', '-A SFW-INPUT -i lo -m nosuchmatch ');
-      // provisioners: 0 prepare, 1 script, 2 rules.v4, 3 rules.v6, 4 apply, 5 confirm
+      // provisioners: 0 prepare, 1 script, 2 rules.v4, 3 rules.v6, 4 sets.ipset, 5 apply, 6 confirm
       s1.deployment!.resource.addOverride('provisioner.2.file.content', escapeTerraformTemplate(brokenV4));
     }
     return { h1: s1, h2: s2, h3: s3, brokenV4 };
@@ -154,6 +157,14 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
 
   const synth = async (d: Declarations) => {
     built = await lab.synth((stack) => declare(stack, d));
+    if (d.brokenV4 && d.brokenV4Digest) {
+      // the apply step verifies each file's sha256: tell it the broken file's
+      const file = path.join(lab.stackDir, 'cdk.tf.json');
+      const text = fs.readFileSync(file, 'utf8');
+      const good = `rules.v4=${sha256(built.h1.renderedFiles['rules.v4'])}`;
+      expect(text.split(good)).toHaveLength(2);
+      fs.writeFileSync(file, text.replace(good, `rules.v4=${sha256(built.brokenV4!)}`));
+    }
     return built;
   };
   const apply = () => lab.terraform(['apply', '-auto-approve', '-input=false'], 150_000);
@@ -220,9 +231,14 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
       expect(lab.probe(h1, 5432, family)).toBe('refused'); // open to 192.0.2.0/24 only
     }
     expectRendered(h1, built.h1);
-    // the uploaded file is the rendered file byte for byte (template sequences unescaped by Terraform)
+    // the uploaded file is the rendered file byte for byte (template sequences unescaped by
+    // Terraform): the apply step checked it against the rendered file's sha256
     const renderedV4 = fs.readFileSync(path.join(lab.stackDir, 'firewall', 'h1', 'rules.v4'), 'utf8');
-    expect(fs.readFileSync(path.join(lab.stateDir(h1), 'pending', 'rules.v4'), 'utf8')).toBe(renderedV4);
+    expect(renderedV4).toContain('${x} %{y}');
+    expect(fs.readFileSync(path.join(lab.stackDir, 'cdk.tf.json'), 'utf8')).toContain(`--sha256 rules.v4=${sha256(renderedV4)}`);
+    // the upload directory is gone once applied; the state dir is root's alone
+    expect(fs.readdirSync(path.join(h1.dir, 'root', '.stateful-firewall'))).toEqual([]);
+    expect(fs.statSync(lab.stateDir(h1)).mode & 0o777).toBe(0o700);
     expect(save(h1)).toContain(`--comment "lab/h1/${WEB_ID}"`);
     expect(lab.ssh(h1, 'true').status).toBe(0);
 
@@ -305,7 +321,7 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
     const full = () => [save(h1), save(h1, 'ip6tables-save'), lab.hostExec(h1, ['nft', '-s', 'list', 'ruleset'])].map(normalizeSave);
     const was = full();
     expect(was[0]).toContain('-A SFW-INPUT'); // h1's confirmed firewall is live
-    await synth({ h1Extra: true, brokenV4: true });
+    await synth({ h1Extra: true, brokenV4: true, brokenV4Digest: true });
     const tf = JSON.parse(fs.readFileSync(path.join(lab.stackDir, 'cdk.tf.json'), 'utf8'));
     const h1Apply = Object.entries(tf.resource.terraform_data).find(([k]) => k.startsWith('h1_Deployment_Apply_'))![1] as any;
     expect(h1Apply.provisioner[2].file.content).toBe(escapeTerraformTemplate(built.brokenV4!));
@@ -314,9 +330,18 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
     expect(r.status).not.toBe(0);
     expect(r.output).toMatch(/Couldn't load match `nosuchmatch'/);
     expect(r.output).toMatch(/rules\.v4 rejected by iptables-restore --test; nothing was changed/);
-    expect(fs.readFileSync(path.join(lab.stateDir(h1), 'pending', 'rules.v4'), 'utf8')).toBe(built.brokenV4);
     expect(full()).toEqual(was);
     expect(lab.ssh(h1, 'true').status).toBe(0);
+  }, 120_000);
+
+  test('5b. a file replaced between upload and apply (its sha256 is not the deploy\'s): the deploy fails saying so and nothing changes', async () => {
+    const full = () => [save(h1), save(h1, 'ip6tables-save'), lab.hostExec(h1, ['nft', '-s', 'list', 'ruleset'])].map(normalizeSave);
+    const was = full();
+    await synth({ h1Extra: true, brokenV4: true });
+    const r = await apply();
+    expect(r.status).not.toBe(0);
+    expect(r.output).toMatch(/rules\.v4 in \S+ is not the file this deploy uploaded \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\): another deploy or user replaced it; nothing was changed/);
+    expect(full()).toEqual(was);
   }, 120_000);
 
   test('6. after the failures a good deploy goes through; foreign chains and tables are untouched', async () => {
