@@ -244,8 +244,8 @@ describeKernel('coexistence with ban tools on the iptables backend (network name
       writePending(c, render());
       const r = deploy(lab, host, c);
       expect(r.stdout).toMatch(/ipv4: shared: 1 SFW-\* chain\(s\) and 1 hook\(s\)/);
-      expect(chainRules(lab, host, ipt, 'INPUT')).toEqual([F2B_JUMP, '-i eth-a -p tcp -m tcp --dport 8080 -j ACCEPT', '-j SFW-INPUT']);
       expectDeployed('after apply and confirm');
+      expect(chainRules(lab, host, ipt, 'INPUT')).toEqual([F2B_JUMP, '-i eth-a -p tcp -m tcp --dport 8080 -j ACCEPT', '-j SFW-INPUT']);
 
       // a redeploy moves the hook last again and changes nothing for the ban
       deploy(lab, host, c);
