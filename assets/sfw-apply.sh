@@ -9,6 +9,9 @@
 # Ownership: the library owns iptables/ip6tables chains named SFW-* (and the
 # rules in built-in chains that jump to them), ipsets named sfw-*, and one
 # nftables table (table inet NAME). In shared mode nothing else is touched.
+# Shared mode places the jumps from the filter table's built-in chains last,
+# after every other tool's rules (moved last again by every apply), so ban
+# chains (fail2ban, sshguard, CrowdSec) and foreign accepts decide first.
 
 # The awk programs are single-quoted on purpose.
 # shellcheck disable=SC2016
@@ -109,20 +112,72 @@ function issfw(name) { return substr(name, 1, 4) == "SFW-" }
 # Shared-mode transaction generator: reads the live iptables-save output
 # (file livef) and the desired file, prints an iptables-restore --noflush
 # input that replaces exactly the SFW-* chains and their hooks.
-# vars: livef, src (label), skip (" t1 t2 "), warnpolicy, statsf
+# Hook placement (the coexistence contract): in the filter table the hooks
+# are appended, after every foreign rule of the built-in chain, and moved to
+# the end again by every load (the old hook is deleted in the same
+# transaction), so fail2ban/sshguard/CrowdSec jumps and other tools' accepts
+# decide first and the library's chain (with its default action) decides
+# the rest. A foreign rule there that decides every packet (an unconditional
+# ACCEPT/DROP/REJECT/RETURN, a goto, or a jump to a chain that always
+# decides) would hide the library's chain: refused when strict, else a
+# warning. Hooks in other tables (raw: CT targets, non-terminal) keep their
+# place at the start of the chain.
+# vars: livef, src (label), skip (" t1 t2 "), warnpolicy, strict, statsf
 AWK_GEN=$AWK_LIB'
 function addtable(t) { if (!(t in seen)) { seen[t] = 1; order[++nt] = t } }
 function fail(msg) { printf "%s: %s\n", "stateful-firewall", msg > "/dev/stderr"; err = 1; exit 1 }
+# uncond(LINE): the rule has no match (a comment aside), only a target
+function uncond(line,   r) {
+  r = line
+  gsub(/[ \t]-m[ \t]+comment[ \t]+--comment[ \t]+("([^"\\]|\\.)*"|[^ \t"]+)/, "", r)
+  sub(/^-A[ \t]+[^ \t]+[ \t]+/, "", r)
+  return r ~ /^-[jg][ \t]/
+}
+function isgoto(line,   n, a, i) {
+  n = split(line, a, /[ \t]+/)
+  for (i = 1; i < n; i++) if (a[i] == "-j" || a[i] == "-g") return a[i] == "-g"
+  return 0
+}
+function terminal(t) { return index(" ACCEPT DROP REJECT QUEUE NFQUEUE TARPIT ", " " t " ") > 0 }
+# decides(T, C, D): every packet entering foreign user chain C gets a verdict
+# there (conservative: a RETURN or goto before the deciding rule says no)
+function decides(t, c, d,   k, g) {
+  if (d > 16) return 0
+  for (k = 1; k <= nfr[t, c]; k++) {
+    g = ftgt[t, c, k]
+    if (g == "RETURN" || fgoto[t, c, k]) return 0
+    if (!funcond[t, c, k]) continue
+    if (terminal(g)) return 1
+    if (((t, g) in fchain) && decides(t, g, d + 1)) return 1
+  }
+  return 0
+}
+# catchall(T, C): index of the first foreign rule of built-in chain C that
+# decides every packet reaching it (0: none)
+function catchall(t, c,   k, g) {
+  for (k = 1; k <= nfr[t, c]; k++) {
+    if (!funcond[t, c, k]) continue
+    g = ftgt[t, c, k]
+    if (fgoto[t, c, k] || g == "RETURN" || terminal(g)) return k
+    if (((t, g) in fchain) && decides(t, g, 1)) return k
+  }
+  return 0
+}
 FILENAME == livef {
   if ($0 ~ /^\*/) { lt = substr($0, 2); next }
   if ($0 ~ /^:/) {
     c = substr($1, 2)
     if ($2 != "-") lbuiltin[lt, c] = 1
     else if (issfw(c)) { lchains[lt, c] = 1; nlc[lt]++; lchain[lt, nlc[lt]] = c; addtable(lt) }
+    else fchain[lt, c] = 1
     next
   }
   if ($1 == "-A") {
     c = $2; t = tgt($0)
+    if (!issfw(c) && !issfw(t)) {
+      k = ++nfr[lt, c]; frule[lt, c, k] = $0; ftgt[lt, c, k] = t
+      fgoto[lt, c, k] = isgoto($0); funcond[lt, c, k] = uncond($0)
+    }
     if (issfw(c) || !issfw(t)) next
     if ((lt, c) in lbuiltin) { nlh[lt]++; lhook[lt, nlh[lt]] = $0; addtable(lt) }
     else fref[lt, t] = 1
@@ -155,8 +210,14 @@ FILENAME == livef {
     if (!issfw(tgt(line))) fail(sprintf("%s:%d: built-in chain %s may only jump to SFW-* chains in shared mode", src, FNR, c))
     rest = line
     sub(/^-A[ \t]+[^ \t]+/, "", rest)
-    pos[dt, c]++
-    ndh[dt]++; dhook[dt, ndh[dt]] = "-I " c " " pos[dt, c] rest
+    ndh[dt]++
+    if (dt == "filter") {
+      # after every foreign rule (the old hook is deleted before)
+      dhook[dt, ndh[dt]] = "-A " c rest; dlast[dt, ndh[dt]] = c
+    } else {
+      pos[dt, c]++
+      dhook[dt, ndh[dt]] = "-I " c " " pos[dt, c] rest
+    }
     next
   }
   fail(sprintf("%s:%d: unsupported line (expected iptables-save format): %s", src, FNR, line))
@@ -167,6 +228,16 @@ END {
   for (i = 1; i <= nt; i++) {
     t = order[i]
     if (index(skip, " " t " ")) continue
+    for (j = 1; j <= ndh[t]; j++) {
+      c = dlast[t, j]
+      if (c == "" || ((t, c) in checked)) continue
+      checked[t, c] = 1
+      k = catchall(t, c)
+      if (!k) continue
+      msg = sprintf("%s: built-in chain %s (table %s) has a foreign rule that decides every packet: %s -- shared mode hooks the library chain after the other rules of %s, so it would never see a packet; remove that rule (and declare what it did in the library) or deploy with exclusive ownership", src, c, t, frule[t, c, k], c)
+      if (strict) fail(msg)
+      printf "%s: warning: %s\n", "stateful-firewall", msg > "/dev/stderr"
+    }
     out = ""
     for (j = 1; j <= ndc[t]; j++) out = out ":" dchain[t, j] " - [0:0]\n"
     # explicit flush: the declaration flushes on iptables 1.8.9 (nft and legacy), older nft variants did not
@@ -548,9 +619,10 @@ ipset_lib() { if [ -f "$1" ]; then awk '($1 == "create" || $1 == "add") && $2 ~ 
 # --------------------------------------------------------------------------
 # iptables transactions
 
-# gen_tx LIVE DESIRED LABEL SKIP WARNPOLICY STATS: shared-mode transaction.
+# gen_tx LIVE DESIRED LABEL SKIP WARNPOLICY STATS [STRICT]: shared-mode
+# transaction; STRICT (default 1) refuses a foreign catch-all ahead of a hook.
 gen_tx() {
-  awk -v livef="$1" -v src="$3" -v skip=" $4 " -v warnpolicy="$5" -v statsf="$6" \
+  awk -v livef="$1" -v src="$3" -v skip=" $4 " -v warnpolicy="$5" -v statsf="$6" -v strict="${7:-1}" \
     "$AWK_GEN" "$1" "$2"
 }
 
@@ -586,7 +658,7 @@ lib_restore() {
   fi
   "$FAM_SAVE" >"$TMP/rb.live.$1"
   awk "$AWK_EXTRACT" "$_saved" >"$TMP/rb.lib.$1"
-  gen_tx "$TMP/rb.live.$1" "$TMP/rb.lib.$1" "saved $FAM_LABEL ruleset" "$_excl" 0 "" >"$TMP/rb.tx.$1" || return 1
+  gen_tx "$TMP/rb.live.$1" "$TMP/rb.lib.$1" "saved $FAM_LABEL ruleset" "$_excl" 0 "" 0 >"$TMP/rb.tx.$1" || return 1
   restore_noflush "$1" "$TMP/rb.tx.$1"
 }
 
@@ -1474,6 +1546,18 @@ cmd_status() {
       _c=$(grep -c '^:SFW-' "$TMP/live.$_f" || true)
       _h=$(awk "$AWK_FP" "$TMP/live.$_f" | awk '$2 == "-A" && $3 !~ /^SFW-/' | wc -l | tr -d ' ')
       say "$FAM_LABEL: $_c SFW-* chain(s), $_h hook(s) [$(variant "$FAM_SAVE")]"
+      # foreign rules appended after the library's hook since the last apply
+      awk "$AWK_LIB"'
+        /^\*/ { t = substr($0, 2); next }
+        t == "filter" && $1 == "-A" {
+          if (issfw($2)) next
+          if (issfw(tgt($0))) { hooked[$2] = 1; after[$2] = 0; if (!($2 in seen)) { seen[$2] = 1; o[++n] = $2 } }
+          else if ($2 in hooked) after[$2]++
+        }
+        END { for (i = 1; i <= n; i++) if (after[o[i]] > 0) print o[i], after[o[i]] }
+      ' "$TMP/live.$_f" | while read -r _chain _n; do
+        warn "$FAM_LABEL: $_n foreign rule(s) in $_chain come after the library hook (added since the last apply); packets the library chain decides never reach them; apply again to move the hook last"
+      done
     else
       say "$FAM_LABEL: $FAM_SAVE not available"
     fi

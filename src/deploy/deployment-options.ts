@@ -17,6 +17,11 @@ export enum TableOwnership {
   /**
    * Only the library's own chains (`SFW-*`, one jump from INPUT) or its own nftables
    * table; Docker's, fail2ban's and every other chain and table survive apply and destroy.
+   *
+   * The jump goes last in INPUT (and OUTPUT), after other tools' rules, and every apply
+   * moves it last again, so ban chains (fail2ban, sshguard) and foreign accepts decide
+   * first; a foreign rule there that decides every packet makes the apply fail with
+   * nothing changed.
    */
   SHARED = 'shared',
   /** The whole filter table (iptables) or the whole ruleset (nftables), as in the classic setup. */

@@ -318,7 +318,9 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
       let live4 = save4(lab, host, variant);
       expect(library(live4)).toEqual(library(first['rules.v4']));
       expect(library(save6(lab, host, variant))).toEqual(library(first['rules.v6']));
-      expect(chainRules(live4, 'filter', 'INPUT')[0]).toBe('-A INPUT -j SFW-INPUT');
+      // the hook goes last in INPUT, after fail2ban's jump (which keeps deciding first)
+      expect(chainRules(live4, 'filter', 'INPUT')).toEqual(['-A INPUT -p tcp -m multiport --dports 22 -j f2b-sshd', '-A INPUT -j SFW-INPUT']);
+      expect(chainRules(save6(lab, host, variant), 'filter', 'INPUT')).toEqual(['-A INPUT -p tcp -m multiport --dports 22 -j f2b-sshd', '-A INPUT -j SFW-INPUT']);
       expect(foreignState()).toEqual(before);
       expect(lab.exec(host, ['ipset', 'save', 'sfw-allow'])).toContain('add sfw-allow 192.0.2.10');
       ok(sfw(lab, host, c, ['confirm']));
@@ -347,9 +349,11 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
       expect(library(live4)).toEqual(library(second['rules.v4']));
       expect(library(save6(lab, host, variant))).toEqual(library(second['rules.v6']));
       const input = chainRules(live4, 'filter', 'INPUT');
-      expect(input[0]).toBe('-A INPUT -j SFW-INPUT');
+      expect(input[input.length - 1]).toBe('-A INPUT -j SFW-INPUT');
       expect(input.filter((l) => target(l).startsWith('SFW-'))).toHaveLength(1);
-      expect(chainRules(live4, 'filter', 'OUTPUT')[0]).toBe('-A OUTPUT -j SFW-OUTPUT');
+      const output = chainRules(live4, 'filter', 'OUTPUT');
+      expect(output[output.length - 1]).toBe('-A OUTPUT -j SFW-OUTPUT');
+      expect(chainRules(live4, 'raw', 'PREROUTING')[0]).toBe('-A PREROUTING -j SFW-RAW-PRE');
       expect(live4).not.toContain('SFW-LOG');
       expect(foreignState()).toEqual(before);
       const set = lab.exec(host, ['ipset', 'save', 'sfw-allow']);
