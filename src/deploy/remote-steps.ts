@@ -10,7 +10,8 @@
  *   checks no other user can enter; it creates `~/.stateful-firewall` (mode 0700) and the
  *   apply's own upload directory in it, and checks `sudo -n`;
  * - every later step, and every uploaded file, lives in `~/.stateful-firewall`.
- * Each step deletes its own file first (Terraform leaves them behind).
+ * Each step deletes its own file first; Terraform then uploads an empty file in its place
+ * (to wipe the script's content), which a later deploy's first step removes.
  *
  * The apply script, run as root, copies what it reads out of the upload directory after
  * checking owner and mode (see `stage_pending` in assets/sfw-apply.sh), and verifies each
@@ -56,6 +57,9 @@ chmod 0700 "$d"
 [ "$(ls -ldn "$d" | awk '{ print $3 }')" = "$me" ] || fail "$d is not owned by $(id -un); remove it"
 rm -rf "$d/${dir}"
 mkdir "$d/${dir}"
+# Terraform leaves each step's file behind, emptied: remove those of earlier deploys
+find "$home" -maxdepth 1 -name '.stateful-firewall-prepare-*.sh' -type f -size 0 -mmin +2 -exec rm -f {} + 2>/dev/null || true
+find "$d" -maxdepth 1 -name 'step-*.sh' -type f -size 0 -mmin +2 -exec rm -f {} + 2>/dev/null || true
 if [ "$me" != 0 ]; then
   command -v sudo >/dev/null 2>&1 || fail "$(id -un) is not root and sudo is not installed on $(hostname): install sudo and allow $(id -un) password-less sudo, or deploy as root"
   if ! err=$(sudo -n true 2>&1); then

@@ -18,6 +18,7 @@ import * as path from 'path';
 import { DataResource, RemoteExecProvisioner, TerraformStack } from 'cdktf';
 import { Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
 import { library } from '../support/iptables-objects';
+import { runHost } from '../support/netns';
 import { LabHost, TerraformLab, TerraformResult, terraformLabUnsupported, waitFor } from '../support/terraform-lab';
 
 const unsupported = terraformLabUnsupported();
@@ -36,41 +37,73 @@ echo 'deploy ALL=(root) ALL' >/etc/sudoers.d/deploy
 chmod 0440 /etc/sudoers.d/deploy`;
 
 /**
- * The attacker: for `seconds`, walks the given folders and rewrites every file it can open
- * for writing with a payload that appends "<file> uid=<uid>" to /tmp/pwned. Prints each
- * rewrite and, at the end, how many scans it made.
+ * The attacker: for `seconds`, rewrites every file it can open for writing under the given
+ * folders with a payload that appends "<file> uid=<uid>" to /tmp/pwned. It is woken by
+ * inotify (a chmod, a write, a new file) in every folder it may watch, and also rescans
+ * all folders between events. Prints each rewrite and, at the end, how many scans it made.
  */
 const ATTACKER = `
-import os, sys, time
+import ctypes, os, select, struct, sys, time
 deadline = time.time() + float(sys.argv[1])
 roots = sys.argv[2:]
 payload = b'#!/bin/sh\\necho "$0 uid=$(id -u)" >> /tmp/pwned\\n'
+libc = ctypes.CDLL('libc.so.6', use_errno=True)
+IN_ATTRIB, IN_CLOSE_WRITE, IN_CREATE, IN_MOVED_TO = 0x4, 0x8, 0x100, 0x80
+fd = libc.inotify_init1(os.O_NONBLOCK)
+watched = {}
+def watch(d):
+    if d in watched.values():
+        return
+    wd = libc.inotify_add_watch(fd, d.encode(), IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO)
+    if wd >= 0:
+        watched[wd] = d
 scans = 0
 rewritten = set()
+def attack(path):
+    try:
+        f = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        os.write(f, payload)
+        os.close(f)
+        if path not in rewritten:
+            rewritten.add(path)
+            print('rewrote ' + path, flush=True)
+    except OSError:
+        pass
 def walk(d, depth=0):
     try:
         entries = list(os.scandir(d))
     except OSError:
         return
+    watch(d)
     for e in entries:
         try:
             if e.is_dir(follow_symlinks=False):
                 if depth < 4:
                     walk(e.path, depth + 1)
             elif e.is_file(follow_symlinks=False):
-                fd = os.open(e.path, os.O_WRONLY | os.O_TRUNC)
-                os.write(fd, payload)
-                os.close(fd)
-                if e.path not in rewritten:
-                    rewritten.add(e.path)
-                    print('rewrote ' + e.path, flush=True)
+                attack(e.path)
         except OSError:
             pass
-print('ready', flush=True)
+for r in roots:
+    walk(r)
+print('ready watching %d folder(s)' % len(watched), flush=True)
 while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.002)
+    if r:
+        try:
+            buf = os.read(fd, 65536)
+        except BlockingIOError:
+            buf = b''
+        i = 0
+        while i + 16 <= len(buf):
+            wd, mask, cookie, n = struct.unpack_from('iIII', buf, i)
+            name = buf[i + 16:i + 16 + n].split(b'\\0', 1)[0].decode(errors='replace')
+            i += 16 + n
+            if name and wd in watched:
+                attack(os.path.join(watched[wd], name))
     scans += 1
-    for r in roots:
-        walk(r)
+    for root in roots:
+        walk(root)
 print('scans %d' % scans, flush=True)
 `;
 
@@ -104,6 +137,9 @@ async function startAttacker(lab: TerraformLab, host: LabHost, seconds: number):
   };
 }
 
+/** Runs a shell command as root in the host's own mount namespace (its /var/lib, /etc, /tmp). */
+let inHost: (host: LabHost, script: string) => void;
+
 const pwned = (host: LabHost): string => {
   const f = path.join(host.dir, 'tmp', 'pwned');
   return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
@@ -128,6 +164,10 @@ describeLab('deploy safety (terraform, sshd, kernel in namespaces)', () => {
     for (const h of [asRoot, asSudo]) await lab.listen(h, [8080, 8081, 8082, 8083, 8084, 9090]);
   }, 90_000);
   afterAll(() => lab?.destroy());
+  inHost = (host: LabHost, script: string) => {
+    const r = runHost(['nsenter', '-t', String(lab.sshdPid(host)), '-m', '-n', '--', 'sh', '-c', script]);
+    if (r.status !== 0) throw new Error(`in ${host.name}: ${script}: ${r.stderr}`);
+  };
 
   const firewall = (stack: TerraformStack, h: LabHost, user: string, ports: Port[], id = h.name) => {
     const host = new StatefulHost(stack, id, {
@@ -211,8 +251,16 @@ describeLab('deploy safety (terraform, sshd, kernel in namespaces)', () => {
       const hosts: Record<string, StatefulHost> = {};
       await lab.synth((stack) => (hosts.a = firewall(stack, asSudo, 'deploy', [Port.tcp(8080 + trial)], 'shared-host')), 'opa');
       await lab.synth((stack) => (hosts.b = firewall(stack, asSudo, 'deploy', [Port.tcp(9090), Port.tcp(8080 + ((trial + 1) % 5))], 'shared-host')), 'opb');
+      // the host's lock is held until both runs wait at their apply step, then released: the two
+      // applies and the first one's confirm race for it, as two operators' deploys do
+      inHost(asSudo, `mkdir -p /var/lib/stateful-firewall/lock && echo ${process.pid} >/var/lib/stateful-firewall/lock/pid`);
       const runs = { a: lab.terraformStart(['apply', '-auto-approve', '-input=false'], 240_000, 'opa'), b: lab.terraformStart(['apply', '-auto-approve', '-input=false'], 240_000, 'opb') };
+      const atApply = (r: typeof runs.a) => r.lines.filter((l) => /Provisioning with 'remote-exec'/.test(l.text)).length >= 2;
+      const waiting = await waitFor(() => atApply(runs.a) && atApply(runs.b), 45_000, 100);
+      await new Promise((r) => setTimeout(r, 1500));
+      inHost(asSudo, 'rm -rf /var/lib/stateful-firewall/lock');
       const results = { a: await runs.a.done, b: await runs.b.done };
+      expect(waiting).toBe(true);
       const ids: Record<string, string> = {};
       for (const op of ['a', 'b'] as const) {
         const show = await lab.terraform(['show', '-json'], 60_000, `op${op}`);

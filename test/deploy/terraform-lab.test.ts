@@ -308,7 +308,7 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
     expect(restoredAt - lockedAt).toBeGreaterThanOrEqual((ROLLBACK_SECONDS - 1) * 1000);
 
     expect(r.status).not.toBe(0);
-    expect(r.output).toMatch(/the host rolled back apply [0-9a-f]+ \(lockout protection/);
+    expect(r.output).toMatch(/the host rolled back apply [0-9a-f-]+ \(lockout protection/);
     expect(r.output).toContain('Error: remote-exec provisioner error');
     expect(lab.ssh(h1, 'true').status).toBe(0);
     // back to the last confirmed ruleset (not to "no firewall")
