@@ -1196,7 +1196,8 @@ persist() {
     elif _u=$(unit_find nftables.service); then
       _units=$_u
     else
-      _role=all _why="/etc/nftables.conf is there but nftables.service was not found"
+      _x=${_conv#* }
+      _role=all _why="${_x%% *} is there but nftables.service was not found"
     fi
     if [ -n "$_role" ] && ! systemd_present; then no_boot_mechanism "$_why"; return 1; fi
     if [ -n "$_conv" ]; then
