@@ -921,13 +921,29 @@ systemd_reload() {
   fi
 }
 
-# unit_find NAME: host path of the unit file systemd would use (not masked).
+# unit_wants PATH: the .wants/.requires dirs of a unit's [Install] WantedBy=/
+# RequiredBy= targets, one a line.
+unit_wants() {
+  awk '
+    /^[ \t]*\[/ { s = ($0 ~ /^[ \t]*\[Install\][ \t]*$/); next }
+    s && /^(WantedBy|RequiredBy)[ \t]*=/ {
+      k = ($0 ~ /^W/) ? "wants" : "requires"
+      v = $0; sub(/^[^=]*=/, "", v)
+      n = split(v, a, /[ \t]+/)
+      for (i = 1; i <= n; i++) if (a[i] != "") print a[i] "." k
+    }
+  ' "$ROOT$1"
+}
+
+# unit_find NAME: host path of the unit file systemd would use, if it is
+# neither masked nor static (an [Install] target to enable it in).
 unit_find() {
   if [ -L "$ROOT/etc/systemd/system/$1" ] && [ "$(readlink "$ROOT/etc/systemd/system/$1")" = /dev/null ]; then
     return 1
   fi
   for _d in /etc/systemd/system /run/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
     if [ -f "$ROOT$_d/$1" ]; then
+      [ -n "$(unit_wants "$_d/$1")" ] || return 1
       echo "$_d/$1"
       return 0
     fi
@@ -940,15 +956,7 @@ unit_find() {
 # RequiredBy= target under /etc/systemd/system; prints those dirs.
 unit_enable() {
   _name=${1##*/}
-  _dirs=$(awk '
-    /^[ \t]*\[/ { s = ($0 ~ /^[ \t]*\[Install\][ \t]*$/); next }
-    s && /^(WantedBy|RequiredBy)[ \t]*=/ {
-      k = ($0 ~ /^W/) ? "wants" : "requires"
-      v = $0; sub(/^[^=]*=/, "", v)
-      n = split(v, a, /[ \t]+/)
-      for (i = 1; i <= n; i++) if (a[i] != "") print a[i] "." k
-    }
-  ' "$ROOT$1") || return 1
+  _dirs=$(unit_wants "$1") || return 1
   [ -n "$_dirs" ] || { pfail "$_name has no [Install] WantedBy=/RequiredBy= target; it cannot be enabled"; return 1; }
   for _w in $_dirs; do
     _l=$ROOT/etc/systemd/system/$_w/$_name
@@ -1153,7 +1161,7 @@ persist() {
         if _u=$(unit_find "$_s"); then
           _units="$_units $_u"
         else
-          _role=all _why="$_conv is configured but $_s was not found"
+          _role=all _why="$_conv is configured but $_s is missing, masked or static"
         fi
       done
       if [ -z "$_role" ] && [ "$_sets" = 1 ] && [ "$_setsok" = 0 ]; then
@@ -1197,7 +1205,7 @@ persist() {
       _units=$_u
     else
       _x=${_conv#* }
-      _role=all _why="${_x%% *} is there but nftables.service was not found"
+      _role=all _why="${_x%% *} is there but nftables.service is missing, masked or static"
     fi
     if [ -n "$_role" ] && ! systemd_present; then no_boot_mechanism "$_why"; return 1; fi
     if [ -n "$_conv" ]; then

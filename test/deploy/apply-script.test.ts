@@ -266,7 +266,7 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
       expect(conf.stdout).toMatch(/confirmed apply [0-9a-f]{16}: rollback cancelled/);
       expect(conf.stdout).toContain('persistence: netfilter-persistent (/etc/iptables/rules.v4 /etc/iptables/rules.v6)');
       // no netfilter-persistent.service under the root: the library's unit loads the ruleset at boot
-      expect(conf.stdout).toContain("persistence: netfilter-persistent is configured but netfilter-persistent.service was not found: installing the library's boot unit");
+      expect(conf.stdout).toContain("persistence: netfilter-persistent is configured but netfilter-persistent.service is missing, masked or static: installing the library's boot unit");
       expect(fs.readlinkSync(path.join(c.root, 'etc/systemd/system/sysinit.target.wants/stateful-firewall.service'))).toBe('/etc/systemd/system/stateful-firewall.service');
       const persisted4 = fs.readFileSync(path.join(c.root, 'etc/iptables/rules.v4'), 'utf8');
       const persisted6 = fs.readFileSync(path.join(c.root, 'etc/iptables/rules.v6'), 'utf8');
@@ -599,7 +599,7 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
     const confirmed = ok(sfw(lab, host, c, ['confirm']));
     expect(confirmed.stdout).toContain('persistence: nftables.service (debian: /etc/nftables.d/stateful-firewall.nft included from /etc/nftables.conf)');
     // no nftables.service unit under the root: the library's unit loads the table at boot
-    expect(confirmed.stdout).toContain("persistence: /etc/nftables.conf is there but nftables.service was not found: installing the library's boot unit");
+    expect(confirmed.stdout).toContain("persistence: /etc/nftables.conf is there but nftables.service is missing, masked or static: installing the library's boot unit");
     expect(fs.readFileSync(include, 'utf8')).toMatch(/^# managed by stateful-firewall.*\ntable inet stateful_firewall\ndelete table inet stateful_firewall\ntable inet stateful_firewall \{/);
     // the persisted include is loadable on its own, again and again
     lab.exec(host, ['nft', '-c', '-f', include]);

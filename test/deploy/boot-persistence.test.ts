@@ -305,6 +305,8 @@ const BOOT_DIR = 'etc/stateful-firewall/boot';
 interface Convention {
   readonly name: string;
   readonly backend: Backend;
+  /** Table ownership (apply --mode), shared unless set. */
+  readonly mode?: 'exclusive';
   /** Lays out the fake root (a systemd host: /etc/systemd/system exists in every case). */
   readonly setup: (root: string) => void;
   /** Lines confirm must print. */
@@ -338,6 +340,28 @@ const CONVENTIONS: readonly Convention[] = [
     says: ['persistence: no persistence convention found (netfilter-persistent, iptables-services): installing the library\'s boot unit', SUMMARY_UNIT('sets.ipset rules.v4 rules.v6')],
     enabled: LIB_LINK,
     unitLoads: ['rules.v4', 'rules.v6', 'sets.ipset'],
+    service: () => [],
+    afterDestroy: () => undefined,
+  },
+  {
+    name: 'none (iptables, exclusive mode: a full restore at boot)',
+    backend: Backend.IPTABLES,
+    mode: 'exclusive',
+    setup: () => undefined,
+    says: [SUMMARY_UNIT('sets.ipset rules.v4 rules.v6')],
+    enabled: LIB_LINK,
+    unitLoads: ['rules.v4', 'rules.v6', 'sets.ipset'],
+    service: () => [],
+    afterDestroy: () => undefined,
+  },
+  {
+    name: 'none (nftables, exclusive mode)',
+    backend: Backend.NFTABLES,
+    mode: 'exclusive',
+    setup: () => undefined,
+    says: [SUMMARY_UNIT('ruleset.nft')],
+    enabled: LIB_LINK,
+    unitLoads: ['ruleset.nft'],
     service: () => [],
     afterDestroy: () => undefined,
   },
@@ -456,6 +480,28 @@ const CONVENTIONS: readonly Convention[] = [
       expect(fs.existsSync(path.join(root, 'etc/nftables.d/stateful-firewall.nft'))).toBe(false);
     },
   },
+  {
+    name: 'Debian nftables.conf, nftables.service masked: the library unit instead',
+    backend: Backend.NFTABLES,
+    setup: (root) => {
+      put(root, 'etc/nftables.conf', DEBIAN_NFTABLES_CONF);
+      put(root, 'lib/systemd/system/nftables.service', DEBIAN_NFTABLES_UNIT);
+      fs.symlinkSync('/dev/null', path.join(root, 'etc/systemd/system/nftables.service'));
+    },
+    says: [
+      'persistence: nftables.service (debian: /etc/nftables.d/stateful-firewall.nft included from /etc/nftables.conf)',
+      'persistence: /etc/nftables.conf is there but nftables.service is missing, masked or static: installing the library\'s boot unit',
+      SUMMARY_UNIT('ruleset.nft'),
+    ],
+    enabled: { ...LIB_LINK, 'etc/systemd/system/nftables.service': '/dev/null' },
+    unitLoads: ['ruleset.nft'],
+    // masked: nftables.service does not start
+    service: () => [],
+    afterDestroy: (root) => {
+      expect(fs.readFileSync(path.join(root, 'etc/nftables.conf'), 'utf8')).toBe(DEBIAN_NFTABLES_CONF);
+      expect(link(root, 'etc/systemd/system/nftables.service')).toBe('/dev/null');
+    },
+  },
 ];
 
 describeKernel('boot persistence: after a wipe (a reboot), what the boot runs brings the declared firewall back', () => {
@@ -479,7 +525,7 @@ describeKernel('boot persistence: after a wipe (a reboot), what the boot runs br
     const expectLive = () => (conv.backend === Backend.NFTABLES ? expectLiveNft(lab, host, RULESET) : expectLiveIptables(lab, host, RULESET));
 
     writePending(c, RULESET, conv.backend);
-    ok(sfw(lab, host, c, ['apply', '--dir', c.pending]));
+    ok(sfw(lab, host, c, ['apply', '--dir', c.pending, '--mode', conv.mode ?? 'shared']));
     const conf = ok(sfw(lab, host, c, ['confirm']));
     for (const line of conv.says) expect(conf.stdout).toContain(`stateful-firewall: ${line}`);
     for (const [rel, target] of Object.entries(conv.enabled)) expect([rel, link(c.root, rel)]).toEqual([rel, target]);
@@ -507,7 +553,8 @@ describeKernel('boot persistence: after a wipe (a reboot), what the boot runs br
     if (conv.unitLoads) {
       const r = bootRun(lab, host, c, execStart(path.join(c.root, UNIT)));
       expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
-      expect(r.stdout).toContain(`stateful-firewall: boot: loaded ${['sets.ipset', 'rules.v4', 'rules.v6', 'ruleset.nft'].filter((f) => conv.unitLoads!.includes(f)).join(' ')} from /etc/stateful-firewall/boot`);
+      expect(r.stdout).toContain(`stateful-firewall: boot: loaded ${['sets.ipset', 'rules.v4', 'rules.v6', 'ruleset.nft'].filter((f) => conv.unitLoads!.includes(f)).join(' ')} from /etc/stateful-firewall/boot (apply `);
+      expect(r.stdout).toContain(`, ${conv.mode ?? 'shared'} mode)`);
     }
     for (const cmd of conv.service(c.root)) {
       const r = bootRun(lab, host, c, ['sh', '-c', cmd]);
