@@ -991,7 +991,7 @@ save_ipt() {
   fi
   fp_section "$FAM_LABEL" >"$TMP/persist.want"
   awk "$AWK_FP" "$2" >"$TMP/persist.got"
-  if [ ! -s "$TMP/persist.want" ] || ! cmp -s "$TMP/persist.want" "$TMP/persist.got"; then
+  if ! cmp -s "$TMP/persist.want" "$TMP/persist.got"; then
     pfail "the $FAM_LABEL ruleset $FAM_SAVE printed does not hold the live library chains; the persisted files were left as they were"
     return 1
   fi
