@@ -36,6 +36,9 @@ commands:
   destroy    remove everything the library installed (chains, hooks, sets,
              nftables table, armed rollback, persisted configuration)
   status     show the library objects present and the rollback state
+  boot       load the persisted ruleset (/etc/stateful-firewall/boot; run at
+             boot by stateful-firewall.service, which confirm installs where
+             no persistence convention restores the ruleset by itself)
   tune       size the conntrack table (--conntrack-max, --conntrack-buckets):
              raise the kernel values where they are lower, persist them;
              without values, undo what an earlier tune did
@@ -367,7 +370,7 @@ while [ $# -gt 0 ]; do
 done
 
 case $CMD in
-  apply | confirm | rollback | destroy | status | tune | _timer) ;;
+  apply | confirm | rollback | destroy | status | tune | boot | _timer) ;;
   -h | --help | help) usage; exit 0 ;;
   '') usage >&2; exit 2 ;;
   *) printf '%s: unknown command: %s\n' "$PROG" "$CMD" >&2; usage >&2; exit 2 ;;
@@ -960,12 +963,31 @@ confirmed_id() { if [ -f "$STATE_DIR/confirmed" ]; then head -n 1 "$STATE_DIR/co
 
 # --------------------------------------------------------------------------
 # persistence (reboot survival)
+#
+# confirm leaves something that restores the ruleset at boot, or fails:
+# the host's convention (netfilter-persistent, iptables-services,
+# nftables.service) with its service enabled, and/or the library's own boot
+# unit (stateful-firewall.service: `sfw-apply.sh boot` loads the files in
+# /etc/stateful-firewall/boot) where no convention is present, its service
+# cannot be found, or it cannot load the sets before the rules. Every file
+# is saved to a temporary file and checked before it replaces the old one.
+
+BOOT_DIR=/etc/stateful-firewall/boot
+BOOT_UNIT=stateful-firewall.service
+BOOT_UNIT_PATH=/etc/systemd/system/$BOOT_UNIT
+BOOT_MARK='# managed by stateful-firewall (boot unit); do not edit'
 
 # atomic_write PATH: stdin -> PATH via a temporary file in the same dir.
 atomic_write() {
-  mkdir -p "$(dirname "$1")"
-  cat >"$1.sfw-new"
+  mkdir -p "$(dirname "$1")" || return 1
+  cat >"$1.sfw-new" || { rm -f "$1.sfw-new"; return 1; }
   mv -f "$1.sfw-new" "$1"
+}
+
+# pfail MSG: report why persisting failed (returns 1).
+pfail() {
+  printf '%s: persistence: %s\n' "$PROG" "$*" >&2
+  return 1
 }
 
 ipt_convention() {
@@ -985,59 +1007,360 @@ nft_convention() {
   fi
 }
 
-persist() {
-  if [ "$ST_BACKEND" = iptables ]; then
-    _conv=$(ipt_convention)
-    case $_conv in
-      netfilter-persistent)
-        _p4=/etc/iptables/rules.v4 _p6=/etc/iptables/rules.v6 _ps=/etc/iptables/ipsets ;;
-      iptables-services)
-        _p4=/etc/sysconfig/iptables _p6=/etc/sysconfig/ip6tables _ps=/etc/sysconfig/ipset ;;
-      *)
-        say "persistence: no convention detected (netfilter-persistent, iptables-services); the ruleset is live but will not survive a reboot"
-        return 0 ;;
-    esac
-    "$IPT_SAVE" | atomic_write "$ROOT$_p4" || return 1
-    _written=$_p4
-    if [ "$ST_V6" = 1 ]; then
-      "$IP6T_SAVE" | atomic_write "$ROOT$_p6" || return 1
-      _written="$_written $_p6"
-    fi
-    if have ipset && [ -n "$(ipset list -n 2>/dev/null | awk '/^sfw-/')" ]; then
-      ipset save | atomic_write "$ROOT$_ps" || return 1
-      _written="$_written $_ps"
-    fi
-    say "persistence: $_conv ($_written)"
-  else
-    _conv=$(nft_convention)
-    if [ -z "$_conv" ]; then
-      say "persistence: no convention detected (nftables.service: /etc/nftables.conf or /etc/sysconfig/nftables.conf); the ruleset is live but will not survive a reboot"
-      return 0
-    fi
-    # shellcheck disable=SC2086 # three words
-    set -- $_conv
-    _conf=$2 _inc=$3
-    {
-      echo "# managed by stateful-firewall (apply $ST_ID); do not edit"
-      echo "table inet $ST_TABLE"
-      echo "delete table inet $ST_TABLE"
-      nft -s list table inet "$ST_TABLE"
-    } | atomic_write "$ROOT$_inc" || return 1
-    if [ "$ST_MODE" = exclusive ]; then
-      if [ -f "$ROOT$_conf" ] && ! grep -q '^# managed by stateful-firewall' "$ROOT$_conf" &&
-        [ ! -f "$ROOT$_conf.sfw-orig" ]; then
-        cp -p "$ROOT$_conf" "$ROOT$_conf.sfw-orig"
-      fi
-      printf '#!/usr/sbin/nft -f\n# managed by stateful-firewall (exclusive mode)\nflush ruleset\ninclude "%s"\n' "$_inc" |
-        atomic_write "$ROOT$_conf" || return 1
-    elif ! grep -Fqx "include \"$_inc\"" "$ROOT$_conf" 2>/dev/null; then
-      printf 'include "%s"\n' "$_inc" >>"$ROOT$_conf" || return 1
-    fi
-    say "persistence: nftables.service ($1: $_inc included from $_conf)"
+# netfilter-persistent loads /etc/iptables/ipsets only with its ipset plugin
+# (package ipset-persistent); without it rules.v4 that uses sets fails whole.
+nfp_ipset_plugin() {
+  for _x in "$ROOT"/usr/share/netfilter-persistent/plugins.d/*ipset*; do
+    if [ -f "$_x" ]; then return 0; fi
+  done
+  return 1
+}
+
+# systemd_present: the host has systemd to run a boot unit (with SFW_ROOT,
+# only the tree under it counts).
+systemd_present() { [ -d "$ROOT/etc/systemd" ] || { [ -z "$ROOT" ] && have systemctl; }; }
+
+# systemd_running: systemd runs this host's units from these files (reload).
+systemd_running() {
+  [ -z "$ROOT" ] && have systemctl && [ -d /run/systemd/system ] || return 1
+  [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || return 1
+  [ "$(readlink /proc/1/ns/mnt 2>/dev/null)" = "$(readlink /proc/self/ns/mnt 2>/dev/null)" ]
+}
+systemd_reload() {
+  if systemd_running; then
+    systemctl daemon-reload >/dev/null 2>&1 || warn "systemctl daemon-reload failed"
   fi
 }
 
+# unit_wants PATH: the .wants/.requires dirs of a unit's [Install] WantedBy=/
+# RequiredBy= targets, one a line.
+unit_wants() {
+  awk '
+    /^[ \t]*\[/ { s = ($0 ~ /^[ \t]*\[Install\][ \t]*$/); next }
+    s && /^(WantedBy|RequiredBy)[ \t]*=/ {
+      k = ($0 ~ /^W/) ? "wants" : "requires"
+      v = $0; sub(/^[^=]*=/, "", v)
+      n = split(v, a, /[ \t]+/)
+      for (i = 1; i <= n; i++) if (a[i] != "") print a[i] "." k
+    }
+  ' "$ROOT$1"
+}
+
+# unit_find NAME: host path of the unit file systemd would use, if it is
+# neither masked nor static (an [Install] target to enable it in).
+unit_find() {
+  if [ -L "$ROOT/etc/systemd/system/$1" ] && [ "$(readlink "$ROOT/etc/systemd/system/$1")" = /dev/null ]; then
+    return 1
+  fi
+  for _d in /etc/systemd/system /run/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
+    if [ -f "$ROOT$_d/$1" ]; then
+      [ -n "$(unit_wants "$_d/$1")" ] || return 1
+      echo "$_d/$1"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# unit_enable PATH: what `systemctl enable` does, without a running systemd:
+# a symlink to PATH in the .wants/.requires dir of each [Install] WantedBy=/
+# RequiredBy= target under /etc/systemd/system; prints those dirs.
+unit_enable() {
+  _name=${1##*/}
+  _dirs=$(unit_wants "$1") || return 1
+  [ -n "$_dirs" ] || { pfail "$_name has no [Install] WantedBy=/RequiredBy= target; it cannot be enabled"; return 1; }
+  for _w in $_dirs; do
+    _l=$ROOT/etc/systemd/system/$_w/$_name
+    if [ -L "$_l" ] && [ "$(readlink "$_l")" = "$1" ]; then continue; fi
+    if ! { mkdir -p "$ROOT/etc/systemd/system/$_w" && ln -sfn "$1" "$_l"; }; then
+      pfail "cannot enable $_name ($_l)"
+      return 1
+    fi
+  done
+  printf '%s\n' "$_dirs" | tr '\n' ' ' | sed 's/ $//'
+}
+
+# fp_section NAME: one section ("# NAME" header) of $TMP/persist.fp.
+fp_section() { awk -v h="# $1" '$0 == h { s = 1; next } /^# / { s = 0 } s' "$TMP/persist.fp"; }
+
+# save_ipt FAM OUT: the family's iptables-save into OUT, checked: the command
+# succeeded, it printed at least one table and every table ends with COMMIT,
+# and its library lines are those of the live ruleset.
+save_ipt() {
+  fam_vars "$1"
+  if ! "$FAM_SAVE" >"$2" 2>"$TMP/persist.err"; then
+    show_log "$TMP/persist.err"
+    pfail "$FAM_SAVE failed; the persisted files were left as they were"
+    return 1
+  fi
+  if ! awk '
+      /^\*/ { if (open) bad = 1; open = 1; n++; next }
+      /^COMMIT[ \t]*$/ { if (!open) bad = 1; open = 0; next }
+      END { exit (bad || open || n == 0) }' "$2"; then
+    pfail "$FAM_SAVE printed an empty or incomplete ruleset (a table without COMMIT); the persisted files were left as they were"
+    return 1
+  fi
+  fp_section "$FAM_LABEL" >"$TMP/persist.want"
+  awk "$AWK_FP" "$2" >"$TMP/persist.got"
+  if ! cmp -s "$TMP/persist.want" "$TMP/persist.got"; then
+    pfail "the $FAM_LABEL ruleset $FAM_SAVE printed does not hold the live library chains; the persisted files were left as they were"
+    return 1
+  fi
+}
+
+# save_ipset OUT: `ipset save` into OUT, checked against the live sfw-* sets.
+save_ipset() {
+  if ! ipset save >"$1" 2>"$TMP/persist.err"; then
+    show_log "$TMP/persist.err"
+    pfail "ipset save failed; the persisted files were left as they were"
+    return 1
+  fi
+  fp_section ipset >"$TMP/persist.want"
+  awk '
+    $1 == "create" && $2 ~ /^sfw-/ { sub(/ initval 0x[0-9a-f]+/, ""); print; next }
+    $1 == "add" && $2 ~ /^sfw-/ { gsub(/ (timeout|packets|bytes) [0-9]+/, ""); print }
+  ' "$1" | sort >"$TMP/persist.got"
+  if [ ! -s "$TMP/persist.got" ] || ! cmp -s "$TMP/persist.want" "$TMP/persist.got"; then
+    pfail "ipset save did not print the live sfw-* sets; the persisted files were left as they were"
+    return 1
+  fi
+}
+
+# save_nft OUT: the library table, checked, as a file nft -f can load again
+# and again (the table is declared, deleted, then defined).
+save_nft() {
+  if ! nft -s list table inet "$ST_TABLE" >"$TMP/persist.table" 2>"$TMP/persist.err"; then
+    show_log "$TMP/persist.err"
+    pfail "nft list table inet $ST_TABLE failed; the persisted files were left as they were"
+    return 1
+  fi
+  fp_section "nft table inet $ST_TABLE" >"$TMP/persist.want"
+  sed 's/ expires [0-9a-z.]*//g' "$TMP/persist.table" >"$TMP/persist.got"
+  if ! grep -qx "table inet $ST_TABLE {" "$TMP/persist.table" || ! cmp -s "$TMP/persist.want" "$TMP/persist.got"; then
+    pfail "nft printed no complete table inet $ST_TABLE; the persisted files were left as they were"
+    return 1
+  fi
+  {
+    echo "# managed by stateful-firewall (apply $ST_ID); do not edit"
+    echo "table inet $ST_TABLE"
+    echo "delete table inet $ST_TABLE"
+    cat "$TMP/persist.table"
+  } >"$1"
+}
+
+# no_boot_mechanism WHY: confirm fails when nothing would load the ruleset.
+no_boot_mechanism() {
+  if [ "$ST_BACKEND" = iptables ]; then
+    _what="install iptables-persistent and ipset-persistent (Debian, Ubuntu) or iptables-services and ipset-service (RHEL, Fedora)"
+  else
+    _what="install nftables with its nftables.service"
+  fi
+  pfail "nothing would restore the firewall at boot: $1, and the host has no systemd ($ROOT/etc/systemd is missing) to run the library's boot unit; $_what, then confirm again (the ruleset is live until the next reboot)"
+}
+
+# boot_unit_text: the library's boot unit.
+boot_unit_text() {
+  cat <<UNIT
+$BOOT_MARK
+[Unit]
+Description=stateful-firewall: load the persisted firewall ($BOOT_DIR)
+DefaultDependencies=no
+Wants=network-pre.target
+Before=network-pre.target shutdown.target netfilter-persistent.service iptables.service ip6tables.service nftables.service
+After=local-fs.target systemd-modules-load.service
+Conflicts=shutdown.target
+RequiresMountsFor=$STATE_DIR
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh $STATE_DIR/sfw-apply.sh boot --state-dir $STATE_DIR
+
+[Install]
+WantedBy=sysinit.target
+UNIT
+}
+
+# boot_install FILES...: install the files ($TMP/boot/*) the boot command
+# loads, the unit, and enable it.
+boot_install() {
+  case $STATE_DIR in *[!A-Za-z0-9/._-]*)
+    pfail "state dir $STATE_DIR: the boot unit needs a path of letters, digits and /._- only"
+    return 1 ;;
+  esac
+  write_env "$TMP/boot/boot.env" ST_ID ST_BACKEND ST_MODE ST_TABLE ST_V6 \
+    ST_IPT_SAVE ST_IPT_RESTORE ST_IP6T_SAVE ST_IP6T_RESTORE || return 1
+  _bd=$ROOT$BOOT_DIR
+  mkdir -p "${_bd%/*}" || { pfail "cannot create ${BOOT_DIR%/*}"; return 1; }
+  rm -rf "$_bd.sfw-new" "$_bd.sfw-old"
+  if ! { cp -R "$TMP/boot" "$_bd.sfw-new" && chmod 700 "$_bd.sfw-new" && chmod 600 "$_bd.sfw-new"/*; }; then
+    pfail "cannot write $BOOT_DIR"
+    return 1
+  fi
+  if [ -d "$_bd" ]; then mv "$_bd" "$_bd.sfw-old" || return 1; fi
+  mv "$_bd.sfw-new" "$_bd" || return 1
+  rm -rf "$_bd.sfw-old"
+  boot_unit_text | atomic_write "$ROOT$BOOT_UNIT_PATH" || { pfail "cannot write $BOOT_UNIT_PATH"; return 1; }
+  chmod 644 "$ROOT$BOOT_UNIT_PATH"
+  _en=$(unit_enable "$BOOT_UNIT_PATH") || return 1
+  say "persistence: boot unit $BOOT_UNIT_PATH, enabled ($_en): loads $* from $BOOT_DIR at boot, before network-pre.target and the firewall services"
+}
+
+# boot_remove [quiet]: the boot unit, its enable links and the boot files.
+boot_remove() {
+  _had=0
+  for _l in "$ROOT"/etc/systemd/system/*.wants/"$BOOT_UNIT" "$ROOT"/etc/systemd/system/*.requires/"$BOOT_UNIT"; do
+    if [ -L "$_l" ]; then
+      rm -f "$_l"
+      rmdir "${_l%/*}" 2>/dev/null || true
+      _had=1
+    fi
+  done
+  if [ -f "$ROOT$BOOT_UNIT_PATH" ] && grep -qxF "$BOOT_MARK" "$ROOT$BOOT_UNIT_PATH"; then
+    rm -f "$ROOT$BOOT_UNIT_PATH"
+    _had=1
+  fi
+  if [ -d "$ROOT$BOOT_DIR" ]; then rm -rf "$ROOT$BOOT_DIR"; _had=1; fi
+  rmdir "$ROOT${BOOT_DIR%/*}" 2>/dev/null || true
+  [ "$_had" = 1 ] || return 0
+  systemd_reload
+  [ "${1:-}" = quiet ] || say "persistence: removed the boot unit $BOOT_UNIT_PATH, its enable links and $BOOT_DIR"
+}
+
+# enable_units PATH...: enable conventional units found by unit_find.
+enable_units() {
+  for _u in "$@"; do
+    _en=$(unit_enable "$_u") || return 1
+    say "persistence: ${_u##*/} enabled ($_en)"
+  done
+}
+
+persist() {
+  fingerprint >"$TMP/persist.fp"
+  rm -rf "${TMP:?}/boot"
+  mkdir "$TMP/boot" || return 1
+  _role='' _why='' _units=''
+  if [ "$ST_BACKEND" = iptables ]; then
+    # 1. save and check everything before anything is written
+    for _f in 4 6; do
+      [ "$_f" = 4 ] || [ "$ST_V6" = 1 ] || continue
+      save_ipt "$_f" "$TMP/persist.v$_f" || return 1
+    done
+    _sets=0
+    if have ipset && [ -n "$(ipset list -n 2>/dev/null | awk '/^sfw-/')" ]; then
+      _sets=1
+      save_ipset "$TMP/persist.ipset" || return 1
+    fi
+    # 2. what restores it at boot
+    _conv=$(ipt_convention)
+    _setsok=0
+    case $_conv in
+      netfilter-persistent)
+        _p4=/etc/iptables/rules.v4 _p6=/etc/iptables/rules.v6 _ps=/etc/iptables/ipsets
+        _svcs=netfilter-persistent.service
+        if nfp_ipset_plugin; then _setsok=1; fi ;;
+      iptables-services)
+        _p4=/etc/sysconfig/iptables _p6=/etc/sysconfig/ip6tables _ps=/etc/sysconfig/ipset
+        _svcs=iptables.service
+        [ "$ST_V6" = 1 ] && _svcs="$_svcs ip6tables.service"
+        if [ "$_sets" = 1 ] && _u=$(unit_find ipset.service); then _setsok=1; _units=$_u; fi ;;
+      *)
+        _role=all _why="no persistence convention found (netfilter-persistent, iptables-services)" ;;
+    esac
+    if [ -n "$_conv" ]; then
+      for _s in $_svcs; do
+        if _u=$(unit_find "$_s"); then
+          _units="$_units $_u"
+        else
+          _role=all _why="$_conv is configured but $_s is missing, masked or static"
+        fi
+      done
+      if [ -z "$_role" ] && [ "$_sets" = 1 ] && [ "$_setsok" = 0 ]; then
+        _role=sets _why="$_conv cannot load the sets before the rules"
+      fi
+    fi
+    if [ -n "$_role" ] && ! systemd_present; then no_boot_mechanism "$_why"; return 1; fi
+    # 3. write
+    if [ -n "$_conv" ]; then
+      atomic_write "$ROOT$_p4" <"$TMP/persist.v4" || { pfail "cannot write $_p4"; return 1; }
+      _written=$_p4
+      if [ "$ST_V6" = 1 ]; then
+        atomic_write "$ROOT$_p6" <"$TMP/persist.v6" || { pfail "cannot write $_p6"; return 1; }
+        _written="$_written $_p6"
+      fi
+      if [ "$_sets" = 1 ] && [ "$_setsok" = 1 ]; then
+        atomic_write "$ROOT$_ps" <"$TMP/persist.ipset" || { pfail "cannot write $_ps"; return 1; }
+        _written="$_written $_ps"
+      fi
+      say "persistence: $_conv ($_written)"
+    fi
+    if [ "$_sets" = 1 ] && { [ "$_role" = all ] || [ "$_role" = sets ]; }; then
+      ipset_lib "$TMP/persist.ipset" >"$TMP/boot/sets.ipset"
+    fi
+    if [ "$_role" = all ]; then
+      for _f in 4 6; do
+        [ "$_f" = 4 ] || [ "$ST_V6" = 1 ] || continue
+        if [ "$ST_MODE" = exclusive ]; then
+          cp "$TMP/persist.v$_f" "$TMP/boot/rules.v$_f"
+        else
+          awk "$AWK_EXTRACT" "$TMP/persist.v$_f" >"$TMP/boot/rules.v$_f"
+        fi
+      done
+    fi
+  else
+    save_nft "$TMP/persist.inc" || return 1
+    _conv=$(nft_convention)
+    if [ -z "$_conv" ]; then
+      _role=all _why="no persistence convention found (nftables.service: /etc/nftables.conf or /etc/sysconfig/nftables.conf)"
+    elif _u=$(unit_find nftables.service); then
+      _units=$_u
+    else
+      _x=${_conv#* }
+      _role=all _why="${_x%% *} is there but nftables.service is missing, masked or static"
+    fi
+    if [ -n "$_role" ] && ! systemd_present; then no_boot_mechanism "$_why"; return 1; fi
+    if [ -n "$_conv" ]; then
+      # shellcheck disable=SC2086 # three words
+      set -- $_conv
+      _conf=$2 _inc=$3
+      atomic_write "$ROOT$_inc" <"$TMP/persist.inc" || { pfail "cannot write $_inc"; return 1; }
+      if [ "$ST_MODE" = exclusive ]; then
+        if [ -f "$ROOT$_conf" ] && ! grep -q '^# managed by stateful-firewall' "$ROOT$_conf" &&
+          [ ! -f "$ROOT$_conf.sfw-orig" ]; then
+          cp -p "$ROOT$_conf" "$ROOT$_conf.sfw-orig" || return 1
+        fi
+        printf '#!/usr/sbin/nft -f\n# managed by stateful-firewall (exclusive mode)\nflush ruleset\ninclude "%s"\n' "$_inc" |
+          atomic_write "$ROOT$_conf" || { pfail "cannot write $_conf"; return 1; }
+      elif ! grep -Fqx "include \"$_inc\"" "$ROOT$_conf" 2>/dev/null; then
+        printf 'include "%s"\n' "$_inc" >>"$ROOT$_conf" || { pfail "cannot write $_conf"; return 1; }
+      fi
+      say "persistence: nftables.service ($1: $_inc included from $_conf)"
+    fi
+    if [ "$_role" = all ]; then
+      {
+        if [ "$ST_MODE" = exclusive ]; then echo 'flush ruleset'; fi
+        cat "$TMP/persist.inc"
+      } >"$TMP/boot/ruleset.nft"
+    fi
+  fi
+  # shellcheck disable=SC2086 # unit paths have no blanks
+  enable_units $_units || return 1
+  if [ -n "$_role" ]; then
+    say "persistence: $_why: installing the library's boot unit"
+    _files=
+    for _x in sets.ipset rules.v4 rules.v6 ruleset.nft; do
+      if [ -f "$TMP/boot/$_x" ]; then _files="$_files $_x"; fi
+    done
+    # shellcheck disable=SC2086 # file names without blanks
+    boot_install $_files || return 1
+  else
+    boot_remove quiet
+  fi
+  systemd_reload
+}
+
 unpersist() {
+  boot_remove
   for _p in /etc/iptables/rules.v4 /etc/iptables/rules.v6 /etc/sysconfig/iptables /etc/sysconfig/ip6tables; do
     [ -f "$ROOT$_p" ] || continue
     awk "$AWK_FP" "$ROOT$_p" | grep -q . || continue
@@ -1067,6 +1390,57 @@ unpersist() {
       say "persistence: removed the include line from $1"
     fi
   done
+}
+
+# boot: load the persisted files of $BOOT_DIR (run by the boot unit): the
+# sets first, then the rules (shared mode: the same --noflush transaction
+# apply loads; exclusive: a full restore), or the nftables table.
+cmd_boot() {
+  _b=$ROOT$BOOT_DIR
+  [ -f "$_b/boot.env" ] || die "nothing to load at boot: $BOOT_DIR/boot.env is missing (confirm writes it)"
+  lock 60
+  # shellcheck source=/dev/null
+  . "$_b/boot.env"
+  ipt_tools
+  _rc=0
+  _done=
+  if [ -s "$_b/sets.ipset" ]; then
+    if ipset_prepare "$_b/sets.ipset" "$BOOT_DIR/sets.ipset" && ipset_commit; then
+      _done="$_done sets.ipset"
+    else
+      ipset_abort
+      warn "boot: loading $BOOT_DIR/sets.ipset failed"
+      _rc=1
+    fi
+  fi
+  if [ "$ST_BACKEND" = iptables ]; then
+    for _f in 4 6; do
+      [ -f "$_b/rules.v$_f" ] || continue
+      fam_vars "$_f"
+      if [ "$ST_MODE" = exclusive ]; then
+        if run_tool "$TMP/boot.err" "$FAM_RESTORE" <"$_b/rules.v$_f"; then _ok=1; else show_log "$TMP/boot.err"; _ok=0; fi
+      elif "$FAM_SAVE" >"$TMP/live.$_f" 2>"$TMP/boot.err" &&
+        gen_tx "$TMP/live.$_f" "$_b/rules.v$_f" "$BOOT_DIR/rules.v$_f" "" 0 "" >"$TMP/tx.$_f" &&
+        restore_noflush "$_f" "$TMP/tx.$_f"; then
+        _ok=1
+      else
+        show_log "$TMP/boot.err"
+        _ok=0
+      fi
+      if [ "$_ok" = 1 ]; then _done="$_done rules.v$_f"; else warn "boot: loading $BOOT_DIR/rules.v$_f failed"; _rc=1; fi
+    done
+  elif [ -f "$_b/ruleset.nft" ]; then
+    need nft
+    if run_tool "$TMP/boot.err" nft -f "$_b/ruleset.nft"; then
+      _done="$_done ruleset.nft"
+    else
+      show_log "$TMP/boot.err"
+      warn "boot: loading $BOOT_DIR/ruleset.nft failed"
+      _rc=1
+    fi
+  fi
+  [ "$_rc" = 0 ] || die "boot: the persisted firewall was not loaded completely (see above)"
+  say "boot: loaded${_done:- nothing} from $BOOT_DIR (apply $ST_ID, $ST_BACKEND, $ST_MODE mode)"
 }
 
 # --------------------------------------------------------------------------
@@ -1591,5 +1965,6 @@ case $CMD in
   destroy) cmd_destroy ;;
   status) cmd_status ;;
   tune) cmd_tune ;;
+  boot) cmd_boot ;;
   _timer) cmd_timer ;;
 esac

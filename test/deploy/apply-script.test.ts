@@ -6,7 +6,10 @@
  *
  * Persistence detection in these tests: an empty `$SFW_ROOT/etc/iptables/`
  * directory selects netfilter-persistent, `$SFW_ROOT/etc/nftables.conf`
- * selects Debian's nftables.service.
+ * selects Debian's nftables.service. Every root is a systemd host
+ * (`$SFW_ROOT/etc/systemd/system` exists): where no convention (or its
+ * service) is there, confirm installs the library's boot unit
+ * (test/deploy/boot-persistence.test.ts covers what each convention restores).
  */
 import { ChildProcess, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -56,7 +59,7 @@ function makeCtx(variant: Variant = DEFAULT_VARIANT): Ctx {
     },
   };
   fs.mkdirSync(ctx.pending);
-  fs.mkdirSync(ctx.root);
+  fs.mkdirSync(path.join(ctx.root, 'etc', 'systemd', 'system'), { recursive: true });
   return ctx;
 }
 
@@ -262,6 +265,9 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
       const conf = ok(sfw(lab, host, c, ['confirm']));
       expect(conf.stdout).toMatch(/confirmed apply [0-9a-f]{16}: rollback cancelled/);
       expect(conf.stdout).toContain('persistence: netfilter-persistent (/etc/iptables/rules.v4 /etc/iptables/rules.v6)');
+      // no netfilter-persistent.service under the root: the library's unit loads the ruleset at boot
+      expect(conf.stdout).toContain("persistence: netfilter-persistent is configured but netfilter-persistent.service is missing, masked or static: installing the library's boot unit");
+      expect(fs.readlinkSync(path.join(c.root, 'etc/systemd/system/sysinit.target.wants/stateful-firewall.service'))).toBe('/etc/systemd/system/stateful-firewall.service');
       const persisted4 = fs.readFileSync(path.join(c.root, 'etc/iptables/rules.v4'), 'utf8');
       const persisted6 = fs.readFileSync(path.join(c.root, 'etc/iptables/rules.v6'), 'utf8');
       const norm = (t: string) => t.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]$/, '[0:0]')).join('\n');
@@ -277,6 +283,9 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
       const host = lab.addNamespace('host');
       const { ipt, ip6t } = variant;
       fs.mkdirSync(path.join(c.root, 'etc', 'iptables'), { recursive: true });
+      // ipset-persistent's plugin: netfilter-persistent loads /etc/iptables/ipsets
+      fs.mkdirSync(path.join(c.root, 'usr/share/netfilter-persistent/plugins.d'), { recursive: true });
+      fs.writeFileSync(path.join(c.root, 'usr/share/netfilter-persistent/plugins.d/10-ipset'), '#!/bin/sh\n');
       lab.sh(host, [
         `${ipt} -N DOCKER-USER`,
         `${ipt} -A DOCKER-USER -s 198.51.100.0/24 -j DROP`,
@@ -557,8 +566,11 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
     const host = lab.addNamespace('host');
     writePending(c, sshOnly());
     ok(apply(lab, host, c));
-    expect(ok(sfw(lab, host, c, ['confirm'])).stdout).toContain('persistence: no convention detected');
-    expect(fs.readdirSync(c.root)).toEqual([]);
+    const none = ok(sfw(lab, host, c, ['confirm'])).stdout;
+    expect(none).toContain("persistence: no persistence convention found (netfilter-persistent, iptables-services): installing the library's boot unit");
+    expect(none).toContain('persistence: boot unit /etc/systemd/system/stateful-firewall.service, enabled (sysinit.target.wants): loads rules.v4 rules.v6 from /etc/stateful-firewall/boot');
+    expect(fs.readdirSync(path.join(c.root, 'etc')).sort()).toEqual(['stateful-firewall', 'systemd']);
+    expect(fs.readdirSync(path.join(c.root, 'etc/stateful-firewall/boot')).sort()).toEqual(['boot.env', 'rules.v4', 'rules.v6']);
     fs.mkdirSync(path.join(c.root, 'etc', 'sysconfig'), { recursive: true });
     fs.writeFileSync(path.join(c.root, 'etc', 'sysconfig', 'iptables-config'), 'IPTABLES_SAVE_ON_STOP="no"\n');
     const again = ok(sfw(lab, host, c, ['confirm']));
@@ -567,6 +579,8 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
     expect(fs.readFileSync(path.join(c.root, 'etc/sysconfig/ip6tables'), 'utf8')).toContain('icmp6-port-unreachable');
     ok(sfw(lab, host, c, ['destroy']));
     expect(fs.readFileSync(path.join(c.root, 'etc/sysconfig/iptables'), 'utf8')).not.toContain('SFW-');
+    expect(fs.readdirSync(path.join(c.root, 'etc')).sort()).toEqual(['sysconfig', 'systemd']);
+    expect(fs.readdirSync(path.join(c.root, 'etc/systemd/system'))).toEqual([]);
   }));
 
   test('5. nftables backend: apply, confirm, re-apply, destroy next to a foreign table; exclusive mode rolls back', async () => withLab(async (lab) => {
@@ -588,6 +602,8 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
     expect(foreignTable()).toBe(before);
     const confirmed = ok(sfw(lab, host, c, ['confirm']));
     expect(confirmed.stdout).toContain('persistence: nftables.service (debian: /etc/nftables.d/stateful-firewall.nft included from /etc/nftables.conf)');
+    // no nftables.service unit under the root: the library's unit loads the table at boot
+    expect(confirmed.stdout).toContain("persistence: /etc/nftables.conf is there but nftables.service is missing, masked or static: installing the library's boot unit");
     expect(fs.readFileSync(include, 'utf8')).toMatch(/^# managed by stateful-firewall.*\ntable inet stateful_firewall\ndelete table inet stateful_firewall\ntable inet stateful_firewall \{/);
     // the persisted include is loadable on its own, again and again
     lab.exec(host, ['nft', '-c', '-f', include]);

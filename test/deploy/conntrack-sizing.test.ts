@@ -225,8 +225,9 @@ describeNetns('sfw-apply.sh apply with a conntrack sizing in a network namespace
     const before = live();
     const host = lab.addNamespace('host');
     for (const [name, text] of Object.entries(ruleset.files(backend))) fs.writeFileSync(path.join(c.pending, name), text);
+    // a systemd host: where the convention's service is missing, confirm installs the library's boot unit
+    fs.mkdirSync(path.join(c.root, 'etc', 'systemd', 'system'), { recursive: true });
     if (backend === Backend.IPTABLES) fs.mkdirSync(path.join(c.root, 'etc', 'iptables'), { recursive: true });
-    else fs.mkdirSync(path.join(c.root, 'etc'), { recursive: true });
     if (backend === Backend.NFTABLES) fs.writeFileSync(path.join(c.root, 'etc', 'nftables.conf'), '#!/usr/sbin/nft -f\n');
     const s = sizingAbove(before);
 
