@@ -1584,6 +1584,8 @@ stage_pending() {
 
 cmd_apply() {
   [ -d "$DIR" ] || die "pending ruleset directory not found: $DIR"
+  DIR=${DIR%/}
+  [ ! -L "$DIR" ] || die_code 3 "$DIR is a symbolic link; nothing was changed"
   DIR=$(cd "$DIR" && pwd -P)
   # the lock first: state is read and the upload staged only while no other
   # apply, confirm or rollback runs
