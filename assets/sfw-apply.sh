@@ -94,7 +94,10 @@ have() { command -v "$1" >/dev/null 2>&1; }
 need() { have "$1" || die "required command not found: $1"; }
 
 # q VALUE: single-quote VALUE for a sourced env file.
-q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+q() {
+  _q=$(printf '%s' "$1" | sed "s/'/'\\\\''/g") || return 1
+  printf "'%s'" "$_q"
+}
 
 # --------------------------------------------------------------------------
 # awk programs (POSIX awk; mawk compatible)
@@ -393,7 +396,8 @@ case "${CT_MAX:+max}/${CT_BUCKETS:+buckets}" in
   max/ | /buckets) die_code 2 "--conntrack-max and --conntrack-buckets go together" ;;
 esac
 
-[ "$(id -u)" = 0 ] || die "must run as root"
+_uid=$(id -u) || die "cannot read the user id (id -u)"
+[ "$_uid" = 0 ] || die "must run as root"
 ROOT=${SFW_ROOT:-}
 ROOT=${ROOT%/}
 
@@ -413,13 +417,19 @@ chmod 700 "$STATE_DIR"
 secure_state_dir() {
   _foreign=$(find "$STATE_DIR" -mindepth 1 -maxdepth 1 \( ! -user 0 -o -perm -0002 -o -perm -0020 \) -print 2>/dev/null) || return 1
   _deep=$(find "$STATE_DIR" -mindepth 2 \( ! -user 0 -o -perm -0002 -o -perm -0020 \) -print 2>/dev/null) || return 1
-  if [ -n "$_deep" ]; then
-    # shellcheck disable=SC2086 # paths in the state dir have no blanks
-    _foreign="$_foreign $(for _f in $_deep; do printf '%s/%s\n' "$STATE_DIR" "$(printf '%s\n' "${_f#"$STATE_DIR"/}" | cut -d/ -f1)"; done | sort -u)"
-  fi
+  # a deep entry discards its top-level entry (each listed once)
+  # shellcheck disable=SC2086 # paths in the state dir have no blanks
+  for _f in $_deep; do
+    _rel=${_f#"$STATE_DIR"/}
+    _top=$STATE_DIR/${_rel%%/*}
+    case " $_foreign " in
+      *" $_top "*) ;;
+      *) _foreign="$_foreign $_top" ;;
+    esac
+  done
   for _f in $_foreign; do
     warn "discarding $_f: it is not root's (or others may write it), so it cannot be trusted"
-    rm -rf "$_f"
+    rm -rf "$_f" || return 1
   done
 }
 secure_state_dir || die "cannot check the state dir $STATE_DIR"
@@ -458,11 +468,12 @@ lock() {
 write_env() {
   _f=$1
   shift
-  : >"$_f.new"
+  : >"$_f.new" || return 1
   for _v in "$@"; do
     eval "_val=\${$_v-}"
     # shellcheck disable=SC2154 # _val is set by eval
-    printf '%s=%s\n' "$_v" "$(q "$_val")" >>"$_f.new"
+    _qv=$(q "$_val") || return 1
+    printf '%s=%s\n' "$_v" "$_qv" >>"$_f.new" || return 1
   done
   mv -f "$_f.new" "$_f"
 }
@@ -559,9 +570,9 @@ ipset_drop_temps() {
 # new sets get their final name now (nothing refers to them yet), existing
 # ones are listed in $TMP/ipset.swap for ipset_commit.
 ipset_prepare() {
-  : >"$TMP/ipset.swap"
-  : >"$TMP/ipset.created"
-  : >"$TMP/ipset.map"
+  : >"$TMP/ipset.swap" || return 1
+  : >"$TMP/ipset.created" || return 1
+  : >"$TMP/ipset.map" || return 1
   [ -s "$1" ] || return 0
   have ipset || { printf '%s: %s needs the ipset command\n' "$PROG" "$2" >&2; return 1; }
   awk -v src="$2" -v mapf="$TMP/ipset.map" "$AWK_IPSET" "$1" >"$TMP/ipset.restore" || return 1
@@ -584,17 +595,18 @@ ipset_prepare() {
   done <"$TMP/ipset.map"
   while read -r _tmp _type _fam _real; do
     if ipset list -n "$_real" >/dev/null 2>&1; then
-      echo "$_tmp $_real" >>"$TMP/ipset.swap"
+      echo "$_tmp $_real" >>"$TMP/ipset.swap" || { ipset_abort; return 1; }
     else
-      ipset rename "$_tmp" "$_real"
-      echo "$_real" >>"$TMP/ipset.created"
+      ipset rename "$_tmp" "$_real" || { ipset_abort; return 1; }
+      echo "$_real" >>"$TMP/ipset.created" || { ipset destroy "$_real" 2>/dev/null || true; ipset_abort; return 1; }
     fi
   done <"$TMP/ipset.map"
 }
 
 ipset_commit() {
   [ -s "$TMP/ipset.swap" ] || return 0
-  awk '{ print "swap " $1 " " $2; print "destroy " $1 }' "$TMP/ipset.swap" | ipset restore
+  awk '{ print "swap " $1 " " $2; print "destroy " $1 }' "$TMP/ipset.swap" >"$TMP/ipset.commit" || return 1
+  ipset restore <"$TMP/ipset.commit"
 }
 
 ipset_abort() {
@@ -650,14 +662,14 @@ lib_restore() {
       /^\*/ { t = substr($0, 2); keep = index(want, " " t " ") > 0; if (keep) got[t] = 1 }
       keep { print }
       END { n = split(want, w, " "); for (i = 1; i <= n; i++) if (!(w[i] in got)) printf "*%s\nCOMMIT\n", w[i] }
-    ' "$_saved" >"$TMP/rb.full.$1"
+    ' "$_saved" >"$TMP/rb.full.$1" || return 1
     if ! run_tool "$TMP/restore.err" "$FAM_RESTORE" <"$TMP/rb.full.$1"; then
       show_log "$TMP/restore.err"
       return 1
     fi
   fi
-  "$FAM_SAVE" >"$TMP/rb.live.$1"
-  awk "$AWK_EXTRACT" "$_saved" >"$TMP/rb.lib.$1"
+  "$FAM_SAVE" >"$TMP/rb.live.$1" || return 1
+  awk "$AWK_EXTRACT" "$_saved" >"$TMP/rb.lib.$1" || return 1
   gen_tx "$TMP/rb.live.$1" "$TMP/rb.lib.$1" "saved $FAM_LABEL ruleset" "$_excl" 0 "" 0 >"$TMP/rb.tx.$1" || return 1
   restore_noflush "$1" "$TMP/rb.tx.$1"
 }
@@ -687,7 +699,7 @@ restore_snapshot() {
   [ -d "$SNAP" ] || { printf '%s: no rollback point in %s\n' "$PROG" "$SNAP" >&2; return 1; }
   _rc=0
   if [ "$ST_BACKEND" = iptables ]; then
-    ipset_lib "$SNAP/ipset.save" >"$TMP/rb.sets"
+    ipset_lib "$SNAP/ipset.save" >"$TMP/rb.sets" || { _rc=1; : >"$TMP/rb.sets"; }
     if [ -s "$TMP/rb.sets" ]; then
       if ipset_prepare "$TMP/rb.sets" "saved sets"; then ipset_commit || _rc=1; else _rc=1; fi
     fi
@@ -702,8 +714,9 @@ restore_snapshot() {
     _t=$ST_TABLE
     _done=0
     if [ "$ST_MODE" = exclusive ] && [ -f "$SNAP/nft.ruleset" ]; then
-      { echo 'flush ruleset'; cat "$SNAP/nft.ruleset"; } >"$TMP/rb.nft"
-      if run_tool "$TMP/nft.err" nft -f "$TMP/rb.nft"; then
+      # never load a truncated copy after "flush ruleset"
+      if { echo 'flush ruleset' && cat "$SNAP/nft.ruleset"; } >"$TMP/rb.nft" &&
+        run_tool "$TMP/nft.err" nft -f "$TMP/rb.nft"; then
         _done=1
         say "nftables: restored the whole saved ruleset"
       else
@@ -712,14 +725,16 @@ restore_snapshot() {
       fi
     fi
     if [ "$_done" = 0 ]; then
-      {
-        echo "table inet sfw_prime"
-        echo "delete table inet sfw_prime"
-        echo "table inet $_t"
-        echo "delete table inet $_t"
-        if [ -f "$SNAP/nft-table.nft" ]; then cat "$SNAP/nft-table.nft"; fi
-      } >"$TMP/rb.nft"
-      if run_tool "$TMP/nft.err" nft -f "$TMP/rb.nft"; then
+      if ! {
+        echo "table inet sfw_prime" &&
+          echo "delete table inet sfw_prime" &&
+          echo "table inet $_t" &&
+          echo "delete table inet $_t" &&
+          { [ ! -f "$SNAP/nft-table.nft" ] || cat "$SNAP/nft-table.nft"; }
+      } >"$TMP/rb.nft"; then
+        printf '%s: cannot prepare the restore of table inet %s\n' "$PROG" "$_t" >&2
+        _rc=1
+      elif run_tool "$TMP/nft.err" nft -f "$TMP/rb.nft"; then
         say "nftables: restored table inet $_t of the rollback point"
       else
         show_log "$TMP/nft.err"
@@ -727,7 +742,7 @@ restore_snapshot() {
       fi
     fi
   fi
-  loose_restore
+  loose_restore || _rc=1
   return "$_rc"
 }
 
@@ -737,16 +752,19 @@ restore_snapshot() {
 
 loose_check() {
   [ -w "$LOOSE" ] || return 0
-  if [ "$(cat "$LOOSE")" = 0 ]; then
+  # unreadable: nothing to decide on; the load goes ahead as before
+  _loose=$(cat "$LOOSE") || { warn "cannot read $LOOSE"; return 0; }
+  if [ "$_loose" = 0 ]; then
     warn "net.netfilter.nf_conntrack_tcp_loose is 0: untracked connections (this session) would be INVALID; set to 1 until confirm/rollback"
-    [ -f "$STATE_DIR/tcp_loose.orig" ] || echo 0 >"$STATE_DIR/tcp_loose.orig"
-    echo 1 >"$LOOSE"
+    [ -f "$STATE_DIR/tcp_loose.orig" ] || echo 0 >"$STATE_DIR/tcp_loose.orig" || return 1
+    echo 1 >"$LOOSE" || return 1
   fi
 }
 
 loose_restore() {
   [ -f "$STATE_DIR/tcp_loose.orig" ] || return 0
-  if [ -w "$LOOSE" ]; then cat "$STATE_DIR/tcp_loose.orig" >"$LOOSE"; fi
+  # kept when the write fails, so a later confirm/rollback/destroy retries
+  if [ -w "$LOOSE" ]; then cat "$STATE_DIR/tcp_loose.orig" >"$LOOSE" || return 1; fi
   rm -f "$STATE_DIR/tcp_loose.orig"
 }
 
@@ -771,8 +789,8 @@ ct_prime() {
 # socket that conntrack does not know yet; prints the number added.
 ct_seed() {
   _est=$(cat /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established 2>/dev/null || echo 432000)
-  { conntrack -L -f ipv4 -p tcp 2>/dev/null || true; conntrack -L -f ipv6 -p tcp 2>/dev/null || true; } >"$TMP/ct.list"
-  ss -Htn state established >"$TMP/ss.list" 2>/dev/null || : >"$TMP/ss.list"
+  { conntrack -L -f ipv4 -p tcp 2>/dev/null || true; conntrack -L -f ipv6 -p tcp 2>/dev/null || true; } >"$TMP/ct.list" || return 1
+  ss -Htn state established >"$TMP/ss.list" 2>/dev/null || : >"$TMP/ss.list" || return 1
   awk -v ctf="$TMP/ct.list" '
     function split_ep(ep) {
       if (!match(ep, /:[0-9]+$/)) return 0
@@ -800,17 +818,16 @@ ct_seed() {
       if ((pa " " la " " pp " " lp) in known) next
       print pa, la, pp, lp
     }
-  ' "$TMP/ct.list" "$TMP/ss.list" | {
-    _n=0
-    while read -r _pa _la _pp _lp; do
-      if conntrack -I -p tcp -s "$_pa" -d "$_la" --sport "$_pp" --dport "$_lp" \
-        -r "$_la" -q "$_pa" --reply-port-src "$_lp" --reply-port-dst "$_pp" \
-        --state ESTABLISHED -u SEEN_REPLY,ASSURED -t "$_est" >/dev/null 2>&1; then
-        _n=$((_n + 1))
-      fi
-    done
-    echo "$_n"
-  }
+  ' "$TMP/ct.list" "$TMP/ss.list" >"$TMP/ct.seed" || return 1
+  _n=0
+  while read -r _pa _la _pp _lp; do
+    if conntrack -I -p tcp -s "$_pa" -d "$_la" --sport "$_pp" --dport "$_lp" \
+      -r "$_la" -q "$_pa" --reply-port-src "$_lp" --reply-port-dst "$_pp" \
+      --state ESTABLISHED -u SEEN_REPLY,ASSURED -t "$_est" >/dev/null 2>&1; then
+      _n=$((_n + 1))
+    fi
+  done <"$TMP/ct.seed"
+  echo "$_n"
 }
 
 # ct_prepare: connections that exist before the first stateful ruleset
@@ -823,7 +840,12 @@ ct_prepare() {
     "$DIR/rules.v4" "$DIR/rules.v6" "$DIR/ruleset.nft" || return 0
   ct_prime
   if [ "${SFW_CT_SEED:-1}" != 0 ] && have conntrack && have ss; then
-    say "conntrack: tracking on; $(ct_seed) established connection(s) added as ESTABLISHED before the load"
+    if _seeded=$(ct_seed); then
+      say "conntrack: tracking on; $_seeded established connection(s) added as ESTABLISHED before the load"
+    else
+      # best effort: the load goes ahead (as with conntrack-tools missing)
+      warn "conntrack: tracking on; adding the established connections failed"
+    fi
   else
     # the caller's session carries this line, so the kernel sees its traffic
     say "conntrack: tracking on; waiting 1s so active connections are tracked (install conntrack-tools and ss to track idle ones too)"
@@ -834,25 +856,34 @@ ct_prepare() {
 # --------------------------------------------------------------------------
 # fingerprint of the live library objects (compared by confirm)
 
+# (each dump goes through a file: a failed dump must fail, not fingerprint
+# as an empty ruleset)
 fingerprint() {
   if [ "$ST_BACKEND" = iptables ]; then
     echo '# ipv4'
-    "$IPT_SAVE" 2>/dev/null | awk "$AWK_FP"
+    "$IPT_SAVE" >"$TMP/fp.save" 2>/dev/null || { printf '%s: %s failed\n' "$PROG" "$IPT_SAVE" >&2; return 1; }
+    awk "$AWK_FP" "$TMP/fp.save" || return 1
     if [ "$ST_V6" = 1 ]; then
       echo '# ipv6'
-      "$IP6T_SAVE" 2>/dev/null | awk "$AWK_FP"
+      "$IP6T_SAVE" >"$TMP/fp.save" 2>/dev/null || { printf '%s: %s failed\n' "$PROG" "$IP6T_SAVE" >&2; return 1; }
+      awk "$AWK_FP" "$TMP/fp.save" || return 1
     fi
     if have ipset; then
       echo '# ipset'
-      ipset save 2>/dev/null | awk '
+      # no usable ipset (no kernel support) fingerprints as no sets, as it
+      # always did: a confirm then sees the sets differ if they appear
+      ipset save >"$TMP/fp.save" 2>/dev/null || : >"$TMP/fp.save" || return 1
+      awk '
         $1 == "create" && $2 ~ /^sfw-/ { sub(/ initval 0x[0-9a-f]+/, ""); print; next }
         $1 == "add" && $2 ~ /^sfw-/ { gsub(/ (timeout|packets|bytes) [0-9]+/, ""); print }
-      ' | sort
+      ' "$TMP/fp.save" >"$TMP/fp.sets" || return 1
+      sort "$TMP/fp.sets" || return 1
     fi
   else
     echo "# nft table inet $ST_TABLE"
     if nft_has_table "$ST_TABLE"; then
-      nft -s list table inet "$ST_TABLE" | sed 's/ expires [0-9a-z.]*//g'
+      nft -s list table inet "$ST_TABLE" >"$TMP/fp.save" || return 1
+      sed 's/ expires [0-9a-z.]*//g' "$TMP/fp.save" || return 1
     else
       echo absent
     fi
@@ -893,9 +924,13 @@ armed_live() {
 systemd_usable() {
   [ "${SFW_TIMER:-auto}" != detached ] || return 1
   have systemd-run && have systemctl && [ -d /run/systemd/system ] || return 1
-  [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || return 1
+  _comm=$(cat /proc/1/comm 2>/dev/null) || return 1
+  [ "$_comm" = systemd ] || return 1
   # a unit would run in PID 1's network namespace, not necessarily ours
-  [ "$(readlink /proc/1/ns/net 2>/dev/null)" = "$(readlink /proc/self/ns/net 2>/dev/null)" ]
+  # (unknown when either cannot be read: then not usable)
+  _ns1=$(readlink /proc/1/ns/net 2>/dev/null) || return 1
+  _ns=$(readlink /proc/self/ns/net 2>/dev/null) || return 1
+  [ "$_ns1" = "$_ns" ]
 }
 
 # arm ID SECONDS
