@@ -1122,13 +1122,15 @@ ct_raise() {
     warn "conntrack: $3 not set: $1 is missing (nf_conntrack is not loaded)"
     return 1
   fi
-  _cur=$(cat "$1")
+  _cur=$(cat "$1") || return 1
   if [ "$_cur" -ge "$2" ]; then
     say "conntrack: $3 is $_cur, at least the $2 needed: unchanged"
     return 0
   fi
   if (echo "$2" >"$1") 2>/dev/null; then
-    say "conntrack: $3 raised from $_cur to $(cat "$1")"
+    # the kernel may round the value: report what it took (the write succeeded either way)
+    _new=$(cat "$1") || _new="$2 (not read back)"
+    say "conntrack: $3 raised from $_cur to $_new"
     return 0
   fi
   warn "conntrack: $3 could not be raised from $_cur to $2: it is read-only here (a container or a network namespace); raise it on the host"
@@ -1137,24 +1139,31 @@ ct_raise() {
 
 ct_tune() {
   if [ -z "$CT_MAX" ]; then
-    ct_untune
+    ct_untune || return 1
     return 0
   fi
+  # "-" records a value that cannot be read (nf_conntrack not loaded)
   if [ ! -f "$STATE_DIR/conntrack.saved" ]; then
-    printf '%s %s\n' "$(cat "$CT_MAX_FILE" 2>/dev/null || echo -)" "$(cat "$CT_HASH_FILE" 2>/dev/null || echo -)" >"$STATE_DIR/conntrack.saved"
+    _vmax=$(cat "$CT_MAX_FILE" 2>/dev/null) || _vmax=-
+    _vbuckets=$(cat "$CT_HASH_FILE" 2>/dev/null) || _vbuckets=-
+    printf '%s %s\n' "$_vmax" "$_vbuckets" >"$STATE_DIR/conntrack.saved" || return 1
   fi
   _ok=1
   # buckets first: the table is rehashed once, before it may grow
   ct_raise "$CT_HASH_FILE" "$CT_BUCKETS" hash-buckets || _ok=0
   ct_raise "$CT_MAX_FILE" "$CT_MAX" nf_conntrack_max || _ok=0
-  printf '%s %s\n' "$(cat "$CT_MAX_FILE" 2>/dev/null || echo -)" "$(cat "$CT_HASH_FILE" 2>/dev/null || echo -)" >"$STATE_DIR/conntrack.applied"
+  _vmax=$(cat "$CT_MAX_FILE" 2>/dev/null) || _vmax=-
+  _vbuckets=$(cat "$CT_HASH_FILE" 2>/dev/null) || _vbuckets=-
+  printf '%s %s\n' "$_vmax" "$_vbuckets" >"$STATE_DIR/conntrack.applied" || return 1
   if [ "$_ok" = 0 ]; then
     say "persistence: conntrack sizing not persisted (not applied here)"
     return 0
   fi
   # the live values (at least the sizing), loaded at boot before sysctl runs
-  printf '%s\nnet.netfilter.nf_conntrack_max = %s\n' "$CT_MARK" "$(cat "$CT_MAX_FILE")" | atomic_write "$ROOT$CT_SYSCTL_CONF" || return 1
-  printf '%s\noptions nf_conntrack hashsize=%s\n' "$CT_MARK" "$(cat "$CT_HASH_FILE")" | atomic_write "$ROOT$CT_MODPROBE_CONF" || return 1
+  _vmax=$(cat "$CT_MAX_FILE") || return 1
+  _vbuckets=$(cat "$CT_HASH_FILE") || return 1
+  printf '%s\nnet.netfilter.nf_conntrack_max = %s\n' "$CT_MARK" "$_vmax" | atomic_write "$ROOT$CT_SYSCTL_CONF" || return 1
+  printf '%s\noptions nf_conntrack hashsize=%s\n' "$CT_MARK" "$_vbuckets" | atomic_write "$ROOT$CT_MODPROBE_CONF" || return 1
   printf '%s\nnf_conntrack\n' "$CT_MARK" | atomic_write "$ROOT$CT_MODULES_CONF" || return 1
   say "persistence: conntrack sizing ($CT_SYSCTL_CONF, $CT_MODPROBE_CONF, $CT_MODULES_CONF)"
 }
@@ -1170,7 +1179,7 @@ ct_untune() {
       # shellcheck disable=SC2086 # four words
       set -- $_c
       if [ "$2" = - ] || [ ! -r "$1" ]; then continue; fi
-      _cur=$(cat "$1")
+      _cur=$(cat "$1") || return 1
       if [ "$_cur" = "$2" ]; then continue; fi
       if [ "$_cur" != "$3" ]; then
         say "conntrack: $4 is $_cur, changed since the library set $3: left as it is"
@@ -1180,11 +1189,11 @@ ct_untune() {
         warn "conntrack: $4 could not be restored to $2"
       fi
     done
-    rm -f "$STATE_DIR/conntrack.saved" "$STATE_DIR/conntrack.applied"
+    rm -f "$STATE_DIR/conntrack.saved" "$STATE_DIR/conntrack.applied" || return 1
   fi
   for _p in "$CT_SYSCTL_CONF" "$CT_MODPROBE_CONF" "$CT_MODULES_CONF"; do
     if [ -f "$ROOT$_p" ] && grep -qxF "$CT_MARK" "$ROOT$_p"; then
-      rm -f "$ROOT$_p"
+      rm -f "$ROOT$_p" || return 1
       say "persistence: removed $_p"
     fi
   done
@@ -1217,8 +1226,9 @@ stage_pending() {
   _owner=${SUDO_UID:-0}
   for _p in "$(dirname "$DIR")" "$DIR"; do
     [ ! -L "$_p" ] || die_code 3 "$_p is a symbolic link; nothing was changed"
-    # shellcheck disable=SC2012,SC2046 # ls -ldn is the portable way to read owner and mode
-    set -- $(ls -ldn "$_p")
+    _ls=$(ls -ldn "$_p") || die_code 3 "cannot read the owner and mode of $_p; nothing was changed"
+    # shellcheck disable=SC2086 # ls -ldn is the portable way to read owner and mode
+    set -- $_ls
     case $3 in 0 | "$_owner") ;; *) die_code 3 "$_p belongs to uid $3, not to root or the deploying user ($_owner); nothing was changed" ;; esac
     case $1 in ?????w???? | ????????w?) die_code 3 "$_p is writable by other users ($1); nothing was changed" ;; esac
   done
@@ -1227,8 +1237,9 @@ stage_pending() {
     _f=$DIR/$_n
     if [ ! -e "$_f" ] && [ ! -L "$_f" ]; then continue; fi
     { [ -f "$_f" ] && [ ! -L "$_f" ]; } || die_code 3 "$_f is not a regular file; nothing was changed"
-    # shellcheck disable=SC2012,SC2046
-    set -- $(ls -ln "$_f")
+    _ls=$(ls -ln "$_f") || die_code 3 "cannot read the owner and mode of $_f; nothing was changed"
+    # shellcheck disable=SC2086
+    set -- $_ls
     case $3 in 0 | "$_owner") ;; *) die_code 3 "$_f belongs to uid $3, not to root or the deploying user ($_owner); nothing was changed" ;; esac
     case $1 in ?????w???? | ????????w?) die_code 3 "$_f is writable by other users ($1); nothing was changed" ;; esac
     cp "$_f" "$TMP/pending/$_n" || die_code 3 "cannot read $_f; nothing was changed"
@@ -1237,7 +1248,8 @@ stage_pending() {
     _n=${_d%%=*} _want=${_d#*=}
     [ -f "$TMP/pending/$_n" ] || die_code 3 "$_n is missing from $DIR (expected sha256 $_want): another deploy or user changed the upload; nothing was changed"
     need sha256sum
-    _got=$(sha256sum <"$TMP/pending/$_n" | awk '{ print $1 }')
+    sha256sum <"$TMP/pending/$_n" >"$TMP/sha256" || die_code 3 "sha256sum failed on $_n; nothing was changed"
+    _got=$(awk '{ print $1 }' "$TMP/sha256")
     [ "$_got" = "$_want" ] || die_code 3 "$_n in $DIR is not the file this deploy uploaded (sha256 $_got, expected $_want): another deploy or user replaced it; nothing was changed"
   done
   DIR=$TMP/pending
@@ -1367,9 +1379,12 @@ cmd_apply() {
     # a re-run of the same apply (Terraform retrying) is a new apply all the same
     _id=$APPLY_ID
   else
+    # (any input makes a fine id; only an empty one would be wrong)
     _id=$( { date +%s; echo "$$"; cat "$DIR"/rules.v4 "$DIR"/rules.v6 "$DIR"/sets.ipset "$DIR"/ruleset.nft 2>/dev/null || true; } |
       if have sha256sum; then sha256sum; else cksum; fi | awk '{ print $1 }' | cut -c1-16)
-    case $_id in *[!0-9a-f]*) _id=$(printf '%016x' "$_id" 2>/dev/null || echo "$$$(date +%s)") ;; esac
+    _now=$(date +%s) || die "date failed"
+    case $_id in *[!0-9a-f]*) _id=$(printf '%016x' "$_id" 2>/dev/null) || _id=$$$_now ;; esac
+    [ -n "$_id" ] || _id=$$$_now
   fi
   ST_ID=$_id ST_BACKEND=$BACKEND ST_MODE=$MODE ST_TABLE=$_name ST_V6=$_v6
   ST_TABLES4=$_tables4 ST_TABLES6=$_tables6
@@ -1546,7 +1561,9 @@ cmd_destroy() {
     fi
   done
   if have ipset; then
-    _n=$(ipset list -n 2>/dev/null | awk '/^sfw-/' | wc -l | tr -d ' ')
+    # only for the message: sets that cannot be listed are not counted
+    _n=0
+    if ipset list -n >"$TMP/sets.list" 2>/dev/null; then _n=$(awk '/^sfw-/ { n++ } END { print n + 0 }' "$TMP/sets.list"); fi
     ipset_drop_temps
     ipset_prune "$TMP/empty"
     [ "$_n" = 0 ] || say "ipset: removed $_n sfw-* set(s)"
@@ -1569,8 +1586,10 @@ cmd_status() {
   load_state
   if [ -n "$ST_ID" ]; then
     _st=pending
-    [ "$(confirmed_id)" = "$ST_ID" ] && _st=confirmed
-    [ "$(rolled_back_id)" = "$ST_ID" ] && _st="rolled back"
+    _cid=$(confirmed_id)
+    _rid=$(rolled_back_id)
+    [ "$_cid" = "$ST_ID" ] && _st=confirmed
+    [ "$_rid" = "$ST_ID" ] && _st="rolled back"
     say "last apply: $ST_ID ($ST_BACKEND, $ST_MODE mode, $_st, applied at $ST_APPLIED_AT)"
   else
     say "last apply: none"
@@ -1579,8 +1598,9 @@ cmd_status() {
     fam_vars "$_f"
     if have "$FAM_SAVE" && "$FAM_SAVE" >"$TMP/live.$_f" 2>/dev/null; then
       _c=$(grep -c '^:SFW-' "$TMP/live.$_f" || true)
-      _h=$(awk "$AWK_FP" "$TMP/live.$_f" | awk '$2 == "-A" && $3 !~ /^SFW-/' | wc -l | tr -d ' ')
-      say "$FAM_LABEL: $_c SFW-* chain(s), $_h hook(s) [$(variant "$FAM_SAVE")]"
+      _h=$(awk "$AWK_FP" "$TMP/live.$_f" | awk '$2 == "-A" && $3 !~ /^SFW-/ { n++ } END { print n + 0 }')
+      _var=$(variant "$FAM_SAVE")
+      say "$FAM_LABEL: $_c SFW-* chain(s), $_h hook(s) [$_var]"
       # foreign rules appended after the library's hook since the last apply
       awk "$AWK_LIB"'
         /^\*/ { t = substr($0, 2); next }
@@ -1598,7 +1618,12 @@ cmd_status() {
     fi
   done
   if have ipset; then
-    say "ipset: $(ipset list -n 2>/dev/null | awk '/^sfw-/' | wc -l | tr -d ' ') sfw-* set(s)"
+    if ipset list -n >"$TMP/sets.list" 2>/dev/null; then
+      _n=$(awk '/^sfw-/ { n++ } END { print n + 0 }' "$TMP/sets.list")
+      say "ipset: $_n sfw-* set(s)"
+    else
+      say "ipset: the sets cannot be listed (ipset list failed)"
+    fi
   fi
   if have nft; then
     _name=$(nft_name)
