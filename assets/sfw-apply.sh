@@ -97,7 +97,10 @@ have() { command -v "$1" >/dev/null 2>&1; }
 need() { have "$1" || die "required command not found: $1"; }
 
 # q VALUE: single-quote VALUE for a sourced env file.
-q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+q() {
+  _q=$(printf '%s' "$1" | sed "s/'/'\\\\''/g") || return 1
+  printf "'%s'" "$_q"
+}
 
 # --------------------------------------------------------------------------
 # awk programs (POSIX awk; mawk compatible)
@@ -396,7 +399,8 @@ case "${CT_MAX:+max}/${CT_BUCKETS:+buckets}" in
   max/ | /buckets) die_code 2 "--conntrack-max and --conntrack-buckets go together" ;;
 esac
 
-[ "$(id -u)" = 0 ] || die "must run as root"
+_uid=$(id -u) || die "cannot read the user id (id -u)"
+[ "$_uid" = 0 ] || die "must run as root"
 ROOT=${SFW_ROOT:-}
 ROOT=${ROOT%/}
 
@@ -416,13 +420,19 @@ chmod 700 "$STATE_DIR"
 secure_state_dir() {
   _foreign=$(find "$STATE_DIR" -mindepth 1 -maxdepth 1 \( ! -user 0 -o -perm -0002 -o -perm -0020 \) -print 2>/dev/null) || return 1
   _deep=$(find "$STATE_DIR" -mindepth 2 \( ! -user 0 -o -perm -0002 -o -perm -0020 \) -print 2>/dev/null) || return 1
-  if [ -n "$_deep" ]; then
-    # shellcheck disable=SC2086 # paths in the state dir have no blanks
-    _foreign="$_foreign $(for _f in $_deep; do printf '%s/%s\n' "$STATE_DIR" "$(printf '%s\n' "${_f#"$STATE_DIR"/}" | cut -d/ -f1)"; done | sort -u)"
-  fi
+  # a deep entry discards its top-level entry (each listed once)
+  # shellcheck disable=SC2086 # paths in the state dir have no blanks
+  for _f in $_deep; do
+    _rel=${_f#"$STATE_DIR"/}
+    _top=$STATE_DIR/${_rel%%/*}
+    case " $_foreign " in
+      *" $_top "*) ;;
+      *) _foreign="$_foreign $_top" ;;
+    esac
+  done
   for _f in $_foreign; do
     warn "discarding $_f: it is not root's (or others may write it), so it cannot be trusted"
-    rm -rf "$_f"
+    rm -rf "$_f" || return 1
   done
 }
 secure_state_dir || die "cannot check the state dir $STATE_DIR"
@@ -461,11 +471,12 @@ lock() {
 write_env() {
   _f=$1
   shift
-  : >"$_f.new"
+  : >"$_f.new" || return 1
   for _v in "$@"; do
     eval "_val=\${$_v-}"
     # shellcheck disable=SC2154 # _val is set by eval
-    printf '%s=%s\n' "$_v" "$(q "$_val")" >>"$_f.new"
+    _qv=$(q "$_val") || return 1
+    printf '%s=%s\n' "$_v" "$_qv" >>"$_f.new" || return 1
   done
   mv -f "$_f.new" "$_f"
 }
@@ -562,9 +573,9 @@ ipset_drop_temps() {
 # new sets get their final name now (nothing refers to them yet), existing
 # ones are listed in $TMP/ipset.swap for ipset_commit.
 ipset_prepare() {
-  : >"$TMP/ipset.swap"
-  : >"$TMP/ipset.created"
-  : >"$TMP/ipset.map"
+  : >"$TMP/ipset.swap" || return 1
+  : >"$TMP/ipset.created" || return 1
+  : >"$TMP/ipset.map" || return 1
   [ -s "$1" ] || return 0
   have ipset || { printf '%s: %s needs the ipset command\n' "$PROG" "$2" >&2; return 1; }
   awk -v src="$2" -v mapf="$TMP/ipset.map" "$AWK_IPSET" "$1" >"$TMP/ipset.restore" || return 1
@@ -587,17 +598,18 @@ ipset_prepare() {
   done <"$TMP/ipset.map"
   while read -r _tmp _type _fam _real; do
     if ipset list -n "$_real" >/dev/null 2>&1; then
-      echo "$_tmp $_real" >>"$TMP/ipset.swap"
+      echo "$_tmp $_real" >>"$TMP/ipset.swap" || { ipset_abort; return 1; }
     else
-      ipset rename "$_tmp" "$_real"
-      echo "$_real" >>"$TMP/ipset.created"
+      ipset rename "$_tmp" "$_real" || { ipset_abort; return 1; }
+      echo "$_real" >>"$TMP/ipset.created" || { ipset destroy "$_real" 2>/dev/null || true; ipset_abort; return 1; }
     fi
   done <"$TMP/ipset.map"
 }
 
 ipset_commit() {
   [ -s "$TMP/ipset.swap" ] || return 0
-  awk '{ print "swap " $1 " " $2; print "destroy " $1 }' "$TMP/ipset.swap" | ipset restore
+  awk '{ print "swap " $1 " " $2; print "destroy " $1 }' "$TMP/ipset.swap" >"$TMP/ipset.commit" || return 1
+  ipset restore <"$TMP/ipset.commit"
 }
 
 ipset_abort() {
@@ -653,14 +665,14 @@ lib_restore() {
       /^\*/ { t = substr($0, 2); keep = index(want, " " t " ") > 0; if (keep) got[t] = 1 }
       keep { print }
       END { n = split(want, w, " "); for (i = 1; i <= n; i++) if (!(w[i] in got)) printf "*%s\nCOMMIT\n", w[i] }
-    ' "$_saved" >"$TMP/rb.full.$1"
+    ' "$_saved" >"$TMP/rb.full.$1" || return 1
     if ! run_tool "$TMP/restore.err" "$FAM_RESTORE" <"$TMP/rb.full.$1"; then
       show_log "$TMP/restore.err"
       return 1
     fi
   fi
-  "$FAM_SAVE" >"$TMP/rb.live.$1"
-  awk "$AWK_EXTRACT" "$_saved" >"$TMP/rb.lib.$1"
+  "$FAM_SAVE" >"$TMP/rb.live.$1" || return 1
+  awk "$AWK_EXTRACT" "$_saved" >"$TMP/rb.lib.$1" || return 1
   gen_tx "$TMP/rb.live.$1" "$TMP/rb.lib.$1" "saved $FAM_LABEL ruleset" "$_excl" 0 "" 0 >"$TMP/rb.tx.$1" || return 1
   restore_noflush "$1" "$TMP/rb.tx.$1"
 }
@@ -690,7 +702,7 @@ restore_snapshot() {
   [ -d "$SNAP" ] || { printf '%s: no rollback point in %s\n' "$PROG" "$SNAP" >&2; return 1; }
   _rc=0
   if [ "$ST_BACKEND" = iptables ]; then
-    ipset_lib "$SNAP/ipset.save" >"$TMP/rb.sets"
+    ipset_lib "$SNAP/ipset.save" >"$TMP/rb.sets" || { _rc=1; : >"$TMP/rb.sets"; }
     if [ -s "$TMP/rb.sets" ]; then
       if ipset_prepare "$TMP/rb.sets" "saved sets"; then ipset_commit || _rc=1; else _rc=1; fi
     fi
@@ -705,8 +717,9 @@ restore_snapshot() {
     _t=$ST_TABLE
     _done=0
     if [ "$ST_MODE" = exclusive ] && [ -f "$SNAP/nft.ruleset" ]; then
-      { echo 'flush ruleset'; cat "$SNAP/nft.ruleset"; } >"$TMP/rb.nft"
-      if run_tool "$TMP/nft.err" nft -f "$TMP/rb.nft"; then
+      # never load a truncated copy after "flush ruleset"
+      if { echo 'flush ruleset' && cat "$SNAP/nft.ruleset"; } >"$TMP/rb.nft" &&
+        run_tool "$TMP/nft.err" nft -f "$TMP/rb.nft"; then
         _done=1
         say "nftables: restored the whole saved ruleset"
       else
@@ -715,14 +728,16 @@ restore_snapshot() {
       fi
     fi
     if [ "$_done" = 0 ]; then
-      {
-        echo "table inet sfw_prime"
-        echo "delete table inet sfw_prime"
-        echo "table inet $_t"
-        echo "delete table inet $_t"
-        if [ -f "$SNAP/nft-table.nft" ]; then cat "$SNAP/nft-table.nft"; fi
-      } >"$TMP/rb.nft"
-      if run_tool "$TMP/nft.err" nft -f "$TMP/rb.nft"; then
+      if ! {
+        echo "table inet sfw_prime" &&
+          echo "delete table inet sfw_prime" &&
+          echo "table inet $_t" &&
+          echo "delete table inet $_t" &&
+          { [ ! -f "$SNAP/nft-table.nft" ] || cat "$SNAP/nft-table.nft"; }
+      } >"$TMP/rb.nft"; then
+        printf '%s: cannot prepare the restore of table inet %s\n' "$PROG" "$_t" >&2
+        _rc=1
+      elif run_tool "$TMP/nft.err" nft -f "$TMP/rb.nft"; then
         say "nftables: restored table inet $_t of the rollback point"
       else
         show_log "$TMP/nft.err"
@@ -730,7 +745,7 @@ restore_snapshot() {
       fi
     fi
   fi
-  loose_restore
+  loose_restore || _rc=1
   return "$_rc"
 }
 
@@ -740,16 +755,19 @@ restore_snapshot() {
 
 loose_check() {
   [ -w "$LOOSE" ] || return 0
-  if [ "$(cat "$LOOSE")" = 0 ]; then
+  # unreadable: nothing to decide on; the load goes ahead as before
+  _loose=$(cat "$LOOSE") || { warn "cannot read $LOOSE"; return 0; }
+  if [ "$_loose" = 0 ]; then
     warn "net.netfilter.nf_conntrack_tcp_loose is 0: untracked connections (this session) would be INVALID; set to 1 until confirm/rollback"
-    [ -f "$STATE_DIR/tcp_loose.orig" ] || echo 0 >"$STATE_DIR/tcp_loose.orig"
-    echo 1 >"$LOOSE"
+    [ -f "$STATE_DIR/tcp_loose.orig" ] || echo 0 >"$STATE_DIR/tcp_loose.orig" || return 1
+    echo 1 >"$LOOSE" || return 1
   fi
 }
 
 loose_restore() {
   [ -f "$STATE_DIR/tcp_loose.orig" ] || return 0
-  if [ -w "$LOOSE" ]; then cat "$STATE_DIR/tcp_loose.orig" >"$LOOSE"; fi
+  # kept when the write fails, so a later confirm/rollback/destroy retries
+  if [ -w "$LOOSE" ]; then cat "$STATE_DIR/tcp_loose.orig" >"$LOOSE" || return 1; fi
   rm -f "$STATE_DIR/tcp_loose.orig"
 }
 
@@ -774,8 +792,8 @@ ct_prime() {
 # socket that conntrack does not know yet; prints the number added.
 ct_seed() {
   _est=$(cat /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established 2>/dev/null || echo 432000)
-  { conntrack -L -f ipv4 -p tcp 2>/dev/null || true; conntrack -L -f ipv6 -p tcp 2>/dev/null || true; } >"$TMP/ct.list"
-  ss -Htn state established >"$TMP/ss.list" 2>/dev/null || : >"$TMP/ss.list"
+  { conntrack -L -f ipv4 -p tcp 2>/dev/null || true; conntrack -L -f ipv6 -p tcp 2>/dev/null || true; } >"$TMP/ct.list" || return 1
+  ss -Htn state established >"$TMP/ss.list" 2>/dev/null || : >"$TMP/ss.list" || return 1
   awk -v ctf="$TMP/ct.list" '
     function split_ep(ep) {
       if (!match(ep, /:[0-9]+$/)) return 0
@@ -803,17 +821,16 @@ ct_seed() {
       if ((pa " " la " " pp " " lp) in known) next
       print pa, la, pp, lp
     }
-  ' "$TMP/ct.list" "$TMP/ss.list" | {
-    _n=0
-    while read -r _pa _la _pp _lp; do
-      if conntrack -I -p tcp -s "$_pa" -d "$_la" --sport "$_pp" --dport "$_lp" \
-        -r "$_la" -q "$_pa" --reply-port-src "$_lp" --reply-port-dst "$_pp" \
-        --state ESTABLISHED -u SEEN_REPLY,ASSURED -t "$_est" >/dev/null 2>&1; then
-        _n=$((_n + 1))
-      fi
-    done
-    echo "$_n"
-  }
+  ' "$TMP/ct.list" "$TMP/ss.list" >"$TMP/ct.seed" || return 1
+  _n=0
+  while read -r _pa _la _pp _lp; do
+    if conntrack -I -p tcp -s "$_pa" -d "$_la" --sport "$_pp" --dport "$_lp" \
+      -r "$_la" -q "$_pa" --reply-port-src "$_lp" --reply-port-dst "$_pp" \
+      --state ESTABLISHED -u SEEN_REPLY,ASSURED -t "$_est" >/dev/null 2>&1; then
+      _n=$((_n + 1))
+    fi
+  done <"$TMP/ct.seed"
+  echo "$_n"
 }
 
 # ct_prepare: connections that exist before the first stateful ruleset
@@ -826,7 +843,12 @@ ct_prepare() {
     "$DIR/rules.v4" "$DIR/rules.v6" "$DIR/ruleset.nft" || return 0
   ct_prime
   if [ "${SFW_CT_SEED:-1}" != 0 ] && have conntrack && have ss; then
-    say "conntrack: tracking on; $(ct_seed) established connection(s) added as ESTABLISHED before the load"
+    if _seeded=$(ct_seed); then
+      say "conntrack: tracking on; $_seeded established connection(s) added as ESTABLISHED before the load"
+    else
+      # best effort: the load goes ahead (as with conntrack-tools missing)
+      warn "conntrack: tracking on; adding the established connections failed"
+    fi
   else
     # the caller's session carries this line, so the kernel sees its traffic
     say "conntrack: tracking on; waiting 1s so active connections are tracked (install conntrack-tools and ss to track idle ones too)"
@@ -837,25 +859,34 @@ ct_prepare() {
 # --------------------------------------------------------------------------
 # fingerprint of the live library objects (compared by confirm)
 
+# (each dump goes through a file: a failed dump must fail, not fingerprint
+# as an empty ruleset)
 fingerprint() {
   if [ "$ST_BACKEND" = iptables ]; then
     echo '# ipv4'
-    "$IPT_SAVE" 2>/dev/null | awk "$AWK_FP"
+    "$IPT_SAVE" >"$TMP/fp.save" 2>/dev/null || { printf '%s: %s failed\n' "$PROG" "$IPT_SAVE" >&2; return 1; }
+    awk "$AWK_FP" "$TMP/fp.save" || return 1
     if [ "$ST_V6" = 1 ]; then
       echo '# ipv6'
-      "$IP6T_SAVE" 2>/dev/null | awk "$AWK_FP"
+      "$IP6T_SAVE" >"$TMP/fp.save" 2>/dev/null || { printf '%s: %s failed\n' "$PROG" "$IP6T_SAVE" >&2; return 1; }
+      awk "$AWK_FP" "$TMP/fp.save" || return 1
     fi
     if have ipset; then
       echo '# ipset'
-      ipset save 2>/dev/null | awk '
+      # no usable ipset (no kernel support) fingerprints as no sets, as it
+      # always did: a confirm then sees the sets differ if they appear
+      ipset save >"$TMP/fp.save" 2>/dev/null || : >"$TMP/fp.save" || return 1
+      awk '
         $1 == "create" && $2 ~ /^sfw-/ { sub(/ initval 0x[0-9a-f]+/, ""); print; next }
         $1 == "add" && $2 ~ /^sfw-/ { gsub(/ (timeout|packets|bytes) [0-9]+/, ""); print }
-      ' | sort
+      ' "$TMP/fp.save" >"$TMP/fp.sets" || return 1
+      sort "$TMP/fp.sets" || return 1
     fi
   else
     echo "# nft table inet $ST_TABLE"
     if nft_has_table "$ST_TABLE"; then
-      nft -s list table inet "$ST_TABLE" | sed 's/ expires [0-9a-z.]*//g'
+      nft -s list table inet "$ST_TABLE" >"$TMP/fp.save" || return 1
+      sed 's/ expires [0-9a-z.]*//g' "$TMP/fp.save" || return 1
     else
       echo absent
     fi
@@ -896,9 +927,13 @@ armed_live() {
 systemd_usable() {
   [ "${SFW_TIMER:-auto}" != detached ] || return 1
   have systemd-run && have systemctl && [ -d /run/systemd/system ] || return 1
-  [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || return 1
+  _comm=$(cat /proc/1/comm 2>/dev/null) || return 1
+  [ "$_comm" = systemd ] || return 1
   # a unit would run in PID 1's network namespace, not necessarily ours
-  [ "$(readlink /proc/1/ns/net 2>/dev/null)" = "$(readlink /proc/self/ns/net 2>/dev/null)" ]
+  # (unknown when either cannot be read: then not usable)
+  _ns1=$(readlink /proc/1/ns/net 2>/dev/null) || return 1
+  _ns=$(readlink /proc/self/ns/net 2>/dev/null) || return 1
+  [ "$_ns1" = "$_ns" ]
 }
 
 # arm ID SECONDS
@@ -1461,13 +1496,15 @@ ct_raise() {
     warn "conntrack: $3 not set: $1 is missing (nf_conntrack is not loaded)"
     return 1
   fi
-  _cur=$(cat "$1")
+  _cur=$(cat "$1") || return 1
   if [ "$_cur" -ge "$2" ]; then
     say "conntrack: $3 is $_cur, at least the $2 needed: unchanged"
     return 0
   fi
   if (echo "$2" >"$1") 2>/dev/null; then
-    say "conntrack: $3 raised from $_cur to $(cat "$1")"
+    # the kernel may round the value: report what it took (the write succeeded either way)
+    _new=$(cat "$1") || _new="$2 (not read back)"
+    say "conntrack: $3 raised from $_cur to $_new"
     return 0
   fi
   warn "conntrack: $3 could not be raised from $_cur to $2: it is read-only here (a container or a network namespace); raise it on the host"
@@ -1476,24 +1513,31 @@ ct_raise() {
 
 ct_tune() {
   if [ -z "$CT_MAX" ]; then
-    ct_untune
+    ct_untune || return 1
     return 0
   fi
+  # "-" records a value that cannot be read (nf_conntrack not loaded)
   if [ ! -f "$STATE_DIR/conntrack.saved" ]; then
-    printf '%s %s\n' "$(cat "$CT_MAX_FILE" 2>/dev/null || echo -)" "$(cat "$CT_HASH_FILE" 2>/dev/null || echo -)" >"$STATE_DIR/conntrack.saved"
+    _vmax=$(cat "$CT_MAX_FILE" 2>/dev/null) || _vmax=-
+    _vbuckets=$(cat "$CT_HASH_FILE" 2>/dev/null) || _vbuckets=-
+    printf '%s %s\n' "$_vmax" "$_vbuckets" >"$STATE_DIR/conntrack.saved" || return 1
   fi
   _ok=1
   # buckets first: the table is rehashed once, before it may grow
   ct_raise "$CT_HASH_FILE" "$CT_BUCKETS" hash-buckets || _ok=0
   ct_raise "$CT_MAX_FILE" "$CT_MAX" nf_conntrack_max || _ok=0
-  printf '%s %s\n' "$(cat "$CT_MAX_FILE" 2>/dev/null || echo -)" "$(cat "$CT_HASH_FILE" 2>/dev/null || echo -)" >"$STATE_DIR/conntrack.applied"
+  _vmax=$(cat "$CT_MAX_FILE" 2>/dev/null) || _vmax=-
+  _vbuckets=$(cat "$CT_HASH_FILE" 2>/dev/null) || _vbuckets=-
+  printf '%s %s\n' "$_vmax" "$_vbuckets" >"$STATE_DIR/conntrack.applied" || return 1
   if [ "$_ok" = 0 ]; then
     say "persistence: conntrack sizing not persisted (not applied here)"
     return 0
   fi
   # the live values (at least the sizing), loaded at boot before sysctl runs
-  printf '%s\nnet.netfilter.nf_conntrack_max = %s\n' "$CT_MARK" "$(cat "$CT_MAX_FILE")" | atomic_write "$ROOT$CT_SYSCTL_CONF" || return 1
-  printf '%s\noptions nf_conntrack hashsize=%s\n' "$CT_MARK" "$(cat "$CT_HASH_FILE")" | atomic_write "$ROOT$CT_MODPROBE_CONF" || return 1
+  _vmax=$(cat "$CT_MAX_FILE") || return 1
+  _vbuckets=$(cat "$CT_HASH_FILE") || return 1
+  printf '%s\nnet.netfilter.nf_conntrack_max = %s\n' "$CT_MARK" "$_vmax" | atomic_write "$ROOT$CT_SYSCTL_CONF" || return 1
+  printf '%s\noptions nf_conntrack hashsize=%s\n' "$CT_MARK" "$_vbuckets" | atomic_write "$ROOT$CT_MODPROBE_CONF" || return 1
   printf '%s\nnf_conntrack\n' "$CT_MARK" | atomic_write "$ROOT$CT_MODULES_CONF" || return 1
   say "persistence: conntrack sizing ($CT_SYSCTL_CONF, $CT_MODPROBE_CONF, $CT_MODULES_CONF)"
 }
@@ -1509,7 +1553,7 @@ ct_untune() {
       # shellcheck disable=SC2086 # four words
       set -- $_c
       if [ "$2" = - ] || [ ! -r "$1" ]; then continue; fi
-      _cur=$(cat "$1")
+      _cur=$(cat "$1") || return 1
       if [ "$_cur" = "$2" ]; then continue; fi
       if [ "$_cur" != "$3" ]; then
         say "conntrack: $4 is $_cur, changed since the library set $3: left as it is"
@@ -1519,11 +1563,11 @@ ct_untune() {
         warn "conntrack: $4 could not be restored to $2"
       fi
     done
-    rm -f "$STATE_DIR/conntrack.saved" "$STATE_DIR/conntrack.applied"
+    rm -f "$STATE_DIR/conntrack.saved" "$STATE_DIR/conntrack.applied" || return 1
   fi
   for _p in "$CT_SYSCTL_CONF" "$CT_MODPROBE_CONF" "$CT_MODULES_CONF"; do
     if [ -f "$ROOT$_p" ] && grep -qxF "$CT_MARK" "$ROOT$_p"; then
-      rm -f "$ROOT$_p"
+      rm -f "$ROOT$_p" || return 1
       say "persistence: removed $_p"
     fi
   done
@@ -1556,8 +1600,9 @@ stage_pending() {
   _owner=${SUDO_UID:-0}
   for _p in "$(dirname "$DIR")" "$DIR"; do
     [ ! -L "$_p" ] || die_code 3 "$_p is a symbolic link; nothing was changed"
-    # shellcheck disable=SC2012,SC2046 # ls -ldn is the portable way to read owner and mode
-    set -- $(ls -ldn "$_p")
+    _ls=$(ls -ldn "$_p") || die_code 3 "cannot read the owner and mode of $_p; nothing was changed"
+    # shellcheck disable=SC2086 # ls -ldn is the portable way to read owner and mode
+    set -- $_ls
     case $3 in 0 | "$_owner") ;; *) die_code 3 "$_p belongs to uid $3, not to root or the deploying user ($_owner); nothing was changed" ;; esac
     case $1 in ?????w???? | ????????w?) die_code 3 "$_p is writable by other users ($1); nothing was changed" ;; esac
   done
@@ -1566,8 +1611,9 @@ stage_pending() {
     _f=$DIR/$_n
     if [ ! -e "$_f" ] && [ ! -L "$_f" ]; then continue; fi
     { [ -f "$_f" ] && [ ! -L "$_f" ]; } || die_code 3 "$_f is not a regular file; nothing was changed"
-    # shellcheck disable=SC2012,SC2046
-    set -- $(ls -ln "$_f")
+    _ls=$(ls -ln "$_f") || die_code 3 "cannot read the owner and mode of $_f; nothing was changed"
+    # shellcheck disable=SC2086
+    set -- $_ls
     case $3 in 0 | "$_owner") ;; *) die_code 3 "$_f belongs to uid $3, not to root or the deploying user ($_owner); nothing was changed" ;; esac
     case $1 in ?????w???? | ????????w?) die_code 3 "$_f is writable by other users ($1); nothing was changed" ;; esac
     cp "$_f" "$TMP/pending/$_n" || die_code 3 "cannot read $_f; nothing was changed"
@@ -1576,7 +1622,8 @@ stage_pending() {
     _n=${_d%%=*} _want=${_d#*=}
     [ -f "$TMP/pending/$_n" ] || die_code 3 "$_n is missing from $DIR (expected sha256 $_want): another deploy or user changed the upload; nothing was changed"
     need sha256sum
-    _got=$(sha256sum <"$TMP/pending/$_n" | awk '{ print $1 }')
+    sha256sum <"$TMP/pending/$_n" >"$TMP/sha256" || die_code 3 "sha256sum failed on $_n; nothing was changed"
+    _got=$(awk '{ print $1 }' "$TMP/sha256")
     [ "$_got" = "$_want" ] || die_code 3 "$_n in $DIR is not the file this deploy uploaded (sha256 $_got, expected $_want): another deploy or user replaced it; nothing was changed"
   done
   DIR=$TMP/pending
@@ -1708,9 +1755,12 @@ cmd_apply() {
     # a re-run of the same apply (Terraform retrying) is a new apply all the same
     _id=$APPLY_ID
   else
+    # (any input makes a fine id; only an empty one would be wrong)
     _id=$( { date +%s; echo "$$"; cat "$DIR"/rules.v4 "$DIR"/rules.v6 "$DIR"/sets.ipset "$DIR"/ruleset.nft 2>/dev/null || true; } |
       if have sha256sum; then sha256sum; else cksum; fi | awk '{ print $1 }' | cut -c1-16)
-    case $_id in *[!0-9a-f]*) _id=$(printf '%016x' "$_id" 2>/dev/null || echo "$$$(date +%s)") ;; esac
+    _now=$(date +%s) || die "date failed"
+    case $_id in *[!0-9a-f]*) _id=$(printf '%016x' "$_id" 2>/dev/null) || _id=$$$_now ;; esac
+    [ -n "$_id" ] || _id=$$$_now
   fi
   ST_ID=$_id ST_BACKEND=$BACKEND ST_MODE=$MODE ST_TABLE=$_name ST_V6=$_v6
   ST_TABLES4=$_tables4 ST_TABLES6=$_tables6
@@ -1887,7 +1937,9 @@ cmd_destroy() {
     fi
   done
   if have ipset; then
-    _n=$(ipset list -n 2>/dev/null | awk '/^sfw-/' | wc -l | tr -d ' ')
+    # only for the message: sets that cannot be listed are not counted
+    _n=0
+    if ipset list -n >"$TMP/sets.list" 2>/dev/null; then _n=$(awk '/^sfw-/ { n++ } END { print n + 0 }' "$TMP/sets.list"); fi
     ipset_drop_temps
     ipset_prune "$TMP/empty"
     [ "$_n" = 0 ] || say "ipset: removed $_n sfw-* set(s)"
@@ -1910,8 +1962,10 @@ cmd_status() {
   load_state
   if [ -n "$ST_ID" ]; then
     _st=pending
-    [ "$(confirmed_id)" = "$ST_ID" ] && _st=confirmed
-    [ "$(rolled_back_id)" = "$ST_ID" ] && _st="rolled back"
+    _cid=$(confirmed_id)
+    _rid=$(rolled_back_id)
+    [ "$_cid" = "$ST_ID" ] && _st=confirmed
+    [ "$_rid" = "$ST_ID" ] && _st="rolled back"
     say "last apply: $ST_ID ($ST_BACKEND, $ST_MODE mode, $_st, applied at $ST_APPLIED_AT)"
   else
     say "last apply: none"
@@ -1920,8 +1974,9 @@ cmd_status() {
     fam_vars "$_f"
     if have "$FAM_SAVE" && "$FAM_SAVE" >"$TMP/live.$_f" 2>/dev/null; then
       _c=$(grep -c '^:SFW-' "$TMP/live.$_f" || true)
-      _h=$(awk "$AWK_FP" "$TMP/live.$_f" | awk '$2 == "-A" && $3 !~ /^SFW-/' | wc -l | tr -d ' ')
-      say "$FAM_LABEL: $_c SFW-* chain(s), $_h hook(s) [$(variant "$FAM_SAVE")]"
+      _h=$(awk "$AWK_FP" "$TMP/live.$_f" | awk '$2 == "-A" && $3 !~ /^SFW-/ { n++ } END { print n + 0 }')
+      _var=$(variant "$FAM_SAVE")
+      say "$FAM_LABEL: $_c SFW-* chain(s), $_h hook(s) [$_var]"
       # foreign rules appended after the library's hook since the last apply
       awk "$AWK_LIB"'
         /^\*/ { t = substr($0, 2); next }
@@ -1939,7 +1994,12 @@ cmd_status() {
     fi
   done
   if have ipset; then
-    say "ipset: $(ipset list -n 2>/dev/null | awk '/^sfw-/' | wc -l | tr -d ' ') sfw-* set(s)"
+    if ipset list -n >"$TMP/sets.list" 2>/dev/null; then
+      _n=$(awk '/^sfw-/ { n++ } END { print n + 0 }' "$TMP/sets.list")
+      say "ipset: $_n sfw-* set(s)"
+    else
+      say "ipset: the sets cannot be listed (ipset list failed)"
+    fi
   fi
   if have nft; then
     _name=$(nft_name)

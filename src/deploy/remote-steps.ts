@@ -1,6 +1,6 @@
 /**
  * The shell steps Terraform runs on a host, as small POSIX sh parts (each is linted by
- * shellcheck in test/deploy/remote-steps.test.ts).
+ * `shellcheck -o all` in test/deploy/apply-script-lint.test.ts).
  *
  * Terraform's remote-exec uploads each step to a file (`script_path`), makes it mode 0777
  * and runs it. In the default place, /tmp, any local user can rewrite that file between
@@ -43,27 +43,33 @@ set -eu
 umask 077
 fail() { printf 'stateful-firewall: %s\\n' "$*" >&2; exit 1; }
 me=$(id -u)
+# names for the messages only
+user=$(id -un 2>/dev/null) || user="uid $me"
+host=$(hostname 2>/dev/null) || host="the host"
 home=$(pwd -P)
 # the steps run from files under the home directory: no other user may enter it
-perm=$(ls -ldn "$home" | awk '{ print $1 " " $3 }')
+ls_home=$(ls -ldn "$home") || fail "cannot read the mode of the home directory $home"
+perm=$(printf '%s\n' "$ls_home" | awk '{ print $1 " " $3 }')
 case $perm in
   d????-?---" $me" | d????-?---." $me") ;;
-  *) fail "the home directory $home of $(id -un) (mode and owner: $perm) is open to other users: they could change what this deploy runs as root; make it private (chmod 0700 $home) and owned by the SSH user" ;;
+  *) fail "the home directory $home of $user (mode and owner: $perm) is open to other users: they could change what this deploy runs as root; make it private (chmod 0700 $home) and owned by the SSH user" ;;
 esac
 d=$home/${PRIVATE_DIR}
 [ ! -L "$d" ] || fail "$d is a symbolic link; remove it"
 mkdir -p "$d"
 chmod 0700 "$d"
-[ "$(ls -ldn "$d" | awk '{ print $3 }')" = "$me" ] || fail "$d is not owned by $(id -un); remove it"
+ls_d=$(ls -ldn "$d") || fail "cannot read the owner of $d"
+owner=$(printf '%s\n' "$ls_d" | awk '{ print $3 }')
+[ "$owner" = "$me" ] || fail "$d is not owned by $user; remove it"
 rm -rf "$d/${dir}"
 mkdir "$d/${dir}"
 # Terraform leaves each step's file behind, emptied: remove those of earlier deploys
 find "$home" -maxdepth 1 -name '.stateful-firewall-prepare-*.sh' -type f -size 0 -mmin +2 -exec rm -f {} + 2>/dev/null || true
 find "$d" -maxdepth 1 -name 'step-*.sh' -type f -size 0 -mmin +2 -exec rm -f {} + 2>/dev/null || true
 if [ "$me" != 0 ]; then
-  command -v sudo >/dev/null 2>&1 || fail "$(id -un) is not root and sudo is not installed on $(hostname): install sudo and allow $(id -un) password-less sudo, or deploy as root"
+  command -v sudo >/dev/null 2>&1 || fail "$user is not root and sudo is not installed on $host: install sudo and allow $user password-less sudo, or deploy as root"
   if ! err=$(sudo -n true 2>&1); then
-    fail "$(id -un) cannot run sudo without a password on $(hostname) (sudo -n: $err): allow it in /etc/sudoers.d/stateful-firewall (visudo -f), e.g. '$(id -un) ALL=(root) NOPASSWD: ALL', or deploy as root"
+    fail "$user cannot run sudo without a password on $host (sudo -n: $err): allow it in /etc/sudoers.d/stateful-firewall (visudo -f), e.g. '$user ALL=(root) NOPASSWD: ALL', or deploy as root"
   fi
 fi
 `;
@@ -80,11 +86,11 @@ fi
 export function scriptStep(sudo: boolean, script: string, args: string, cleanup?: string): string {
   const abs = (p: string) => (p.startsWith('/') ? p : `"$HOME_DIR"/${p}`);
   const run = `${sudo ? 'sudo -n ' : ''}sh ${abs(script)} ${args}`;
-  const lines = [
-    'rm -f "$0"',
-    'set -u',
-    'HOME_DIR=$(pwd -P)',
-  ];
+  const lines = ['rm -f "$0"', 'set -u'];
+  // only where a path needs it; without it, paths would silently become relative to /
+  if (`${run} ${cleanup === undefined ? '' : abs(cleanup)}`.includes('$HOME_DIR')) {
+    lines.push('HOME_DIR=$(pwd -P) || exit 1');
+  }
   if (cleanup === undefined) {
     lines.push(`exec ${run}`);
   } else {

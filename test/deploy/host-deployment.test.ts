@@ -130,14 +130,14 @@ describe('HostDeployment', () => {
     const files = host!.renderedFiles;
     const digests = ['rules.v4', 'rules.v6', 'sets.ipset'].map((n) => ` --sha256 ${n}=${sha256(files[n] ?? '')}`).join('');
     expect(steps[5].inline).toEqual([
-      'rm -f "$0"\nset -u\nHOME_DIR=$(pwd -P)\n'
+      'rm -f "$0"\nset -u\nHOME_DIR=$(pwd -P) || exit 1\n'
       + 'sudo -n sh "$HOME_DIR"/.stateful-firewall/${self.id}/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend iptables --mode shared'
       + ` --dir "$HOME_DIR"/.stateful-firewall/\${self.id} --apply-id \${self.id} --rollback-timeout 60${digests}\n`
       + 'status=$?\nrm -rf "$HOME_DIR"/.stateful-firewall/${self.id}\nexit "$status"\n',
     ]);
     // confirm runs root's copy of the script, bound to this apply's id
     expect(steps[6].inline).toEqual([
-      'rm -f "$0"\nset -u\nHOME_DIR=$(pwd -P)\nexec sudo -n sh /var/lib/stateful-firewall/sfw-apply.sh confirm --state-dir /var/lib/stateful-firewall --backend iptables --mode shared --apply-id ${self.id}\n',
+      'rm -f "$0"\nset -u\nexec sudo -n sh /var/lib/stateful-firewall/sfw-apply.sh confirm --state-dir /var/lib/stateful-firewall --backend iptables --mode shared --apply-id ${self.id}\n',
     ]);
     expect(steps[6].connection.timeout).toBe('120s');
     // the apply resource is replaced on every ruleset change: nothing may run there at destroy time

@@ -1,0 +1,194 @@
+/**
+ * `shellcheck -o all` on the shell that runs on a host: the apply script
+ * (assets/sfw-apply.sh, run as root by dash with `set -eu`) and the remote
+ * step scripts src/deploy/remote-steps.ts generates.
+ *
+ * CI runs as root and must lint: there a missing shellcheck fails the test.
+ * Only a non-root run without shellcheck skips it.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { prepareStep, scriptStep } from '../../src/deploy/remote-steps';
+
+const SCRIPT = path.resolve(__dirname, '..', '..', 'assets', 'sfw-apply.sh');
+
+/** The checks of `-o all` left out, each with the reason. */
+const EXCLUDED: ReadonlyArray<readonly [code: string, reason: string]> = [
+  ['SC2250', 'style only: braces around every variable reference ("${x}" for "$x") change nothing where no name character follows'],
+  ['SC2248', 'style only: quotes around values that cannot split or glob; the one unquoted one ($_nf: empty or one flag) is deliberate and marked SC2086'],
+  ['SC2249', 'audited: every case without *) is a check that acts on the wrong values only (option validation, ipset_prune, stage_pending, the nft table name, the apply id, the dispatch of an already validated command)'],
+];
+
+/**
+ * SC2310 (a function called in an `if`, `||`, `&&` or `!` runs with set -e off) is
+ * accepted only for calls to these functions: audited, each returns its own failures
+ * explicitly (`|| return 1`, or a single command or test whose status is the answer),
+ * so its status is its real status without set -e. A conditional call to any other
+ * function is a finding: audit it (make every failure that matters return), then add it.
+ */
+const SC2310_AUDITED: ReadonlySet<string> = new Set([
+  // single command or pure test
+  'have', 'run_tool', 'gen_tx', 'nft_table_of', 'nft_has_table', 'ipset_lib', 'q',
+  'restore_noflush', 'confirmed_id', 'rolled_back_id',
+  // every failing step returns (or, best effort by design, is recorded in the status)
+  'secure_state_dir', 'ipset_prepare', 'ipset_commit', 'lib_restore', 'restore_snapshot',
+  'loose_restore', 'ct_seed', 'ct_raise', 'ct_untune', 'systemd_usable',
+  // returns every failure; its persistence files go through atomic_write (see below)
+  'ct_tune',
+]);
+
+/**
+ * TODO(after the merge of the branches that edit these functions): remove this
+ * allowance. Those branches edit these functions of sfw-apply.sh concurrently, so
+ * findings inside them are tolerated for now, and so are conditional calls (SC2310) to
+ * the ones among them that are not yet audited for running without set -e (at the
+ * time of writing: atomic_write ignores a failing mkdir or cat, persist a failing cp;
+ * timer_pid and armed_live were correct). After the merge: fix what is left, move the
+ * audited ones to SC2310_AUDITED, and delete RESERVED_* and their use below.
+ */
+const RESERVED_FUNCTIONS: readonly string[] = [
+  'usage', 'arm', 'disarm', 'timer_pid', 'timer_alive', 'armed_live', 'cmd_timer', 'cmd_rollback',
+  'cmd_confirm', 'persist', 'unpersist', 'atomic_write', 'ipt_convention', 'nft_convention',
+];
+const RESERVED_SC2310_CALLEES: ReadonlySet<string> = new Set(['atomic_write', 'persist', 'timer_pid', 'armed_live']);
+
+interface Finding {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly level: string;
+  readonly code: number;
+  readonly message: string;
+}
+
+const shellcheckPath = (() => {
+  const r = spawnSync('sh', ['-c', 'command -v shellcheck'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+})();
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+// as root (CI) the tests run and fail without shellcheck; elsewhere they may skip
+const describeLint = shellcheckPath !== undefined || isRoot ? describe : describe.skip;
+
+function shellcheck(file: string): Finding[] {
+  if (shellcheckPath === undefined) {
+    throw new Error('shellcheck is not installed: the on-host shell must be linted (apt-get install shellcheck)');
+  }
+  const exclude = EXCLUDED.map(([code]) => code).join(',');
+  const r = spawnSync(shellcheckPath, ['-o', 'all', '-s', 'sh', '-e', exclude, '-f', 'json1', file], { encoding: 'utf8' });
+  // 0: clean, 1: findings; anything else is shellcheck failing
+  if (r.status !== 0 && r.status !== 1) {
+    throw new Error(`shellcheck failed (status ${r.status}): ${r.stderr}${r.error ? String(r.error) : ''}`);
+  }
+  return (JSON.parse(r.stdout) as { comments: Finding[] }).comments;
+}
+
+function format(findings: readonly Finding[], lines?: readonly string[]): string {
+  return findings
+    .map((f) => {
+      const src = lines ? `\n    ${lines[f.line - 1]?.trim() ?? ''}` : '';
+      return `${path.basename(f.file)}:${f.line}:${f.column}: ${f.level}: ${f.message} [SC${f.code}]${src}`;
+    })
+    .join('\n');
+}
+
+/**
+ * Line ranges (1-based, inclusive) of the reserved parts of the script: the named
+ * functions, the tail of cmd_apply from the `loose_check` after the load, and the final
+ * command dispatch.
+ */
+function reservedRanges(lines: readonly string[]): Array<readonly [number, number]> {
+  const ranges: Array<readonly [number, number]> = [];
+  const functionRange = (name: string): readonly [number, number] => {
+    const start = lines.findIndex((l) => l.startsWith(`${name}() {`));
+    if (start < 0) throw new Error(`function ${name} not found in ${SCRIPT}`);
+    // a one-line function ends on its own line, else at the first `}` in column 1
+    if (/\}\s*$/.test(lines[start]) && !/\{\s*$/.test(lines[start])) return [start + 1, start + 1];
+    const end = lines.findIndex((l, i) => i > start && l === '}');
+    if (end < 0) throw new Error(`end of function ${name} not found`);
+    return [start + 1, end + 1];
+  };
+  for (const name of RESERVED_FUNCTIONS) ranges.push(functionRange(name));
+  const [applyStart, applyEnd] = functionRange('cmd_apply');
+  let tail = -1;
+  for (let i = applyEnd - 1; i >= applyStart; i--) {
+    if (lines[i - 1].trim() === 'loose_check') {
+      tail = i;
+      break;
+    }
+  }
+  if (tail < 0) throw new Error('the loose_check after the load was not found in cmd_apply');
+  ranges.push([tail, applyEnd]);
+  const dispatch = lines.map((l, i) => (l.startsWith('case $CMD in') ? i : -1)).filter((i) => i >= 0).pop();
+  if (dispatch === undefined) throw new Error('the command dispatch was not found');
+  const dispatchEnd = lines.findIndex((l, i) => i > dispatch && l === 'esac');
+  ranges.push([dispatch + 1, dispatchEnd + 1]);
+  return ranges;
+}
+
+/** The function name a finding's column points at (the callee of SC2310). */
+function calleeAt(lines: readonly string[], f: Finding): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*/.exec(lines[f.line - 1].slice(f.column - 1))?.[0] ?? '';
+}
+
+describeLint('shellcheck -o all', () => {
+  test('every excluded check has a reason', () => {
+    for (const [code, reason] of EXCLUDED) {
+      expect(code).toMatch(/^SC\d{4}$/);
+      expect(reason.length).toBeGreaterThan(20);
+    }
+  });
+
+  test('the apply script', () => {
+    const lines = fs.readFileSync(SCRIPT, 'utf8').split('\n');
+    const reserved = reservedRanges(lines);
+    const inReserved = (line: number) => reserved.some(([a, b]) => line >= a && line <= b);
+    const findings = shellcheck(SCRIPT).filter((f) => {
+      if (f.code === 2310) {
+        const callee = calleeAt(lines, f);
+        if (SC2310_AUDITED.has(callee)) return false;
+        // TODO(after the merge): remove (see RESERVED_FUNCTIONS)
+        if (RESERVED_SC2310_CALLEES.has(callee)) return false;
+      }
+      // TODO(after the merge): remove (see RESERVED_FUNCTIONS)
+      return !inReserved(f.line);
+    });
+    if (findings.length > 0) {
+      throw new Error(`shellcheck -o all found ${findings.length} problem(s) in ${SCRIPT}:\n${format(findings, lines)}`);
+    }
+  });
+
+  describe('the remote steps', () => {
+    const sha = 'a'.repeat(64);
+    const common = '--state-dir /var/lib/stateful-firewall --backend iptables --mode shared';
+    const upload = '.stateful-firewall/abc';
+    const steps: ReadonlyArray<readonly [string, string]> = [
+      ['prepare', prepareStep('abc')],
+      ['prepare (destroy)', prepareStep('destroy-abc')],
+      ['apply (sudo)', scriptStep(true, `${upload}/sfw-apply.sh`,
+        `apply ${common} --dir "$HOME_DIR"/${upload} --apply-id abc --rollback-timeout 60 --sha256 rules.v4=${sha}`, upload)],
+      ['apply (root)', scriptStep(false, 'x/sfw-apply.sh', 'apply --dir "$HOME_DIR"/x', 'x')],
+      ['confirm (sudo)', scriptStep(true, '/var/lib/stateful-firewall/sfw-apply.sh', `confirm ${common} --apply-id abc`)],
+      ['confirm (root)', scriptStep(false, '/var/lib/stateful-firewall/sfw-apply.sh', `confirm ${common} --apply-id abc`)],
+      ['destroy', scriptStep(true, '.stateful-firewall/destroy-abc/sfw-apply.sh', `destroy ${common}`, '.stateful-firewall/destroy-abc')],
+    ];
+    let dir: string;
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfw-lint-'));
+    });
+    afterAll(() => {
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test.each(steps)('%s', (name, text) => {
+      const file = path.join(dir, `${name.replace(/[^a-z]+/g, '-')}.sh`);
+      const content = `#!/bin/sh\n${text}`;
+      fs.writeFileSync(file, content);
+      const findings = shellcheck(file);
+      if (findings.length > 0) {
+        throw new Error(`shellcheck -o all found ${findings.length} problem(s) in the ${name} step:\n${format(findings, content.split('\n'))}`);
+      }
+    });
+  });
+});
