@@ -1058,8 +1058,11 @@ systemd_present() { [ -d "$ROOT/etc/systemd" ] || { [ -z "$ROOT" ] && have syste
 # systemd_running: systemd runs this host's units from these files (reload).
 systemd_running() {
   [ -z "$ROOT" ] && have systemctl && [ -d /run/systemd/system ] || return 1
-  [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || return 1
-  [ "$(readlink /proc/1/ns/mnt 2>/dev/null)" = "$(readlink /proc/self/ns/mnt 2>/dev/null)" ]
+  _comm=$(cat /proc/1/comm 2>/dev/null) || return 1
+  [ "$_comm" = systemd ] || return 1
+  _mnt1=$(readlink /proc/1/ns/mnt 2>/dev/null) || return 1
+  _mnt=$(readlink /proc/self/ns/mnt 2>/dev/null) || return 1
+  [ "$_mnt1" = "$_mnt" ]
 }
 systemd_reload() {
   if systemd_running; then
@@ -1084,12 +1087,14 @@ unit_wants() {
 # unit_find NAME: host path of the unit file systemd would use, if it is
 # neither masked nor static (an [Install] target to enable it in).
 unit_find() {
-  if [ -L "$ROOT/etc/systemd/system/$1" ] && [ "$(readlink "$ROOT/etc/systemd/system/$1")" = /dev/null ]; then
-    return 1
+  if [ -L "$ROOT/etc/systemd/system/$1" ]; then
+    _mask=$(readlink "$ROOT/etc/systemd/system/$1") || return 1
+    [ "$_mask" != /dev/null ] || return 1
   fi
   for _d in /etc/systemd/system /run/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
     if [ -f "$ROOT$_d/$1" ]; then
-      [ -n "$(unit_wants "$_d/$1")" ] || return 1
+      _targets=$(unit_wants "$_d/$1") || return 1
+      [ -n "$_targets" ] || return 1
       echo "$_d/$1"
       return 0
     fi
@@ -1106,7 +1111,9 @@ unit_enable() {
   [ -n "$_dirs" ] || { pfail "$_name has no [Install] WantedBy=/RequiredBy= target; it cannot be enabled"; return 1; }
   for _w in $_dirs; do
     _l=$ROOT/etc/systemd/system/$_w/$_name
-    if [ -L "$_l" ] && [ "$(readlink "$_l")" = "$1" ]; then continue; fi
+    _cur=
+    if [ -L "$_l" ]; then _cur=$(readlink "$_l") || _cur=; fi
+    if [ "$_cur" = "$1" ]; then continue; fi
     if ! { mkdir -p "$ROOT/etc/systemd/system/$_w" && ln -sfn "$1" "$_l"; }; then
       pfail "cannot enable $_name ($_l)"
       return 1

@@ -37,6 +37,8 @@ const SC2310_AUDITED: ReadonlySet<string> = new Set([
   'loose_restore', 'ct_seed', 'ct_raise', 'ct_untune', 'systemd_usable',
   // returns every failure; its persistence files go through atomic_write (see below)
   'ct_tune',
+  // boot persistence: every failing step returns (pfail says what failed)
+  'systemd_running', 'unit_wants', 'unit_enable', 'write_env',
 ]);
 
 /**
