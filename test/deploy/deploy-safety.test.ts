@@ -43,8 +43,10 @@ chmod 0440 /etc/sudoers.d/deploy`;
  * all folders between events. Prints each rewrite and, at the end, how many scans it made.
  */
 const ATTACKER = `
-import ctypes, os, select, struct, sys, time
+import ctypes, os, select, signal, struct, sys, time
 deadline = time.time() + float(sys.argv[1])
+stopped = []
+signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
 roots = sys.argv[2:]
 payload = b'#!/bin/sh\\necho "$0 uid=$(id -u)" >> /tmp/pwned\\n'
 libc = ctypes.CDLL('libc.so.6', use_errno=True)
@@ -90,8 +92,11 @@ def walk(d, depth=0):
 for r in roots:
     walk(r)
 print('ready watching %d folder(s)' % len(watched), flush=True)
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.002)
+while time.time() < deadline and not stopped:
+    try:
+        r, _, _ = select.select([fd], [], [], 0.002)
+    except InterruptedError:
+        r = []
     if r:
         try:
             buf = os.read(fd, 65536)
