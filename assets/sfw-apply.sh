@@ -44,7 +44,8 @@ options:
   --mode MODE             shared (default: only library objects are replaced)
                           or exclusive (the whole filter table / ruleset)
   --rollback-timeout SEC  seconds before an unconfirmed apply is rolled back
-                          (default 60)
+                          (default 60), counted from the load's completion; a
+                          confirm already running then is waited for (SEC more)
   --state-dir DIR         rollback point and markers
                           (default /var/lib/stateful-firewall)
   --apply-id ID           confirm/rollback: act only for this apply
@@ -768,7 +769,7 @@ fingerprint() {
 # load completion + T.
 
 # (armed.env, read at start-up, may have set A_WINDOW already)
-A_WINDOW=${A_WINDOW:-}
+A_WINDOW=${A_WINDOW:-} A_CLIENT=${A_CLIENT:-} A_SSHPORT=${A_SSHPORT:-}
 IN_TIMER=
 ROLLBACK_DEFERRED=
 CONFIRMING=
@@ -809,7 +810,7 @@ systemd_usable() {
   [ "$(readlink /proc/1/ns/net 2>/dev/null)" = "$(readlink /proc/self/ns/net 2>/dev/null)" ]
 }
 
-write_armed() { write_env "$STATE_DIR/armed.env" A_ID A_KIND A_PID A_UNIT A_DEADLINE A_WINDOW; }
+write_armed() { write_env "$STATE_DIR/armed.env" A_ID A_KIND A_PID A_UNIT A_DEADLINE A_WINDOW A_CLIENT A_SSHPORT; }
 
 # timelog MESSAGE: a line in rollback.log (the detached timer's log)
 timelog() { printf '%s: %s: %s\n' "$PROG" "$(date)" "$*" >>"$STATE_DIR/rollback.log" 2>/dev/null || true; }
@@ -819,7 +820,7 @@ arm() {
   _extra=$2
   [ "$_extra" -ge 60 ] || _extra=60
   _deadline=$(($(date +%s) + $2 + _extra))
-  A_ID=$1 A_KIND='' A_PID='' A_UNIT='' A_DEADLINE=$_deadline A_WINDOW=$2
+  A_ID=$1 A_KIND='' A_PID='' A_UNIT='' A_DEADLINE=$_deadline A_WINDOW=$2 A_CLIENT='' A_SSHPORT=''
   if systemd_usable; then
     A_UNIT=sfw-rollback-$1 A_KIND=systemd
     # the timer exits at once unless it finds itself armed: record first
@@ -853,14 +854,59 @@ arm() {
   write_armed
 }
 
+# ssh_origin: "CLIENT_IP SERVER_PORT" of the SSH session this process runs in
+# (SSH_CONNECTION, from our environment or an ancestor's: sudo drops it)
+ssh_origin() {
+  _sc=${SSH_CONNECTION:-}
+  _p=$PPID
+  while [ -z "$_sc" ] && [ -n "$_p" ] && [ "$_p" -gt 1 ] 2>/dev/null; do
+    _sc=$(tr '\0' '\n' <"/proc/$_p/environ" 2>/dev/null | sed -n 's/^SSH_CONNECTION=//p' | head -n 1)
+    _p=$(awk '{ print $4 }' "/proc/$_p/stat" 2>/dev/null || true)
+  done
+  # shellcheck disable=SC2086 # split on purpose
+  [ -n "$_sc" ] && set -- $_sc && [ $# -ge 4 ] || return 1
+  echo "$1 $4"
+}
+
+# ssh_conns CLIENT PORT: peer ports of the established TCP connections from
+# CLIENT to local port PORT
+ssh_conns() {
+  have ss || return 0
+  ss -tn state established 2>/dev/null | awk -v c="$1" -v p="$2" '
+    {
+      l = $(NF - 1); r = $NF
+      lp = l; sub(/.*:/, "", lp)
+      rp = r; sub(/.*:/, "", rp)
+      ra = r; sub(/:[0-9]+$/, "", ra); gsub(/^\[|\]$/, "", ra); sub(/^::ffff:/, "", ra)
+      if (lp == p && ra == c) print rp
+    }'
+}
+
 # window_start ID SECONDS: the load is complete; the confirm window starts now
-# (the running timer re-reads the deadline every second).
+# (the running timer re-reads the deadline every second). The deploy's SSH
+# client and the connections it has now are recorded: a new one reaching the
+# host later is the deploy's next step (see rollback_due).
 window_start() {
   load_armed
   [ "$A_ID" = "$1" ] || return 0
+  A_CLIENT='' A_SSHPORT=''
+  if _o=$(ssh_origin); then
+    A_CLIENT=${_o% *} A_SSHPORT=${_o#* }
+    ssh_conns "$A_CLIENT" "$A_SSHPORT" >"$STATE_DIR/window.conns"
+  fi
   A_DEADLINE=$(($(date +%s) + $2)) A_WINDOW=$2
   write_armed
-  timelog "apply $1 loaded: rollback at $A_DEADLINE (in ${2}s) unless confirm runs"
+  timelog "apply $1 loaded: rollback at $A_DEADLINE (in ${2}s) unless confirm runs${A_CLIENT:+ (deploy client $A_CLIENT, ssh port $A_SSHPORT)}"
+}
+
+# new_ssh_conn: peer port of an SSH connection from the deploy's client that
+# was established after the load (none without a recorded client)
+new_ssh_conn() {
+  [ -n "$A_CLIENT" ] && [ -n "$A_SSHPORT" ] || return 1
+  [ -f "$STATE_DIR/window.conns" ] || : >"$STATE_DIR/window.conns"
+  _np=$(ssh_conns "$A_CLIENT" "$A_SSHPORT" | grep -vxF -f "$STATE_DIR/window.conns" | head -n 1)
+  [ -n "$_np" ] || return 1
+  echo "$_np"
 }
 
 # confirm_register: confirm's first action: a marker that a confirm for the
@@ -898,10 +944,18 @@ rollback_due() {
   _dl=${A_DEADLINE:-$DEADLINE}
   [ "$_now" -ge "$_dl" ] || return 1
   _win=${A_WINDOW:-$TIMEOUT}
-  if [ "$_now" -lt $((_dl + _win)) ] && _cp=$(confirm_live "$A_ID"); then
+  [ "$_now" -lt $((_dl + _win)) ] || return 0
+  if _cp=$(confirm_live "$A_ID"); then
     if [ "$TIMER_WAIT" != "$_cp" ]; then
       TIMER_WAIT=$_cp
       say "$(date): deadline of apply $A_ID passed while its confirm (process $_cp) runs: waiting for it (at most ${_win}s)"
+    fi
+    return 1
+  fi
+  if _np=$(new_ssh_conn); then
+    if [ "$TIMER_WAIT" != "tcp:$_np" ]; then
+      TIMER_WAIT=tcp:$_np
+      say "$(date): deadline of apply $A_ID passed while a new SSH connection from the deploy client ($A_CLIENT port $_np) is open: waiting for its confirm (at most ${_win}s)"
     fi
     return 1
   fi
@@ -925,12 +979,12 @@ disarm() {
       kill "$_tp" 2>/dev/null || true
     fi
   fi
-  rm -f "$STATE_DIR/timer.pid"
+  rm -f "$STATE_DIR/timer.pid" "$STATE_DIR/window.conns"
   rm -f "$STATE_DIR/armed.env"
   for _cf in "$STATE_DIR"/confirming.*; do
     [ -f "$_cf" ] && [ "$_cf" != "$CONFIRMING" ] && rm -f "$_cf"
   done
-  A_ID='' A_KIND='' A_PID='' A_UNIT='' A_DEADLINE='' A_WINDOW=''
+  A_ID='' A_KIND='' A_PID='' A_UNIT='' A_DEADLINE='' A_WINDOW='' A_CLIENT='' A_SSHPORT=''
 }
 
 mark_rolled_back() {

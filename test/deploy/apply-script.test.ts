@@ -820,6 +820,35 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
       await expectNoProcesses(lab, host);
     }));
 
+    test('a new SSH connection from the deploy client after the load defers the rollback, at most T', async () => withLab(async (lab) => {
+      const { c, host, before, full } = setup(lab);
+      const client = lab.addNamespace('client');
+      lab.connect({ ns: host, ifname: 'eth0', addresses: ['192.0.2.1/24'] }, { ns: client, ifname: 'eth0', addresses: ['192.0.2.2/24'] });
+      await startEchoServer(lab, host, [22]);
+      // the deploy's own session, open before the load: not evidence of anything new
+      const session = new LineClient(lab.spawn(client, ['python3', '-u', '-c', SESSION_CLIENT, '192.0.2.1', '22']));
+      expect(await session.next()).toBe('connected');
+      const T = 3;
+      // apply runs "in" an SSH session from 192.0.2.2 to port 22 (sshd's variable)
+      const env = { ...c.env, SSH_CONNECTION: '192.0.2.2 40000 192.0.2.1 22' };
+      const id = applyId(ok(sfw(lab, host, { ...c, env }, ['apply', '--dir', c.pending, '--rollback-timeout', String(T)])));
+      const w = windowOf(c, id);
+      expect(fs.readFileSync(path.join(c.state, 'rollback.log'), 'utf8')).toContain('(deploy client 192.0.2.2, ssh port 22)');
+      // the deploy's next connection gets through the new rules, but no confirm ever runs
+      const next = new LineClient(lab.spawn(client, ['python3', '-u', '-c', SESSION_CLIENT, '192.0.2.1', '22']));
+      expect(await next.next()).toBe('connected');
+      expect(await waitFor(() => rolledBack(c) !== undefined, (3 * T + 30) * 1000)).toBe(true);
+      const rb = rolledBack(c)!;
+      expect(rb).toEqual({ id, reason: 'timeout', at: expect.any(Number) });
+      // waited for the connection's confirm, then gave up T after the deadline
+      expect(fs.readFileSync(path.join(c.state, 'rollback.log'), 'utf8')).toMatch(
+        new RegExp(`deadline of apply ${id} passed while a new SSH connection from the deploy client \\(192\\.0\\.2\\.2 port \\d+\\) is open`));
+      expect(rb.at).toBeGreaterThanOrEqual(w.deadline + T);
+      expect(full()).toEqual(before());
+      session.close();
+      next.close();
+    }));
+
     test('the timer rolls back when the registered confirm process is dead', async () => withLab(async (lab) => {
       const { c, host, before, full } = setup(lab);
       const T = 3;
