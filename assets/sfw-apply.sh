@@ -762,7 +762,9 @@ fingerprint() {
 #   it reached the host over a fresh connection, which is what the window
 #   waits for. When the deadline passes while a live confirm for the armed
 #   apply is registered, the timer waits for it, at most another T seconds; a
-#   confirm that fails or dies leaves the rollback to happen.
+#   confirm that fails or dies leaves the rollback to happen;
+# - likewise for a new SSH connection from the deploy's client (recorded by
+#   window_start) established after the load: it came through the new rules.
 # Both timer kinds run the same loop (`_timer`): a detached process, or a
 # transient systemd service (outside the SSH session's cgroup).
 # A real lockout (no new connection reaches the host) rolls back at
