@@ -1076,7 +1076,8 @@ confirm_live() {
     [ -f "$_cf" ] || continue
     _cp=${_cf##*.}
     case $_cp in '' | *[!0-9]*) continue ;; esac
-    if [ "$(head -n 1 "$_cf" 2>/dev/null)" = "$1" ] && kill -0 "$_cp" 2>/dev/null &&
+    _cid=$(head -n 1 "$_cf" 2>/dev/null) || _cid=
+    if [ "$_cid" = "$1" ] && kill -0 "$_cp" 2>/dev/null &&
       { [ ! -r "/proc/$_cp/cmdline" ] || tr '\0' ' ' <"/proc/$_cp/cmdline" | grep -q ' confirm'; }; then
       echo "$_cp"
       return 0
@@ -1099,14 +1100,14 @@ rollback_due() {
   if _cp=$(confirm_live "$A_ID"); then
     if [ "$TIMER_WAIT" != "$_cp" ]; then
       TIMER_WAIT=$_cp
-      say "$(date): deadline of apply $A_ID passed while its confirm (process $_cp) runs: waiting for it (at most ${_win}s)"
+      say "$(date || true): deadline of apply $A_ID passed while its confirm (process $_cp) runs: waiting for it (at most ${_win}s)"
     fi
     return 1
   fi
   if _np=$(new_ssh_conn); then
     if [ "$TIMER_WAIT" != "tcp:$_np" ]; then
       TIMER_WAIT=tcp:$_np
-      say "$(date): deadline of apply $A_ID passed while a new SSH connection from the deploy client ($A_CLIENT port $_np) is open: waiting for its confirm (at most ${_win}s)"
+      say "$(date || true): deadline of apply $A_ID passed while a new SSH connection from the deploy client ($A_CLIENT port $_np) is open: waiting for its confirm (at most ${_win}s)"
     fi
     return 1
   fi
@@ -1124,7 +1125,8 @@ disarm() {
   elif _tp=$(timer_pid) && [ "$_tp" != "$$" ]; then
     # the detached timer leads its own process group (setsid): signal the
     # group so its `sleep` goes too and it exits at once
-    if [ "$(awk '{ print $5 }' "/proc/$_tp/stat" 2>/dev/null)" = "$_tp" ]; then
+    _pgid=$(awk '{ print $5 }' "/proc/$_tp/stat" 2>/dev/null) || _pgid=
+    if [ "$_pgid" = "$_tp" ]; then
       kill -s TERM -- "-$_tp" 2>/dev/null || kill "$_tp" 2>/dev/null || true
     else
       kill "$_tp" 2>/dev/null || true
@@ -1391,7 +1393,7 @@ boot_install() {
   mv "$_bd.sfw-new" "$_bd" || return 1
   rm -rf "$_bd.sfw-old"
   boot_unit_text | atomic_write "$ROOT$BOOT_UNIT_PATH" || { pfail "cannot write $BOOT_UNIT_PATH"; return 1; }
-  chmod 644 "$ROOT$BOOT_UNIT_PATH"
+  chmod 644 "$ROOT$BOOT_UNIT_PATH" || { pfail "cannot make $BOOT_UNIT_PATH readable"; return 1; }
   _en=$(unit_enable "$BOOT_UNIT_PATH") || return 1
   say "persistence: boot unit $BOOT_UNIT_PATH, enabled ($_en): loads $* from $BOOT_DIR at boot, before network-pre.target and the firewall services"
 }
@@ -1437,8 +1439,16 @@ persist() {
       save_ipt "$_f" "$TMP/persist.v$_f" || return 1
     done
     _sets=0
-    if have ipset && [ -n "$(ipset list -n 2>/dev/null | awk '/^sfw-/')" ]; then
-      _sets=1
+    if have ipset; then
+      # the saved rules may use the library's sets: a failing list must not read as "none"
+      if ! ipset list -n >"$TMP/persist.setnames" 2>"$TMP/persist.err"; then
+        show_log "$TMP/persist.err"
+        pfail "ipset list failed; the persisted files were left as they were"
+        return 1
+      fi
+      grep -q '^sfw-' "$TMP/persist.setnames" && _sets=1
+    fi
+    if [ "$_sets" = 1 ]; then
       save_ipset "$TMP/persist.ipset" || return 1
     fi
     # 2. what restores it at boot
@@ -1989,13 +1999,14 @@ cmd_apply() {
       fi
       if [ "$MODE" = shared ]; then
         read -r _c _h _s _tabs <"$TMP/stats.$_f" || true
-        say "$FAM_LABEL: shared: $_c SFW-* chain(s) and $_h hook(s) loaded in one $FAM_RESTORE --noflush transaction [$(variant "$FAM_SAVE")]; $_s stale chain(s) removed; other chains untouched"
+        say "$FAM_LABEL: shared: $_c SFW-* chain(s) and $_h hook(s) loaded in one $FAM_RESTORE --noflush transaction [$(variant "$FAM_SAVE" || true)]; $_s stale chain(s) removed; other chains untouched"
       else
-        say "$FAM_LABEL: exclusive: table(s) $(tables_of "$DIR/rules.v$_f")restored in one $FAM_RESTORE transaction [$(variant "$FAM_SAVE")]"
+        say "$FAM_LABEL: exclusive: table(s) $(tables_of "$DIR/rules.v$_f" || true)restored in one $FAM_RESTORE transaction [$(variant "$FAM_SAVE" || true)]"
       fi
     done
     if [ -s "$_sets" ]; then
-      say "ipset: $(awk '$1 == "create"' "$_sets" | wc -l | tr -d ' ') sfw-* set(s) loaded"
+      _nsets=$(grep -c '^create ' "$_sets") || _nsets=0
+      say "ipset: $_nsets sfw-* set(s) loaded"
     fi
   elif [ "$MODE" = shared ]; then
     say "inet: shared: table inet $_name replaced in one nft transaction; other tables untouched"
@@ -2019,11 +2030,13 @@ cmd_confirm() {
   if [ "$_id" != "$ST_ID" ]; then
     die_code 4 "apply $_id is not the latest apply ($ST_ID); the deploy must be treated as failed"
   fi
-  if [ "$(rolled_back_id)" = "$_id" ]; then
+  _rb=$(rolled_back_id) || _rb=
+  if [ "$_rb" = "$_id" ]; then
     die_code 4 "the host rolled back apply $_id (lockout protection: it was not confirmed in time or its load failed); the deploy must be treated as failed"
   fi
   load_armed
-  if [ "$A_ID" != "$_id" ] && [ "$(confirmed_id)" != "$_id" ]; then
+  _cid=$(confirmed_id) || _cid=
+  if [ "$A_ID" != "$_id" ] && [ "$_cid" != "$_id" ]; then
     die_code 4 "no rollback is armed for apply $_id; the host may have rolled back (lockout protection); the deploy must be treated as failed"
   fi
   fingerprint >"$TMP/fingerprint"
@@ -2061,7 +2074,8 @@ cmd_rollback() {
   if restore_snapshot; then
     mark_rolled_back "${_id:-none}" "$REASON"
     say "rolled back apply ${_id:-?} ($REASON): the rollback point is active again"
-    if [ "$REASON" = manual ] && [ -n "$_id" ] && [ "$(confirmed_id)" = "$_id" ]; then
+    _cid=$(confirmed_id) || _cid=
+    if [ "$REASON" = manual ] && [ -n "$_id" ] && [ "$_cid" = "$_id" ]; then
       persist || warn "persisting the restored ruleset failed"
     fi
   else
@@ -2079,11 +2093,11 @@ cmd_timer() {
     [ "$A_ID" = "$APPLY_ID" ] || exit 0
     if rollback_due; then
       REASON=timeout
-      say "$(date): rollback timer for apply $APPLY_ID expired"
+      say "$(date || true): rollback timer for apply $APPLY_ID expired"
       ROLLBACK_DEFERRED=
       cmd_rollback
       [ -n "$ROLLBACK_DEFERRED" ] || return 0
-      say "$(date): rollback of apply $APPLY_ID deferred (deadline moved or a confirm runs)"
+      say "$(date || true): rollback of apply $APPLY_ID deferred (deadline moved or a confirm runs)"
     fi
     sleep 1
   done
