@@ -152,7 +152,8 @@ function makeCtx(variant: Variant): Ctx {
     },
   };
   fs.mkdirSync(ctx.pending);
-  fs.mkdirSync(path.join(dir, 'root'));
+  // a host with systemd and no persistence convention: confirm installs the library's boot unit
+  fs.mkdirSync(path.join(dir, 'root', 'etc', 'systemd', 'system'), { recursive: true });
   return ctx;
 }
 

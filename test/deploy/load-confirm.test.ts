@@ -98,7 +98,7 @@ describeLab('the confirm window under load: real terraform, sshd and kernel with
     return { id, reason, at: Number(at) };
   }
   const apply = (): Promise<TerraformResult> => lab.terraform(['apply', '-auto-approve', '-input=false'], 600_000);
-  const applyIdOf = (r: { lines: readonly TimedLine[] }) => /apply id: ([0-9a-f]+)/.exec(lineOf(r.lines, /\(remote-exec\): stateful-firewall: apply id: /)?.text ?? '')?.[1];
+  const applyIdOf = (r: { lines: readonly TimedLine[] }) => /apply id: ([0-9a-f-]+)/.exec(lineOf(r.lines, /\(remote-exec\): stateful-firewall: apply id: /)?.text ?? '')?.[1];
 
   beforeAll(async () => {
     lab = new TerraformLab('tfload');
@@ -133,7 +133,7 @@ describeLab('the confirm window under load: real terraform, sshd and kernel with
         const r = await apply();
         if (r.status !== 0) throw new Error(`terraform apply exited ${r.status ?? r.signal} under load ${level}:\n${r.output}`);
         const id = applyIdOf(r)!;
-        expect(id).toMatch(/^[0-9a-f]{16}$/);
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/); // terraform_data's id, the apply id
         const applied = lineOf(r.lines, /\(remote-exec\): stateful-firewall: apply id: /)!;
         const confirmed = lineOf(r.lines, new RegExp(`\\(remote-exec\\): stateful-firewall: confirmed apply ${id}`));
         expect(confirmed).toBeDefined();
@@ -169,7 +169,7 @@ describeLab('the confirm window under load: real terraform, sshd and kernel with
         const id = applyIdOf(r);
         if (!id) throw new Error(`no apply id under load ${level}:\n${r.output}`);
         expect(r.status).not.toBe(0);
-        expect(r.output).toMatch(/the host rolled back apply [0-9a-f]+ \(lockout protection/);
+        expect(r.output).toMatch(/the host rolled back apply [0-9a-f-]+ \(lockout protection/);
         const rb = rolledBack();
         expect(rb).toEqual({ id, reason: 'timeout', at: expect.any(Number) });
         const start = windowStart(id);
