@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { requireDeclarationScope } from './placement';
 import { checkNonEmpty, checkValues, constructError } from './validation';
 import { allowanceProblem } from '../engine/compiler/allowance-checks';
 import { Allowance } from '../engine/compiler/host-policy';
@@ -66,6 +67,7 @@ export class AdminAccess extends Construct {
     if (this.limits) checkConnectionLimits(this.limits, this.node.path);
     this.expectedConnections = props.expectedConnections;
     checkValues(this, [...this.peers, ...this.ports]);
+    requireDeclarationScope(this, 'AdminAccess', 'opens nothing', 'addAdminAccess');
     const problem = allowanceProblem(this.allowances[0]);
     if (problem) throw constructError(this, problem);
   }

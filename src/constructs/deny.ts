@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { requireDeclarationScope } from './placement';
 import { checkNonEmpty, checkValues } from './validation';
 import { Denial } from '../engine/compiler/host-policy';
 import { Peer } from '../engine/peer';
@@ -45,6 +46,7 @@ export class Deny extends Construct {
     this.peers = [...props.peers];
     this.ports = props.ports ? [...props.ports] : [];
     checkValues(this, [...this.peers, ...this.ports]);
+    requireDeclarationScope(this, 'Deny', 'blocks nothing', 'addDeny');
   }
 
   /** The denial this construct declares. */

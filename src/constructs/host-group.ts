@@ -3,6 +3,7 @@ import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Connections, IConnectable } from './connections';
 import { Deny, DenyOptions } from './deny';
 import { OutboundAccess, OutboundAccessOptions } from './outbound-access';
+import { markDeclarationScope } from './placement';
 import { Service, ServiceOptions } from './service';
 import type { StatefulHost } from './stateful-host';
 import { Peer } from '../engine/peer';
@@ -45,6 +46,7 @@ export class HostGroup extends Construct implements IConnectable {
   public constructor(scope: Construct, id: string, props: HostGroupProps = {}) {
     super(scope, id);
     this.connections = new Connections(this);
+    markDeclarationScope(this);
     for (const host of props.hosts ?? []) this.addHost(host);
   }
 

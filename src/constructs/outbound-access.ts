@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { requireDeclarationScope } from './placement';
 import { checkNonEmpty, checkValues } from './validation';
 import { Allowance } from '../engine/compiler/host-policy';
 import { Peer } from '../engine/peer';
@@ -44,6 +45,7 @@ export class OutboundAccess extends Construct {
     this.ports = [...props.ports];
     this.peers = props.peers ? [...props.peers] : [Peer.any()];
     checkValues(this, [...this.ports, ...this.peers]);
+    requireDeclarationScope(this, 'OutboundAccess', 'allows nothing', 'addOutbound');
   }
 
   /** The outbound opening this construct declares (peers are destinations). */

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { requireDeclarationScope } from './placement';
 import { checkNonEmpty, checkValues, constructError } from './validation';
 import { allowanceProblem } from '../engine/compiler/allowance-checks';
 import { Allowance } from '../engine/compiler/host-policy';
@@ -107,6 +108,7 @@ export class Service extends Construct {
     this.notrack = props.notrack ?? false;
     this.expectedConnections = props.expectedConnections;
     checkValues(this, [...this.ports, ...this.peers]);
+    requireDeclarationScope(this, 'Service', 'opens nothing', 'addService');
     const problem = allowanceProblem(this.allowances[0]);
     if (problem) throw constructError(this, problem);
   }

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { addressConflicts, registerHost } from './address-conflicts';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Connections, IConnectable } from './connections';
 import { ConntrackOptions } from './conntrack-options';
@@ -9,6 +10,7 @@ import { declarationsUnder, denialsUnder, outboundUnder } from './declarations';
 import { Deny, DenyOptions } from './deny';
 import { HostGroup } from './host-group';
 import { OutboundAccess, OutboundAccessOptions } from './outbound-access';
+import { markDeclarationScope } from './placement';
 import { Service, ServiceOptions } from './service';
 import { constructError } from './validation';
 import { CheckLevel } from '../checks/check-level';
@@ -267,8 +269,13 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       this.deployment = new HostDeployment(this, 'Deployment', { ...props.deployment, host: this });
     }
 
+    markDeclarationScope(this);
+    registerHost(this);
     this.node.addValidation({
-      validate: () => [...this.validateUniqueName(), ...this.validateDeclarations(), ...this.warnEmptySources(), ...this.runPolicyChecks()],
+      validate: () => [
+        ...this.validateUniqueName(), ...addressConflicts(this), ...this.validateDeclarations(),
+        ...this.warnEmptySources(), ...this.runPolicyChecks(),
+      ],
     });
     Object.defineProperty(this, CUSTOM_SYNTHESIS, {
       value: { onSynthesize: (session: { outdir: string; manifest: any }) => this.writeRulesets(session) },

@@ -1,5 +1,5 @@
 import { App, TerraformStack, Testing } from 'cdktf';
-import { AdminAccess, Backend, ConntrackHelper, IpFamily, Peer, Port, RateUnit, Service, StatefulHost, StatefulHostProps } from '../../src';
+import { AdminAccess, Backend, ConntrackHelper, Deny, IpFamily, Peer, Port, RateUnit, Service, StatefulHost, StatefulHostProps } from '../../src';
 
 // Every bad input gets one clear message that names the construct path, the offending
 // value, and how to fix it. Each row: what the user wrote, the exact message.
@@ -111,6 +111,14 @@ const AT_SYNTH: [string, Build, string][] = [
     ops(host(s, { hostName: 'web' }));
     ops(new StatefulHost(s, 'other', { address: '192.0.2.11', hostName: 'web' }));
   }, "[stack/other] host name 'web' is also used by stack/web: give one of them another hostName"],
+  ['a Deny outside every host and group', (s) => {
+    ops(host(s));
+    new Deny(s, 'Abusers', { peers: [Peer.ipv4('203.0.113.0/26')] });
+  }, '[stack/Abusers] stack/Abusers: this Deny is outside every StatefulHost and HostGroup, so no host picks it up and it blocks nothing: create it inside a StatefulHost or HostGroup, or use host.addDeny(...)'],
+  ['two hosts with one address', (s) => {
+    ops(host(s));
+    ops(new StatefulHost(s, 'other', { address: '192.0.2.10' }));
+  }, "[stack/web] address '192.0.2.10' of stack/web is also used by stack/other: one machine would get two rulesets and the last deploy would win; declare each machine once (one StatefulHost, in several HostGroups for several roles), or correct the address"],
   ['a deployed host without AdminAccess', (s) => {
     host(s).addService('Svc', { ports: [Port.HTTPS] });
   }, "[stack/web] [SFW4] stack/web has no AdminAccess: the deploy connects over SSH (tcp/22) and the new ruleset would lock it out; add host.addAdminAccess('Ops', { peers: [...] }) with the deploying machine's address, or PolicyChecks.of(host).acknowledge('SFW4', 'why SSH stays reachable')"],
