@@ -9,14 +9,15 @@ export type Variant = 'iptables-nft' | 'iptables-legacy' | 'nftables';
 export const VARIANTS: Variant[] = ['iptables-nft', 'iptables-legacy', 'nftables'];
 
 /**
- * Clears every table the library may use (filter and raw, both iptables variants, nft),
- * loads the ruleset with the variant, and checks that the kernel reads back exactly what
- * was rendered (the tables rendered; headers and counters aside).
+ * Clears every table the library may use (filter and raw, both iptables variants, nft)
+ * and every ipset, loads the ruleset with the variant (iptables: its ipsets first), and
+ * checks that the kernel reads back exactly what was rendered (the tables rendered;
+ * headers and counters aside).
  */
 export function loadRuleset(lab: Lab, ns: string, ruleset: CompiledRuleset, variant: Variant): void {
   lab.sh(ns, [
     'for t in iptables iptables-legacy ip6tables ip6tables-legacy; do for tb in filter raw; do $t -t $tb -F; $t -t $tb -X; done; done 2>/dev/null',
-    'nft flush ruleset; conntrack -F 2>/dev/null; true',
+    'nft flush ruleset; conntrack -F 2>/dev/null; ipset destroy 2>/dev/null; true',
   ].join('; '));
   if (variant === 'nftables') {
     const text = ruleset.toNftables();
@@ -24,6 +25,9 @@ export function loadRuleset(lab: Lab, ns: string, ruleset: CompiledRuleset, vari
     if (lab.exec(ns, ['nft', 'list', 'table', 'inet', 'stateful_firewall']) !== text) throw new Error('nft list differs from the rendered ruleset');
     return;
   }
+  // iptables rules match long peer lists with ipsets, which must exist first
+  const sets = ruleset.toIpset();
+  if (sets !== '') lab.exec(ns, ['ipset', 'restore'], { input: sets });
   const suffix = variant === 'iptables-legacy' ? '-legacy' : '';
   for (const family of [IpFamily.IPV4, IpFamily.IPV6]) {
     const tool = family === IpFamily.IPV4 ? 'iptables' : 'ip6tables';

@@ -30,12 +30,12 @@ export const PREROUTING_CHAIN = 'prerouting';
 export const NOTRACK_PREROUTING_CHAIN = 'raw_prerouting';
 export const NOTRACK_OUTPUT_CHAIN = 'raw_output';
 
-/** ICMPv6 neighbour discovery: router solicit/advert, neighbour solicit/advert (RFC 4890 4.4.1). */
 /** Ping: 20 echo requests per second per family, bursts of 50. */
 export const DEFAULT_PING_LIMIT: RateLimit = { rate: 20, unit: RateUnit.SECOND, burst: 50 };
 /** Logging: 10 lines per minute, bursts of 5. */
 export const DEFAULT_LOG_LIMIT: RateLimit = { rate: 10, unit: RateUnit.MINUTE };
 
+/** ICMPv6 neighbour discovery: router solicit/advert, neighbour solicit/advert (RFC 4890 4.4.1). */
 export const ICMPV6_ND_TYPES = [133, 134, 135, 136];
 /** ICMPv6 multicast listener query, report, done and MLDv2 report (RFC 4890 4.4.1). */
 export const ICMPV6_MLD_TYPES = [130, 131, 132, 143];
@@ -61,10 +61,12 @@ const PROTOCOL_ORDER = [Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ICMP
  * 1. `ESTABLISHED,RELATED` accept (nearly every packet stops here),
  * 2. loopback accept,
  * 3. `INVALID` drop,
- * 4. denials, untracked services (`UNTRACKED`), over-limit rules,
- * 5. the openings, `NEW` only (TCP: SYN only), ports and peers merged, widest first,
- * 6. ICMPv6 neighbour discovery and MLD (IPv6 does not work without them), then ping,
- * 7. optional drop logging, then the default action.
+ * 4. the ICMPv6 essentials: neighbour discovery and MLD (IPv6 does not work without
+ *    them), ahead of everything a declaration adds, so no denial can break them,
+ * 5. denials, untracked services (`UNTRACKED`), over-limit rules,
+ * 6. the openings, `NEW` only (TCP: SYN only), ports and peers merged, widest first,
+ * 7. ping,
+ * 8. optional drop logging, then the default action.
  */
 export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   for (const a of [...policy.allowances, ...(policy.denials ?? [])]) {
@@ -90,6 +92,8 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
     },
     { match: { inInterface: 'lo' }, verdict: Verdict.ACCEPT, origins: [baseline], comment: 'loopback' },
     { match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP, origins: [baseline], comment: 'invalid state' },
+    // before the denials: a denied peer (or all of IPv6) must still resolve the host's address and answer its solicitations
+    ...icmpv6EssentialRules(baseline),
   ];
 
   rules.push(...denialRules(policy, sets));
@@ -100,23 +104,6 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   const tracked = policy.allowances.filter((a) => !a.notrack);
   rules.push(...openingsToRules(sortOpenings(mergeAcrossFamilies(collectOpenings({ ...policy, allowances: tracked }))), sets));
 
-  rules.push({
-    match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, icmpTypes: ICMPV6_ND_TYPES, hopLimit: 255 },
-    verdict: Verdict.ACCEPT,
-    origins: [baseline],
-    comment: 'icmpv6 neighbour discovery',
-  });
-  rules.push({
-    match: {
-      family: IpFamily.IPV6,
-      protocol: Protocol.ICMPV6,
-      icmpTypes: ICMPV6_MLD_TYPES,
-      source: { elements: [formatRange(LINK_LOCAL_V6)] },
-    },
-    verdict: Verdict.ACCEPT,
-    origins: [baseline],
-    comment: 'icmpv6 multicast listener discovery',
-  });
   if (policy.allowPing ?? true) {
     const limit = policy.pingRateLimit ?? DEFAULT_PING_LIMIT;
     checkRateLimit(limit, `${baseline}: pingRateLimit`);
@@ -155,6 +142,37 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
   if (raw.length > 0) tables.push({ name: RAW_TABLE, chains: raw });
   const definitions = sets.definitions();
   return definitions.length > 0 ? { tables, sets: definitions } : { tables };
+}
+
+/**
+ * The ICMPv6 essentials of RFC 4890 4.4.1 the host accepts whatever else is declared:
+ * neighbour discovery (router and neighbour solicitations and advertisements, hop limit
+ * 255: never forwarded, so only on-link senders) and MLD from link-local sources. They
+ * come before the denials and everything else a declaration adds: without them a denied
+ * address (or, for a denial of all IPv6, every on-link neighbour) could not resolve the
+ * host, nor the host it, and IPv6 to it would stop in both directions. Stateless (conntrack
+ * leaves them untracked).
+ */
+function icmpv6EssentialRules(baseline: string): Rule[] {
+  return [
+    {
+      match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, icmpTypes: ICMPV6_ND_TYPES, hopLimit: 255 },
+      verdict: Verdict.ACCEPT,
+      origins: [baseline],
+      comment: 'icmpv6 neighbour discovery',
+    },
+    {
+      match: {
+        family: IpFamily.IPV6,
+        protocol: Protocol.ICMPV6,
+        icmpTypes: ICMPV6_MLD_TYPES,
+        source: { elements: [formatRange(LINK_LOCAL_V6)] },
+      },
+      verdict: Verdict.ACCEPT,
+      origins: [baseline],
+      comment: 'icmpv6 multicast listener discovery',
+    },
+  ];
 }
 
 /**
@@ -224,9 +242,9 @@ function limitRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
 
 /**
  * The OUTPUT chain: the same stateful pattern for what the host sends. Established
- * first, loopback, invalid dropped, the declared destinations for NEW only, ICMPv6
- * neighbour discovery and MLD (the host must send them for IPv6 to work), then the
- * outbound default action.
+ * first, loopback, invalid dropped, ICMPv6 neighbour discovery and MLD (the host must
+ * send them for IPv6 to work; like the input chain's, ahead of everything a declaration
+ * adds), the declared destinations for NEW only, then the outbound default action.
  */
 function outputChain(policy: HostPolicy, baseline: string, sets: SetBuilder, untracked: Rule[]): Chain {
   const outbound = policy.outbound!;
@@ -240,16 +258,16 @@ function outputChain(policy: HostPolicy, baseline: string, sets: SetBuilder, unt
     { match: { states: [ConnectionState.ESTABLISHED, ConnectionState.RELATED] }, verdict: Verdict.ACCEPT, origins: [origin], comment: 'established and related traffic' },
     { match: { outInterface: 'lo' }, verdict: Verdict.ACCEPT, origins: [origin], comment: 'loopback' },
     { match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP, origins: [origin], comment: 'invalid state' },
-    // the replies of untracked services
-    ...untracked.map((r) => ({ ...replyOf(r), comment: 'untracked service replies' })),
-    // the same openings, to destinations instead of from sources
-    ...openingsToRules(openings, sets).map((r) => ({ ...r, match: { ...r.match, source: undefined, destination: r.match.source } })),
     {
       match: { family: IpFamily.IPV6, protocol: Protocol.ICMPV6, icmpTypes: [...ICMPV6_MLD_TYPES, ...ICMPV6_ND_TYPES].sort((a, b) => a - b) },
       verdict: Verdict.ACCEPT,
       origins: [origin],
       comment: 'icmpv6 neighbour discovery and multicast listener discovery',
     },
+    // the replies of untracked services
+    ...untracked.map((r) => ({ ...replyOf(r), comment: 'untracked service replies' })),
+    // the same openings, to destinations instead of from sources
+    ...openingsToRules(openings, sets).map((r) => ({ ...r, match: { ...r.match, source: undefined, destination: r.match.source } })),
     ...defaultActionRules(outbound.defaultAction ?? DefaultAction.REJECT, origin),
   ];
   return { name: OUTPUT_CHAIN, hook: ChainHook.OUTPUT, policy: Verdict.ACCEPT, rules };

@@ -19,12 +19,14 @@ const openings = (rules: Rule[]) =>
   rules.filter((r) => r.match.states?.length === 1 && r.match.states[0] === ConnectionState.NEW && r.match.icmpTypes === undefined);
 
 describe('compileHostPolicy', () => {
-  test('baseline order: established first, loopback, invalid, then openings, then the default action', () => {
+  test('baseline order: established first, loopback, invalid, the ICMPv6 essentials, then openings, then the default action', () => {
     const rules = inputRules([{ ports: [Port.HTTP], peers: [Peer.any()] }]);
     expect(rules[0]).toMatchObject({ match: { states: [ConnectionState.ESTABLISHED, ConnectionState.RELATED] }, verdict: Verdict.ACCEPT });
     expect(rules[1]).toMatchObject({ match: { inInterface: 'lo' }, verdict: Verdict.ACCEPT });
     expect(rules[2]).toMatchObject({ match: { states: [ConnectionState.INVALID] }, verdict: Verdict.DROP });
-    expect(rules[3].match).toMatchObject({
+    expect(rules[3]).toMatchObject({ match: { protocol: Protocol.ICMPV6, icmpTypes: [133, 134, 135, 136], hopLimit: 255 }, verdict: Verdict.ACCEPT });
+    expect(rules[4]).toMatchObject({ match: { protocol: Protocol.ICMPV6, icmpTypes: [130, 131, 132, 143] }, verdict: Verdict.ACCEPT });
+    expect(rules[5].match).toMatchObject({
       protocol: Protocol.TCP, states: [ConnectionState.NEW], tcpSynOnly: true, destinationPorts: [{ from: 80, to: 80 }],
     });
     expect(rules[rules.length - 2]).toMatchObject({ match: { protocol: Protocol.TCP }, verdict: Verdict.REJECT, rejectWith: RejectWith.TCP_RESET });
