@@ -15,20 +15,12 @@ import { ChildProcess, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { isLibraryLine, library, target } from '../support/iptables-objects';
 import { Lab, netnsSupported, RunResult, withLab } from '../support/netns';
+import { SCRIPT, Variant, VARIANTS } from '../support/script-lab';
 
-const SCRIPT = path.resolve(__dirname, '..', '..', 'assets', 'sfw-apply.sh');
 const describeKernel = netnsSupported() ? describe : describe.skip;
 
-interface Variant {
-  readonly name: string;
-  readonly ipt: string;
-  readonly ip6t: string;
-}
-const VARIANTS: readonly Variant[] = [
-  { name: 'iptables-nft', ipt: 'iptables-nft', ip6t: 'ip6tables-nft' },
-  { name: 'iptables-legacy', ipt: 'iptables-legacy', ip6t: 'ip6tables-legacy' },
-];
 const DEFAULT_VARIANT: Variant = { name: 'default', ipt: 'iptables', ip6t: 'ip6tables' };
 
 /** One test's working dirs plus the env the script runs with. */
@@ -95,28 +87,6 @@ function save(lab: Lab, ns: string, cmd: string): string {
 }
 const save4 = (lab: Lab, ns: string, v: Variant) => save(lab, ns, `${v.ipt}-save`);
 const save6 = (lab: Lab, ns: string, v: Variant) => save(lab, ns, `${v.ip6t}-save`);
-
-function target(line: string): string {
-  const m = / -[jg] (\S+)/.exec(line);
-  return m ? m[1] : '';
-}
-const isLibraryLine = (l: string) => l.startsWith(':SFW-') || l.startsWith('-A SFW-') || (l.startsWith('-A ') && target(l).startsWith('SFW-'));
-
-/** Library objects of an iptables-save text: table -> chain -> ordered rules (hooks under their built-in chain). */
-function library(text: string): Record<string, Record<string, string[]>> {
-  const out: Record<string, Record<string, string[]>> = {};
-  let table = '';
-  for (const line of text.split('\n')) {
-    if (line.startsWith('*')) {
-      table = line.slice(1);
-    } else if (line.startsWith(':SFW-')) {
-      ((out[table] ??= {})[line.split(' ')[0].slice(1)] ??= []);
-    } else if (isLibraryLine(line)) {
-      ((out[table] ??= {})[line.split(' ')[1]] ??= []).push(line);
-    }
-  }
-  return out;
-}
 
 /** Everything in an iptables-save text that does not belong to the library (tables without rules dropped). */
 function foreign(text: string): string[] {

@@ -39,13 +39,12 @@
  * that covers the ruleset makes confirm fail with what to install.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Backend, CompiledRuleset, IpFamily, Peer, Port } from '../../src/engine';
 import { normalizeIpsetSave, normalizeIptablesSave } from '../support/kernel';
 import { Lab, netnsSupported, RunResult, withLab } from '../support/netns';
+import { makeScriptCtx, runScript, ScriptCtx, scriptOk, startListener } from '../support/script-lab';
 
-const SCRIPT = path.resolve(__dirname, '..', '..', 'assets', 'sfw-apply.sh');
 const describeKernel = netnsSupported() ? describe : describe.skip;
 
 // 10 IPv4 and 10 IPv6 peers that do not merge into ranges: both become sets (threshold 8)
@@ -67,37 +66,10 @@ function compile(extraPorts: readonly number[] = []): CompiledRuleset {
 }
 const RULESET = compile();
 
-/** One test's dirs and the env the script runs with. */
-interface Ctx {
-  readonly dir: string;
-  readonly pending: string;
-  readonly state: string;
-  readonly root: string;
-  readonly env: NodeJS.ProcessEnv;
-}
-
-function makeCtx(): Ctx {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfw-boot-'));
-  const ctx: Ctx = {
-    dir,
-    pending: path.join(dir, 'pending'),
-    state: path.join(dir, 'state'),
-    root: path.join(dir, 'root'),
-    env: { PATH: process.env.PATH, LC_ALL: 'C', TMPDIR: dir, SFW_ROOT: path.join(dir, 'root'), SFW_TIMER: 'detached' },
-  };
-  fs.mkdirSync(ctx.pending);
-  fs.mkdirSync(ctx.root);
-  return ctx;
-}
-
-function sfw(lab: Lab, ns: string, ctx: Ctx, args: readonly string[], env: NodeJS.ProcessEnv = {}): RunResult {
-  return lab.run(ns, ['dash', SCRIPT, ...args, '--state-dir', ctx.state], { env: { ...ctx.env, ...env }, timeoutMs: 60_000 });
-}
-
-function ok(r: RunResult): RunResult {
-  if (r.status !== 0) throw new Error(`exited ${r.status}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
-  return r;
-}
+type Ctx = ScriptCtx;
+const makeCtx = (): Ctx => makeScriptCtx('boot');
+const sfw = runScript;
+const ok = scriptOk;
 
 function writePending(ctx: Ctx, ruleset: CompiledRuleset, backend: Backend): void {
   for (const name of fs.readdirSync(ctx.pending)) fs.rmSync(path.join(ctx.pending, name));
@@ -170,32 +142,7 @@ function expectLiveNft(lab: Lab, ns: string, ruleset: CompiledRuleset): void {
 }
 
 /** Echo server on the ports (IPv4 + IPv6), prints "ready". */
-const SERVER = `
-import socket, sys, threading, time
-def listen(port):
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    s.bind(("::", port))
-    s.listen(16)
-    def loop():
-        while True:
-            c, _ = s.accept()
-            c.close()
-    threading.Thread(target=loop, daemon=True).start()
-for p in sys.argv[1:]:
-    listen(int(p))
-print("ready", flush=True)
-time.sleep(120)
-`;
 
-async function startServer(lab: Lab, ns: string, ports: readonly number[]): Promise<void> {
-  const server = lab.spawn(ns, ['python3', '-c', SERVER, ...ports.map(String)]);
-  await new Promise<void>((resolve, reject) => {
-    server.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
-    server.on('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-}
 
 /** Connects to every address and port at once (one python3 in the client): open, refused (RST) or timeout. */
 const PROBE = `
@@ -521,7 +468,7 @@ describeKernel('boot persistence: after a wipe (a reboot), what the boot runs br
       { ns: host, ifname: 'eth0', addresses: ['192.0.2.1/24', '2001:db8::1/64'] },
       { ns: client, ifname: 'eth0', addresses: ['192.0.2.2/24', '2001:db8::2/64'] },
     );
-    await startServer(lab, host, [22, 23, 80]);
+    await startListener(lab, host, [22, 23, 80]);
     const expectLive = () => (conv.backend === Backend.NFTABLES ? expectLiveNft(lab, host, RULESET) : expectLiveIptables(lab, host, RULESET));
 
     writePending(c, RULESET, conv.backend);

@@ -14,24 +14,14 @@
  * such a chain is refused (exit 3, nothing changed).
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { Peer, Port, StatefulHost } from '../../src';
 import { Lab, netnsSupported, ProbeResult, RunResult, withLab } from '../support/netns';
+import { makeScriptCtx, runScript, ScriptCtx, scriptOk, startListener, Variant, VARIANTS } from '../support/script-lab';
 
-const SCRIPT = path.resolve(__dirname, '..', '..', 'assets', 'sfw-apply.sh');
 const describeKernel = netnsSupported() ? describe : describe.skip;
 
-interface Variant {
-  readonly name: string;
-  readonly ipt: string;
-  readonly ip6t: string;
-}
-const VARIANTS: readonly Variant[] = [
-  { name: 'iptables-nft', ipt: 'iptables-nft', ip6t: 'ip6tables-nft' },
-  { name: 'iptables-legacy', ipt: 'iptables-legacy', ip6t: 'ip6tables-legacy' },
-];
 
 // The host has one link to each client.
 const HOST_B = '10.73.1.1'; // as the banned client sees it
@@ -77,23 +67,6 @@ function render(opts: { outbound?: boolean } = {}): Record<string, string> {
 }
 
 /** TCP listeners on 0.0.0.0 for the given ports; prints "ready"; exits after 120 s. */
-const LISTENER = `
-import socket, sys, threading, time
-def listen(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
-    s.listen(64)
-    def loop():
-        while True:
-            c, _ = s.accept()
-            c.close()
-    threading.Thread(target=loop, daemon=True).start()
-for p in sys.argv[1:]:
-    listen(int(p))
-print("ready", flush=True)
-time.sleep(120)
-`;
 
 /** Like `Lab.tcpProbe`, for several ports in one python process (one spawn instead of one per port). */
 const PROBE = `
@@ -119,52 +92,16 @@ function probePorts(lab: Lab, ns: string, addr: string, ports: readonly number[]
   return JSON.parse(lab.exec(ns, ['python3', '-c', PROBE, addr, String(timeoutSec), ...ports.map(String)], { timeoutMs: 60_000 }));
 }
 
-async function startListener(lab: Lab, ns: string, ports: readonly number[]): Promise<void> {
-  const child = lab.spawn(ns, ['python3', '-c', LISTENER, ...ports.map(String)]);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`listener exited ${code}`)));
-  });
-}
 
-/** One test's pending/state dirs and the script's environment. */
-interface Ctx {
-  readonly dir: string;
-  readonly pending: string;
-  readonly state: string;
-  readonly env: NodeJS.ProcessEnv;
-}
+type Ctx = ScriptCtx;
 
-function makeCtx(variant: Variant): Ctx {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfw-coexist-'));
-  const ctx: Ctx = {
-    dir,
-    pending: path.join(dir, 'pending'),
-    state: path.join(dir, 'state'),
-    env: {
-      PATH: process.env.PATH,
-      LC_ALL: 'C',
-      TMPDIR: dir,
-      SFW_ROOT: path.join(dir, 'root'),
-      SFW_TIMER: 'detached',
-      SFW_IPTABLES: variant.ipt,
-      SFW_IP6TABLES: variant.ip6t,
-    },
-  };
-  fs.mkdirSync(ctx.pending);
+const makeCtx = (variant: Variant): Ctx => makeScriptCtx('coexist', {
+  env: { SFW_IPTABLES: variant.ipt, SFW_IP6TABLES: variant.ip6t },
   // a host with systemd and no persistence convention: confirm installs the library's boot unit
-  fs.mkdirSync(path.join(dir, 'root', 'etc', 'systemd', 'system'), { recursive: true });
-  return ctx;
-}
-
-function sfw(lab: Lab, ns: string, ctx: Ctx, args: readonly string[]): RunResult {
-  return lab.run(ns, ['dash', SCRIPT, ...args, '--state-dir', ctx.state], { env: ctx.env, timeoutMs: 60_000 });
-}
-
-function ok(r: RunResult): RunResult {
-  if (r.status !== 0) throw new Error(`sfw-apply.sh exited ${r.status}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
-  return r;
-}
+  systemd: true,
+});
+const sfw = (lab: Lab, ns: string, ctx: Ctx, args: readonly string[]): RunResult => runScript(lab, ns, ctx, args);
+const ok = scriptOk;
 
 function writePending(ctx: Ctx, files: Record<string, string>): void {
   for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(ctx.pending, name), content);

@@ -11,12 +11,11 @@
  * namespace, where the values are read-only and the script must only warn.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Backend, CompiledRuleset, ConntrackSizing, Peer, Port } from '../../src/engine';
 import { Lab, netnsSupported, RunResult, runHost, withLab } from '../support/netns';
+import { makeScriptCtx, SCRIPT, ScriptCtx } from '../support/script-lab';
 
-const SCRIPT = path.resolve(__dirname, '..', '..', 'assets', 'sfw-apply.sh');
 const CT_MAX_FILE = '/proc/sys/net/netfilter/nf_conntrack_max';
 const CT_HASH_FILE = '/sys/module/nf_conntrack/parameters/hashsize';
 const SYSCTL_CONF = 'etc/sysctl.d/90-stateful-firewall-conntrack.conf';
@@ -44,28 +43,8 @@ function restoreKernel(values: { max: number; buckets: number }): void {
   if (readKernel(CT_MAX_FILE) !== values.max) fs.writeFileSync(CT_MAX_FILE, String(values.max));
 }
 
-/** One test's temp dir: state dir, SFW_ROOT and pending dir, and the env the script runs with. */
-interface Ctx {
-  readonly dir: string;
-  readonly state: string;
-  readonly root: string;
-  readonly pending: string;
-  readonly env: NodeJS.ProcessEnv;
-}
-
-function makeCtx(): Ctx {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfw-conntrack-'));
-  const ctx: Ctx = {
-    dir,
-    state: path.join(dir, 'state'),
-    root: path.join(dir, 'root'),
-    pending: path.join(dir, 'pending'),
-    env: { PATH: process.env.PATH, LC_ALL: 'C', TMPDIR: dir, SFW_ROOT: path.join(dir, 'root'), SFW_TIMER: 'detached' },
-  };
-  fs.mkdirSync(ctx.root);
-  fs.mkdirSync(ctx.pending);
-  return ctx;
-}
+type Ctx = ScriptCtx;
+const makeCtx = (): Ctx => makeScriptCtx('conntrack');
 
 /** Runs the script in this process's network namespace (the initial one for the tune tests). */
 function sfwHost(ctx: Ctx, args: readonly string[]): RunResult {
