@@ -22,7 +22,7 @@ const project = new cdktf.ConstructLibraryCdktf({
   devDeps: ['@cdktf/provider-null@^11.0.0', '@types/node@^20', 'typescript@~6.0.3', 'cdktf-cli@0.21.0'],
 
   npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/.ci/', '/test-tmp/'] },
-  gitignore: ['/test-tmp/', 'cdktf.out/', '.gen/', '.terraform/', '*.tfstate*', '/bench/tmp/'],
+  gitignore: ['/node_modules', '/test-tmp/', 'cdktf.out/', '.gen/', '.terraform/', '*.tfstate*', '/bench/tmp/'],
 
   jestOptions: {
     updateSnapshot: UpdateSnapshot.NEVER,
