@@ -454,11 +454,25 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/sfw-apply.XXXXXX") || die "cannot create a temp
 # lock [SECONDS]: serialise apply/confirm/rollback/destroy (mkdir is atomic).
 lock() {
   _tries=${1:-60}
+  _nopid=0
   while ! mkdir "$STATE_DIR/lock" 2>/dev/null; do
     _holder=$(cat "$STATE_DIR/lock/pid" 2>/dev/null || true)
     if [ -n "$_holder" ] && ! kill -0 "$_holder" 2>/dev/null; then
       rm -rf "$STATE_DIR/lock"
       continue
+    fi
+    # a holder writes its pid right after taking the lock: a lock still without
+    # one seconds later belongs to a process killed in between
+    if [ -z "$_holder" ]; then
+      _nopid=$((_nopid + 1))
+      if [ "$_nopid" -ge 3 ]; then
+        warn "removing the lock of a process that died while taking it"
+        rm -rf "$STATE_DIR/lock"
+        _nopid=0
+        continue
+      fi
+    else
+      _nopid=0
     fi
     _tries=$((_tries - 1))
     [ "$_tries" -gt 0 ] || die "state dir $STATE_DIR is locked by process ${_holder:-?}"

@@ -100,6 +100,17 @@ describeKernel('sfw-apply.sh reads only what it can trust (namespaces)', () => {
     expect(fs.existsSync(path.join(c.state, 'current.env'))).toBe(false);
   }));
 
+  test('a lock without a holder pid (its holder killed while taking it) is removed after a few seconds, with a warning', () => withLab((lab) => {
+    const ns = lab.addNamespace('host');
+    const c = makeCtx();
+    fs.mkdirSync(path.join(c.state, 'lock'), { recursive: true, mode: 0o700 });
+    fs.chmodSync(c.state, 0o700);
+    const r = applyAs(lab, ns, c, ['--sha256', `rules.v4=${sha(RULES_V4)}`]);
+    expect(r.stderr).toContain('stateful-firewall: warning: removing the lock of a process that died while taking it');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('apply id: abc-123');
+  }));
+
   test('a missing file named by --sha256 is refused', () => withLab((lab) => {
     const ns = lab.addNamespace('host');
     const c = makeCtx();
