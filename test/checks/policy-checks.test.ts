@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { CheckLevel, HostFacts, IPolicyCheck, Peer, PolicyChecks, Port, StatefulHost } from '../../src';
+import { synthError, warnings } from '../support/synth';
 
 /** The hosts pin their host key: SFW6 (test/checks/rules/host-key-not-pinned.test.ts) stays quiet here. */
 const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINk5NeV0wbFbRcBaiHus4UtwtGEpKo0wV+lYVUZos/vf';
@@ -15,18 +16,6 @@ function setup(build: (host: StatefulHost, stack: TerraformStack, app: App) => v
   return { app, host };
 }
 
-function warnings(host: StatefulHost): string[] {
-  return host.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => m.data as string);
-}
-
-function synthError(app: App): string | undefined {
-  try {
-    app.synth();
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
 
 describe('policy checks', () => {
   test('SFW1: a management port open to the world is a warning', () => {

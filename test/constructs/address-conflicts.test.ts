@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { Peer, StatefulHost, StatefulHostProps } from '../../src';
+import { synthErrors } from '../support/synth';
 
 // Two StatefulHosts for one machine get two rulesets, and the last deploy wins: hosts of
 // one app whose addresses overlap (after normalizing) are one error at synth, naming
@@ -27,15 +28,6 @@ const pair = (a: Partial<StatefulHostProps>, b: Partial<StatefulHostProps>): Bui
   host(s, 'b', b);
 };
 
-/** The error lines of a synth (`[path] message`), or [] when it succeeds. */
-function synthErrors(app: App): string[] {
-  try {
-    app.synth();
-    return [];
-  } catch (e) {
-    return (e as Error).message.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('['));
-  }
-}
 
 const CONFLICTS: [string, Build, string[]][] = [
   ['one address, one stack', pair({ address: '192.0.2.10' }, { address: '192.0.2.10' }),

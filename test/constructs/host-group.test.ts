@@ -1,6 +1,7 @@
 import { App, TerraformStack, Testing } from 'cdktf';
 import { HostGroup, IpFamily, Packet, Peer, Port, StatefulHost } from '../../src';
 import '../../src/testing/jest';
+import { warnings } from '../support/synth';
 
 function fleet() {
   const stack = new TerraformStack(Testing.app(), 'fleet');
@@ -75,7 +76,7 @@ describe('HostGroup and Connections', () => {
     all.addHost(h);
     h.connections.allowFrom(empty, Port.SSH);
     app.synth();
-    expect(h.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => m.data)).toEqual([
+    expect(warnings(h)).toEqual([
       'connections into fleet/h from fleet/bastions open nothing: fleet/bastions has no hosts (with addresses)',
     ]);
   });

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminAccess, Deny, HostGroup, OutboundAccess, Peer, Port, Service, StatefulHost } from '../../src';
+import { synthErrors } from '../support/synth';
 
 // A declaration outside every StatefulHost and HostGroup is picked up by no ruleset: a
 // Deny there would block nothing, a Service open nothing. Each is one error at synth,
@@ -18,15 +19,6 @@ const host = (s: Construct, id = 'web', address = '192.0.2.10') => {
   return h;
 };
 
-/** The error lines of a synth (`[path] message`), or [] when it succeeds. */
-function synthErrors(app: App): string[] {
-  try {
-    app.synth();
-    return [];
-  } catch (e) {
-    return (e as Error).message.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('['));
-  }
-}
 
 const STRAY: [string, Build, string[]][] = [
   ['a Service in a stack', (s) => new Service(s, 'Web', { ports: [Port.HTTPS] }), [

@@ -2,6 +2,7 @@ import { Testing } from 'cdktf';
 import { NS1_HOST_KEY, ResolverStack } from '../../examples/resolver/main';
 import { Backend, Direction, Explain, IpFamily, Packet, RejectWith, StatefulHost, TcpFlag } from '../../src';
 import '../../src/testing/jest';
+import { allWarnings } from '../support/synth';
 
 function host(): StatefulHost {
   return new ResolverStack(Testing.app(), 'resolver').ns;
@@ -14,7 +15,7 @@ describe('examples/resolver', () => {
     const app = Testing.app();
     const stack = new ResolverStack(app, 'resolver');
     app.synth();
-    expect(app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => `${c.node.path}: ${m.data}`))).toEqual([]);
+    expect(allWarnings(app)).toEqual([]);
     expect(stack.ns.facts.connection?.hostKey).toBe(NS1_HOST_KEY);
   });
 

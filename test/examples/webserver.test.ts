@@ -7,6 +7,7 @@ import { ConnectionState, Explain, IpFamily, Packet, RejectWith, StatefulHost, T
 import '../../src/testing/jest';
 import { applyScript, sha256 } from '../../src/deploy/apply-script';
 import { escapeTerraformTemplate } from '../../src/deploy/terraform-escape';
+import { allWarnings } from '../support/synth';
 
 const EXAMPLE_DIR = path.join(__dirname, '..', '..', 'examples', 'webserver');
 
@@ -121,6 +122,6 @@ describe('examples/webserver', () => {
     app.synth();
     expect(fs.existsSync(path.join(outdir, 'stacks', 'webserver', 'firewall', 'web', 'rules.v6'))).toBe(true);
     // no policy check warns: in particular the deploy pins the host key (SFW6)
-    expect(app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => `${c.node.path}: ${m.data}`))).toEqual([]);
+    expect(allWarnings(app)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { App, Fn, TerraformStack, Testing } from 'cdktf';
 import { CheckLevel, DeploymentOptions, HostFacts, HostKeyNotPinned, Peer, PolicyChecks, StatefulHost } from '../../../src';
+import { synthError, warnings } from '../../support/synth';
 
 const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINk5NeV0wbFbRcBaiHus4UtwtGEpKo0wV+lYVUZos/vf';
 const BASTION_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK4NFPEMjaznX3G5Im5h4M2kh4lHExs7X46bqlD/Nn3+';
@@ -28,19 +29,6 @@ function setup(deployment?: DeploymentOptions): Setup {
   return { app, stack, host };
 }
 
-function warnings(host: StatefulHost): string[] {
-  return host.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => m.data as string);
-}
-
-/** Synthesizes; returns the error message, or undefined when synth succeeds. */
-function synthError(app: App): string | undefined {
-  try {
-    app.synth();
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
 
 describe('SFW6: host key not pinned', () => {
   test('a deployed host without a host key warns by default, naming the path, the address and the fix', () => {
