@@ -16,7 +16,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DataResource, RemoteExecProvisioner, TerraformStack } from 'cdktf';
-import { Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
+import { Port, StatefulHost } from '../../src';
 import { library } from '../support/iptables-objects';
 import { runHost } from '../support/netns';
 import { LabHost, TerraformLab, TerraformResult, terraformLabUnsupported, waitFor } from '../support/terraform-lab';
@@ -177,19 +177,7 @@ describeLab('deploy safety (terraform, sshd, kernel in namespaces)', () => {
     if (r.status !== 0) throw new Error(`in ${host.name}: ${script}: ${r.stderr}`);
   };
 
-  const firewall = (stack: TerraformStack, h: LabHost, user: string, ports: Port[], id = h.name) => {
-    const host = new StatefulHost(stack, id, {
-      address: h.address,
-      deployment: {
-        resource: ProvisioningResource.TERRAFORM_DATA,
-        connection: { user, privateKey: lab.privateKey, hostKey: h.hostKey },
-        rollbackTimeoutSeconds: 30,
-      },
-    });
-    host.addService('App', { ports });
-    host.addAdminAccess('Ops', { peers: [Peer.ipv4(h.clientAddress), Peer.ipv6(h.clientAddress6)] });
-    return host;
-  };
+  const firewall = (stack: TerraformStack, h: LabHost, user: string, ports: Port[], id = h.name) => lab.firewall(stack, h, { user, ports, id });
 
   test('a local user racing every step cannot change what runs as root (root and sudo deploys, redeploy, destroy)', async () => {
     const attackers = [await startAttacker(lab, asRoot, 170), await startAttacker(lab, asSudo, 170)];

@@ -18,7 +18,7 @@ import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
+import { Peer, Port } from '../../src';
 import { LabHost, TerraformLab, TerraformResult, terraformLabUnsupported, TimedLine, waitFor } from '../support/terraform-lab';
 
 const unsupported = terraformLabUnsupported();
@@ -62,19 +62,11 @@ describeLab('the confirm window under load: real terraform, sshd and kernel with
     busy = [];
   }
 
-  const synth = (ports: number[], lockout = false) => lab.synth((stack) => {
-    const host = new StatefulHost(stack, 'h1', {
-      address: h1.address,
-      deployment: {
-        resource: ProvisioningResource.TERRAFORM_DATA,
-        connection: { user: 'root', privateKey: lab.privateKey, hostKey: h1.hostKey },
-        rollbackTimeoutSeconds: ROLLBACK_SECONDS,
-      },
-    });
-    host.addService('App', { ports: ports.map((p) => Port.tcp(p)) });
-    host.addAdminAccess('Ops', { peers: lockout ? [Peer.ipv4('192.0.2.10')] : [Peer.ipv4(h1.clientAddress), Peer.ipv6(h1.clientAddress6)] });
-    return host;
-  });
+  const synth = (ports: number[], lockout = false) => lab.synth((stack) => lab.firewall(stack, h1, {
+    ports: ports.map((p) => Port.tcp(p)),
+    rollbackSeconds: ROLLBACK_SECONDS,
+    ...(lockout ? { admins: [Peer.ipv4('192.0.2.10')] } : {}),
+  }));
 
   const live = () => library(lab.hostExec(h1, ['iptables-save']));
   /** `sfw-apply.sh status` on the host (its state dir, its namespace). */

@@ -426,19 +426,7 @@ describeSudo('terraform deploys as a user with password-less sudo (namespace lab
   }, 60_000);
   afterAll(() => lab?.destroy());
 
-  const synth = (ports: Port[]) => lab.synth((stack) => {
-    const host = new StatefulHost(stack, 'h4', {
-      address: h4.address,
-      deployment: {
-        resource: ProvisioningResource.TERRAFORM_DATA,
-        connection: { user: 'deploy', privateKey: lab.privateKey, hostKey: h4.hostKey },
-        rollbackTimeoutSeconds: ROLLBACK_SECONDS,
-      },
-    });
-    host.addService('App', { ports });
-    host.addAdminAccess('Ops', { peers: [Peer.ipv4(h4.clientAddress), Peer.ipv6(h4.clientAddress6)] });
-    return host;
-  });
+  const synth = (ports: Port[]) => lab.synth((stack) => lab.firewall(stack, h4, { user: 'deploy', ports, rollbackSeconds: ROLLBACK_SECONDS }));
   const apply = () => lab.terraform(['apply', '-auto-approve', '-input=false'], 120_000);
 
   test('deploy, redeploy and destroy', async () => {

@@ -24,6 +24,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { Lab, netnsSupported, ProbeResult, runHost, RunResult } from './netns';
+import { Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -75,6 +76,20 @@ export interface LabHost {
 }
 
 /** Options of `TerraformLab.addHost`. */
+/** Options of `TerraformLab.firewall`. */
+export interface LabFirewallOptions {
+  /** The SSH user (default root). */
+  readonly user?: string;
+  /** The ports of the host's `App` service, open to anyone. */
+  readonly ports: readonly Port[];
+  /** Who gets SSH (default: the client's addresses on the host's link, so the deploy can confirm). */
+  readonly admins?: readonly Peer[];
+  /** rollbackTimeoutSeconds (default 30). */
+  readonly rollbackSeconds?: number;
+  /** The construct id (default the lab host's name). */
+  readonly id?: string;
+}
+
 export interface AddHostOptions {
   /** Further IPv4 addresses (on the link to the client) sshd listens on. */
   readonly extraAddresses?: string[];
@@ -289,6 +304,24 @@ export class TerraformLab {
   /** The host's /var/lib/stateful-firewall, seen from this machine (the overlay's upper dir). */
   public stateDir(host: LabHost): string {
     return path.join(host.dir, 'varlib.up', 'stateful-firewall');
+  }
+
+  /**
+   * The lab's usual firewall for a host: deployed over the lab's SSH key with the host key
+   * pinned (terraform_data), an `App` service and SSH for the admins.
+   */
+  public firewall(stack: TerraformStack, h: LabHost, opts: LabFirewallOptions): StatefulHost {
+    const host = new StatefulHost(stack, opts.id ?? h.name, {
+      address: h.address,
+      deployment: {
+        resource: ProvisioningResource.TERRAFORM_DATA,
+        connection: { user: opts.user ?? 'root', privateKey: this.privateKey, hostKey: h.hostKey },
+        rollbackTimeoutSeconds: opts.rollbackSeconds ?? 30,
+      },
+    });
+    host.addService('App', { ports: [...opts.ports] });
+    host.addAdminAccess('Ops', { peers: [...(opts.admins ?? [Peer.ipv4(h.clientAddress), Peer.ipv6(h.clientAddress6)])] });
+    return host;
   }
 
   /** Runs a command in the host's network namespace (iptables-save, nft, ...). */
