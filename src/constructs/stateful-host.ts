@@ -32,13 +32,12 @@ import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
 import { RateLimit } from '../engine/model/rate-limit';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
+import { stackIsFailing } from '../synth/synth-session';
 
 /** Every port of every protocol: what a denial without ports covers. */
 const ALL_TRAFFIC = [Port.allTcp(), Port.allUdp(), ...Array.from({ length: 256 }, (_, t) => t)
   .flatMap((t) => [Port.icmpType(t), Port.icmpv6Type(t)])];
 
-/** Per synth session: whether a stack carries error annotations (its hosts then write nothing). */
-const FAILING_STACKS = new WeakMap<object, Map<TerraformStack, boolean>>();
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 /** nft identifiers: a letter, then letters, digits and underscores (kept short for readability). */
@@ -475,15 +474,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   private writeRulesets(session: { outdir: string; manifest: any }): void {
     const stack = TerraformStack.of(this);
     // a synth that is going to fail must not leave rulesets behind
-    // scanned once per synth and stack, not once per host
-    let failing = FAILING_STACKS.get(session)?.get(stack);
-    if (failing === undefined) {
-      failing = stack.node.findAll().some((c) => c.node.metadata.some((m) => m.type === '@cdktf/error'));
-      const perStack = FAILING_STACKS.get(session) ?? new Map<TerraformStack, boolean>();
-      perStack.set(stack, failing);
-      FAILING_STACKS.set(session, perStack);
-    }
-    if (failing) return;
+    if (stackIsFailing(session, stack)) return;
     const workdir = session.manifest.forStack(stack).workingDirectory;
     const dir = path.join(session.outdir, workdir, 'firewall', this.hostName);
     fs.mkdirSync(dir, { recursive: true });

@@ -1,21 +1,22 @@
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import {
-  DataResource, FileProvisioner, Lazy, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource, TerraformSelf, TerraformStack,
+  FileProvisioner, hashMapper, hashMapperHcl, ITerraformDependable, Lazy, RemoteExecProvisioner, SSHProvisionerConnection, stringToHclTerraform,
+  stringToTerraform, TerraformResource, TerraformSelf, TerraformStack,
 } from 'cdktf';
 import { Construct } from 'constructs';
 import { applyScript, sha256 } from './apply-script';
 import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deployment-options';
-import { ID_PLACEHOLDER, prepareStep, PREPARE_SCRIPT_PATH, PRIVATE_DIR, scriptStep, STEP_SCRIPT_PATH } from './remote-steps';
-import { escapeTerraformTemplate } from './terraform-escape';
+import { FIRST_SCRIPT_PATH, hostBundle, scriptStep, STEP_SCRIPT_PATH } from './remote-steps';
+import { REMOTE_STATE_DIR, StackDeployFiles } from './stack-deploy-files';
 import { Backend } from '../engine/compiler/backend';
 import { ConntrackSizing } from '../engine/conntrack-sizing';
 import { IPSET_FILE } from '../engine/render/ipset';
+import { onSynthesize } from '../synth/synth-session';
 
 const NULL_PROVIDERS = new WeakMap<TerraformStack, NullProvider>();
 
-/** Where the library keeps its files on a host. */
-export const REMOTE_STATE_DIR = '/var/lib/stateful-firewall';
+export { REMOTE_STATE_DIR } from './stack-deploy-files';
 /** The script as `apply` installs it (root's copy, used by the rollback timer and `confirm`). */
 const REMOTE_SCRIPT = `${REMOTE_STATE_DIR}/sfw-apply.sh`;
 
@@ -99,6 +100,7 @@ export class HostDeployment extends Construct {
       bastionPort: c.bastionPort,
     };
     const script = applyScript();
+    const files = StackDeployFiles.of(this);
     // sets.ipset is always uploaded for iptables, empty when the ruleset uses no sets: the
     // apply script treats an empty file as "no sets" (and prunes the library's old ones)
     const fileNames = props.host.backend === Backend.NFTABLES ? ['ruleset.nft'] : ['rules.v4', 'rules.v6', IPSET_FILE];
@@ -107,70 +109,56 @@ export class HostDeployment extends Construct {
       const z = props.host.kernelConntrackSizing;
       return z ? ` --conntrack-max ${z.maxEntries} --conntrack-buckets ${z.hashBuckets}` : '';
     };
-    const content = (name: string) => Lazy.stringValue({ produce: () => escapeTerraformTemplate(rendered(name)) });
-    // the apply script checks each uploaded file against these digests: a file replaced
-    // between upload and apply (another deploy, another user) fails the deploy
-    const digests = () => fileNames.map((n) => ` --sha256 ${n}=${sha256(rendered(n))}`).join('');
     const sudo = connection.user !== 'root';
     const common = `--state-dir ${REMOTE_STATE_DIR} --backend ${props.host.backend} --mode ${ownership}`;
 
-    // Every step runs from the SSH user's home directory, never from /tmp (see
-    // remote-steps.ts): the first from a file in the home directory itself, the others
-    // from the private ~/.stateful-firewall, where each apply uploads into a directory of
-    // its own, named by the resource's id, which is also the apply id `confirm` checks.
-    const selfId = TerraformSelf.getString('id');
-    const withId = (text: string) => {
-      const parts = escapeTerraformTemplate(text).split(ID_PLACEHOLDER);
-      return parts.join(selfId);
-    };
-    const firstStep: SSHProvisionerConnection = { ...connection, scriptPath: PREPARE_SCRIPT_PATH };
-    const laterStep: SSHProvisionerConnection = { ...connection, scriptPath: STEP_SCRIPT_PATH };
+    // The host's bundle (its rendered files and the apply arguments, with each file's
+    // sha256: the apply script refuses a file replaced between upload and apply) is
+    // written into the stack's output at synth, under a name unique to this deployment.
+    const bundleKey = this.node.addr;
+    onSynthesize(this, (_session, stackDir) => {
+      const texts: { [name: string]: string } = {};
+      for (const name of fileNames) texts[name] = rendered(name);
+      files.writeBundle(stackDir, bundleKey, hostBundle(texts, sudo, `${common} --rollback-timeout ${timeout}${sizing()}`, sha256));
+    });
+
+    // Every step runs from a file in the SSH user's home directory, never from /tmp (see
+    // remote-steps.ts). The apply step checks the home directory, writes the bundle's
+    // files and the apply script into the private ~/.stateful-firewall/<apply id>, and
+    // applies: one SSH connection. The confirm step must come from a new connection.
+    // the resource's connection is the first step's; only the confirm step overrides it
+    const firstStep: SSHProvisionerConnection = { ...connection, scriptPath: FIRST_SCRIPT_PATH };
+    // the confirm step must outlive a rollback: Terraform retries the connection until
+    // this timeout, and only a connection after the rollback can report it
+    const confirmConnection: SSHProvisionerConnection = { ...connection, scriptPath: STEP_SCRIPT_PATH, timeout: `${timeout + 60}s` };
     // destroy-time provisioners may only reference `self`: the address comes from the
     // teardown's own triggers (the address it was created for, not the configuration's)
     const data = kind === ProvisioningResource.TERRAFORM_DATA;
+    const own = data ? 'self.triggers_replace' : 'self.triggers';
     const teardownConnection: SSHProvisionerConnection = {
       ...connection,
       host: TerraformSelf.getString(data ? 'triggers_replace.host' : 'triggers.host'),
     };
-    const teardownFirst: SSHProvisionerConnection = { ...teardownConnection, scriptPath: PREPARE_SCRIPT_PATH };
-    const teardownLater: SSHProvisionerConnection = { ...teardownConnection, scriptPath: STEP_SCRIPT_PATH };
-    const uploadDir = `${PRIVATE_DIR}/${ID_PLACEHOLDER}`;
-    const remoteScript = `${uploadDir}/sfw-apply.sh`;
-    // the confirm step must outlive a rollback: Terraform retries the connection until
-    // this timeout, and only a connection after the rollback can report it
-    const confirmConnection: SSHProvisionerConnection = { ...laterStep, timeout: `${timeout + 60}s` };
+    const teardownFirst: SSHProvisionerConnection = { ...teardownConnection, scriptPath: FIRST_SCRIPT_PATH };
 
-    // one inline element per step: Terraform runs the lines of a step as one script, and
-    // each step's script sets its own error handling
-    const provisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
-      { type: 'remote-exec', inline: [withId(prepareStep(ID_PLACEHOLDER))], connection: firstStep },
-      { type: 'file', destination: withId(`${uploadDir}/sfw-apply.sh`), content: escapeTerraformTemplate(script), connection: laterStep },
-      ...fileNames.map((name): FileProvisioner => ({ type: 'file', destination: withId(`${uploadDir}/${name}`), content: content(name), connection: laterStep })),
+    const provisioners: RemoteExecProvisioner[] = [
       {
         type: 'remote-exec',
-        connection: laterStep,
-        inline: [Lazy.stringValue({
-          produce: () => withId(scriptStep(sudo, remoteScript,
-            `apply ${common} --dir "$HOME_DIR"/${uploadDir} --apply-id ${ID_PLACEHOLDER} --rollback-timeout ${timeout}${digests()}${sizing()}`, uploadDir)),
-        })],
+        inline: [`\${templatefile("${files.applyTemplatePath}", { id = self.id, bundle = "${files.bundlePath(bundleKey)}", script = "${files.scriptPath}" })}`],
       },
       {
         type: 'remote-exec',
         connection: confirmConnection,
-        inline: [withId(scriptStep(sudo, REMOTE_SCRIPT, `confirm ${common} --apply-id ${ID_PLACEHOLDER}`))],
+        inline: [scriptStep(sudo, REMOTE_SCRIPT, `confirm ${common} --apply-id \${self.id}`)],
       },
     ];
-    // destroy: upload the script again into the private directory (the host may have been
-    // rebuilt), then remove what the library installed
-    const destroyDir = `${PRIVATE_DIR}/destroy-${ID_PLACEHOLDER}`;
-    const teardownProvisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
-      { type: 'remote-exec', inline: [withId(prepareStep(`destroy-${ID_PLACEHOLDER}`))], connection: teardownFirst, when: 'destroy' } as RemoteExecProvisioner,
-      { type: 'file', destination: withId(`${destroyDir}/sfw-apply.sh`), content: escapeTerraformTemplate(script), connection: teardownLater, when: 'destroy' } as FileProvisioner,
+    // destroy: the apply script again (the host may have been rebuilt), then remove what
+    // the library installed, as recorded in the teardown's own state
+    const teardownProvisioners: RemoteExecProvisioner[] = [
       {
         type: 'remote-exec',
-        inline: [withId(scriptStep(sudo, `${destroyDir}/sfw-apply.sh`, `destroy ${common}`, destroyDir))],
-        connection: teardownLater,
         when: 'destroy',
+        inline: [`\${templatefile("${files.teardownTemplatePath}", { id = self.id, script = "${files.scriptPath}", sudo = "${sudo ? 'sudo -n ' : ''}", backend = ${own}.backend, mode = ${own}.ownership })}`],
       } as RemoteExecProvisioner,
     ];
 
@@ -189,22 +177,58 @@ export class HostDeployment extends Construct {
     };
 
     if (data) {
-      this.resource = new DataResource(this, 'Apply', { triggersReplace: triggers, connection, provisioners });
-      this.teardown = new DataResource(this, 'Teardown', {
+      files.requireTerraformData();
+      this.resource = new TerraformDataResource(this, 'Apply', { triggersReplace: triggers, connection: firstStep, provisioners });
+      this.teardown = new TerraformDataResource(this, 'Teardown', {
         triggersReplace: identity,
-        connection: teardownConnection,
+        connection: teardownFirst,
         provisioners: teardownProvisioners,
         dependsOn: [this.resource],
       });
     } else {
       HostDeployment.nullProvider(this);
-      this.resource = new NullResource(this, 'Apply', { triggers, connection, provisioners });
+      this.resource = new NullResource(this, 'Apply', { triggers, connection: firstStep, provisioners });
       this.teardown = new NullResource(this, 'Teardown', {
         triggers: identity,
-        connection: teardownConnection,
+        connection: teardownFirst,
         provisioners: teardownProvisioners,
         dependsOn: [this.resource],
       });
     }
+  }
+}
+
+/**
+ * A `terraform_data` resource, declared without cdktf's `DataResource`, which checks the
+ * Terraform version by running `terraform version` once per resource (about 10 times
+ * the synth time of a fleet); the stack's deploy files check it once per stack.
+ */
+class TerraformDataResource extends TerraformResource {
+  private readonly triggersReplace: { [key: string]: string };
+
+  public constructor(scope: Construct, id: string, config: {
+    triggersReplace: { [key: string]: string };
+    connection: SSHProvisionerConnection;
+    provisioners: (FileProvisioner | RemoteExecProvisioner)[];
+    dependsOn?: ITerraformDependable[];
+  }) {
+    super(scope, id, {
+      terraformResourceType: 'terraform_data',
+      terraformGeneratorMetadata: { providerName: 'terraform' },
+      connection: config.connection,
+      provisioners: config.provisioners,
+      dependsOn: config.dependsOn,
+    });
+    this.triggersReplace = config.triggersReplace;
+  }
+
+  protected synthesizeAttributes(): { [name: string]: any } {
+    return { triggers_replace: hashMapper(stringToTerraform)(this.triggersReplace) };
+  }
+
+  protected synthesizeHclAttributes(): { [name: string]: any } {
+    return {
+      triggers_replace: { value: hashMapperHcl(stringToHclTerraform)(this.triggersReplace), isBlock: false, type: 'map', storageClassType: 'stringMap' },
+    };
   }
 }

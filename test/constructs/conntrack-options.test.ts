@@ -2,16 +2,21 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { HostGroup, Peer, Port, StatefulHost } from '../../src';
+import { renderStep } from '../support/deploy-steps';
 
+/** A full synth: the stack's JSON, with the directory its deploy files were written to. */
 function synth(configure: (stack: TerraformStack) => void): any {
   const stack = new TerraformStack(Testing.app(), 'stack');
   configure(stack);
-  return JSON.parse(Testing.synth(stack));
+  const stackDir = path.join(Testing.fullSynth(stack), 'stacks', 'stack');
+  return { ...JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')), stackDir };
 }
 
+/** The apply script's arguments, as the host's apply step passes them (SFW_ARGS). */
 function applyCommand(json: any): string {
   const apply = Object.entries(json.resource.null_resource).find(([k]) => k.includes('_Deployment_Apply_'))![1] as any;
-  return apply.provisioner.map((p: any) => p['remote-exec']?.inline?.[0] ?? '').find((c: string) => c.includes(' apply '));
+  const step = renderStep(json.stackDir, apply.provisioner[0]['remote-exec'].inline[0]);
+  return /^SFW_ARGS='(.*)'$/m.exec(step)![1];
 }
 
 function rulesetHash(json: any): string {
@@ -45,7 +50,7 @@ describe('conntrack sizing', () => {
     const sized = build(100_000);
     const bigger = build(200_000);
     expect(applyCommand(none)).not.toContain('conntrack');
-    expect(applyCommand(sized)).toMatch(/ --rollback-timeout 60 --sha256 \S+ --sha256 \S+ --sha256 \S+ --conntrack-max 200192 --conntrack-buckets 200192\n/);
+    expect(applyCommand(sized)).toMatch(/ --rollback-timeout 60 --conntrack-max 200192 --conntrack-buckets 200192 --sha256 \S+ --sha256 \S+ --sha256 \S+$/);
     expect(applyCommand(bigger)).toContain('--conntrack-max 400384 --conntrack-buckets 400384');
     expect(new Set([rulesetHash(none), rulesetHash(sized), rulesetHash(bigger)]).size).toBe(3);
   });

@@ -10,7 +10,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { prepareStep, scriptStep } from '../../src/deploy/remote-steps';
+import { applyStepTemplate, hostBundle, scriptStep, teardownStepTemplate } from '../../src/deploy/remote-steps';
+import { renderTemplate } from '../support/deploy-steps';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'assets', 'sfw-apply.sh');
 
@@ -110,16 +111,17 @@ describeLint('shellcheck -o all', () => {
   describe('the remote steps', () => {
     const sha = 'a'.repeat(64);
     const common = '--state-dir /var/lib/stateful-firewall --backend iptables --mode shared';
-    const upload = '.stateful-firewall/abc';
+    const bundle = (sudo: boolean) => hostBundle({ 'rules.v4': '*filter\nCOMMIT\n', 'rules.v6': '', 'sets.ipset': 'create x' }, sudo,
+      `${common} --rollback-timeout 60 --conntrack-max 262144`, () => sha);
     const steps: ReadonlyArray<readonly [string, string]> = [
-      ['prepare', prepareStep('abc')],
-      ['prepare (destroy)', prepareStep('destroy-abc')],
-      ['apply (sudo)', scriptStep(true, `${upload}/sfw-apply.sh`,
-        `apply ${common} --dir "$HOME_DIR"/${upload} --apply-id abc --rollback-timeout 60 --sha256 rules.v4=${sha}`, upload)],
-      ['apply (root)', scriptStep(false, 'x/sfw-apply.sh', 'apply --dir "$HOME_DIR"/x', 'x')],
+      ['apply (sudo)', renderTemplate(applyStepTemplate(), { 'id': 'abc', 'file(bundle)': bundle(true), 'file(script)': 'echo the apply script' })],
+      ['apply (root)', renderTemplate(applyStepTemplate(), { 'id': 'abc', 'file(bundle)': bundle(false), 'file(script)': 'echo the apply script' })],
       ['confirm (sudo)', scriptStep(true, '/var/lib/stateful-firewall/sfw-apply.sh', `confirm ${common} --apply-id abc`)],
       ['confirm (root)', scriptStep(false, '/var/lib/stateful-firewall/sfw-apply.sh', `confirm ${common} --apply-id abc`)],
-      ['destroy', scriptStep(true, '.stateful-firewall/destroy-abc/sfw-apply.sh', `destroy ${common}`, '.stateful-firewall/destroy-abc')],
+      ['destroy (sudo)', renderTemplate(teardownStepTemplate('/var/lib/stateful-firewall'),
+        { 'id': 'abc', 'file(script)': 'echo the apply script', 'sudo': 'sudo -n ', 'backend': 'iptables', 'mode': 'shared' })],
+      ['destroy (root)', renderTemplate(teardownStepTemplate('/var/lib/stateful-firewall'),
+        { 'id': 'abc', 'file(script)': 'echo the apply script', 'sudo': '', 'backend': 'nftables', 'mode': 'exclusive' })],
     ];
     let dir: string;
     beforeAll(() => {
@@ -140,3 +142,4 @@ describeLint('shellcheck -o all', () => {
     });
   });
 });
+

@@ -1,7 +1,19 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { Backend, IpFamily, Peer, Port, ProvisioningResource, StatefulHost, TableOwnership } from '../../src';
 import { applyScript, sha256 } from '../../src/deploy/apply-script';
 import { escapeTerraformTemplate } from '../../src/deploy/terraform-escape';
+import { renderStep } from '../support/deploy-steps';
+
+/** A full synth (files written): the stack's JSON and its output directory. */
+function fullSynth(configure: (stack: TerraformStack) => void): { json: any; stackDir: string } {
+  const stack = new TerraformStack(Testing.app(), 'stack');
+  configure(stack);
+  const outdir = Testing.fullSynth(stack);
+  const stackDir = path.join(outdir, 'stacks', 'stack');
+  return { json: JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')), stackDir };
+}
 
 function synth(configure: (stack: TerraformStack) => void): any {
   const stack = new TerraformStack(Testing.app(), 'stack');
@@ -57,8 +69,8 @@ describe('HostDeployment', () => {
     const nulTeardown = only(synth((s) => web(s)), 'null_resource', 'Teardown');
     const dataTeardown = only(dataJson, 'terraform_data', 'Teardown');
     // the same provisioners, each connection reading the address from the teardown's own state attribute
-    const hostFrom = (provisioners: any[], host: string) => provisioners.map((x: any) => JSON.stringify(x).split(host).join('HOST'));
-    expect(hostFrom(dataTeardown.provisioner, '${self.triggers_replace.host}')).toEqual(hostFrom(nulTeardown.provisioner, '${self.triggers.host}'));
+    const own = (provisioners: any[], attribute: string) => provisioners.map((x: any) => JSON.stringify(x).split(attribute).join('OWN'));
+    expect(own(dataTeardown.provisioner, 'self.triggers_replace.')).toEqual(own(nulTeardown.provisioner, 'self.triggers.'));
     expect(dataTeardown.triggers_replace).toEqual(nulTeardown.triggers);
     // each reads the address from its own state attribute
     expect(nulTeardown.connection.host).toBe('${self.triggers.host}');
@@ -76,6 +88,7 @@ describe('HostDeployment', () => {
       host_key: 'ssh-ed25519 AAAA',
       bastion_host: '198.51.100.1',
       timeout: '90s',
+      script_path: './.stateful-firewall-step-%RAND%.sh',
     });
   });
 
@@ -102,72 +115,90 @@ describe('HostDeployment', () => {
     expect({ ...c, ruleset_sha256: a.ruleset_sha256 }).toEqual(a);
   });
 
-  test('provisioners: prepare, upload script and rulesets, apply, confirm on a fresh connection; destroy removes', () => {
+  test('provisioners: one step checks, writes the host\'s files and applies; confirm on a fresh connection; destroy removes', () => {
     let host: StatefulHost | undefined;
-    const json = synth((s) => (host = web(s)));
+    const { json, stackDir } = fullSynth((s) => (host = web(s)));
     const apply = only(json, 'null_resource');
     const p = apply.provisioner;
-    expect(p.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'file', 'file', 'file', 'file', 'remote-exec', 'remote-exec']);
+    // two SSH connections per deploy: apply, then confirm
+    expect(p.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'remote-exec']);
     const steps = p.map((x: any) => Object.values(x)[0] as any);
-    // no step runs from /tmp: the first from the home directory, the others from ~/.stateful-firewall
-    expect(steps[0].connection.script_path).toBe('./.stateful-firewall-prepare-%RAND%.sh');
-    for (const step of steps.slice(1)) expect(step.connection.script_path).toBe('./.stateful-firewall/step-%RAND%.sh');
-    // one script per step, which deletes itself, checks the home directory, makes the private dirs and checks sudo -n
+    // no step runs from /tmp: the first from the home directory, the confirm from ~/.stateful-firewall
+    expect(apply.connection.script_path).toBe('./.stateful-firewall-step-%RAND%.sh');
+    expect(steps[0].connection).toBeUndefined();
+    expect(steps[1].connection).toEqual({ ...apply.connection, script_path: './.stateful-firewall/step-%RAND%.sh', timeout: '120s' });
+    // cdk.tf.json holds no file contents: the step is a template over files in the stack's output
     expect(steps[0].inline).toHaveLength(1);
-    expect(steps[0].inline[0]).toContain('rm -f "$0"\nset -eu\numask 077\n');
-    expect(steps[0].inline[0]).toContain('mkdir "$d/${self.id}"');
-    expect(steps[0].inline[0]).toContain('sudo -n true');
-    // each apply uploads into a directory of its own, named by the resource id
-    expect(steps[1].destination).toBe('.stateful-firewall/${self.id}/sfw-apply.sh');
-    expect(p[2].file).toEqual({
-      destination: '.stateful-firewall/${self.id}/rules.v4',
-      content: escapeTerraformTemplate(host!.ruleset.toIptablesRestore(IpFamily.IPV4)),
-      connection: { ...apply.connection, script_path: './.stateful-firewall/step-%RAND%.sh' },
-    });
-    // always uploaded for iptables, empty without sets
-    expect(p[4].file.destination).toBe('.stateful-firewall/${self.id}/sets.ipset');
-    expect(p[4].file.content).toBe('');
+    expect(steps[0].inline[0].length).toBeLessThan(400);
+    const step = renderStep(stackDir, steps[0].inline[0]);
+    // it deletes itself, checks the home directory, makes the private dirs and checks sudo -n
+    expect(step.startsWith('rm -f "$0"\nset -eu\numask 077\n')).toBe(true);
+    expect(step).toContain('mkdir "$d/${self.id}"');
+    expect(step).toContain('sudo -n true');
+    // each apply writes into a directory of its own, named by the resource id: the host's
+    // files exactly as rendered, and the apply script
     const files = host!.renderedFiles;
+    expect(step).toContain(`cat >"$u/rules.v4" <<'SFW_END_OF_FILE'\n${files['rules.v4']}SFW_END_OF_FILE\n`);
+    expect(step).toContain(`cat >"$u/rules.v6" <<'SFW_END_OF_FILE'\n${files['rules.v6']}SFW_END_OF_FILE\n`);
+    // always written for iptables, empty without sets
+    expect(step).toContain(': >"$u/sets.ipset"\n');
+    expect(step).toContain(`cat >"$u/sfw-apply.sh" <<'SFW_END_OF_APPLY_SCRIPT'\n${applyScript()}\nSFW_END_OF_APPLY_SCRIPT\n`);
     const digests = ['rules.v4', 'rules.v6', 'sets.ipset'].map((n) => ` --sha256 ${n}=${sha256(files[n] ?? '')}`).join('');
-    expect(steps[5].inline).toEqual([
-      'rm -f "$0"\nset -u\nHOME_DIR=$(pwd -P) || exit 1\n'
-      + 'sudo -n sh "$HOME_DIR"/.stateful-firewall/${self.id}/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend iptables --mode shared'
-      + ` --dir "$HOME_DIR"/.stateful-firewall/\${self.id} --apply-id \${self.id} --rollback-timeout 60${digests}\n`
-      + 'status=$?\nrm -rf "$HOME_DIR"/.stateful-firewall/${self.id}\nexit "$status"\n',
-    ]);
+    expect(step).toContain(`SFW_SUDO='sudo -n'\nSFW_ARGS='--state-dir /var/lib/stateful-firewall --backend iptables --mode shared --rollback-timeout 60${digests}'\n`);
+    expect(step).toContain('$SFW_SUDO sh "$u/sfw-apply.sh" apply --dir "$u" --apply-id ${self.id} $SFW_ARGS\nstatus=$?\nrm -rf "$u"\nexit "$status"\n');
     // confirm runs root's copy of the script, bound to this apply's id
-    expect(steps[6].inline).toEqual([
+    expect(steps[1].inline).toEqual([
       'rm -f "$0"\nset -u\nexec sudo -n sh /var/lib/stateful-firewall/sfw-apply.sh confirm --state-dir /var/lib/stateful-firewall --backend iptables --mode shared --apply-id ${self.id}\n',
     ]);
-    expect(steps[6].connection.timeout).toBe('120s');
     // the apply resource is replaced on every ruleset change: nothing may run there at destroy time
     expect(p.filter((x: any) => Object.values(x).some((v: any) => v.when === 'destroy'))).toEqual([]);
-    const t = only(json, 'null_resource', 'Teardown').provisioner;
-    expect(t.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec', 'file', 'remote-exec']);
-    const tsteps = t.map((x: any) => Object.values(x)[0] as any);
-    expect(tsteps.every((v: any) => v.when === 'destroy')).toBe(true);
+    const teardown = only(json, 'null_resource', 'Teardown');
+    const t = teardown.provisioner;
+    expect(t.map((x: any) => Object.keys(x)[0])).toEqual(['remote-exec']);
+    const tstep = t[0]['remote-exec'];
+    expect(tstep.when).toBe('destroy');
     // destroy-time connections may only use self: the address from the teardown's own triggers
-    expect(tsteps.map((v: any) => v.connection.host)).toEqual(['${self.triggers.host}', '${self.triggers.host}', '${self.triggers.host}']);
-    expect(tsteps[0].connection.script_path).toBe('./.stateful-firewall-prepare-%RAND%.sh');
-    expect(tsteps[0].inline[0]).toContain('mkdir "$d/destroy-${self.id}"');
-    expect(tsteps[1].destination).toBe('.stateful-firewall/destroy-${self.id}/sfw-apply.sh');
-    expect(tsteps[1].content).toBe(escapeTerraformTemplate(applyScript()));
-    expect(tsteps[2].inline[0]).toContain(
-      'sudo -n sh "$HOME_DIR"/.stateful-firewall/destroy-${self.id}/sfw-apply.sh destroy --state-dir /var/lib/stateful-firewall --backend iptables --mode shared\n',
-    );
+    expect(teardown.connection.host).toBe('${self.triggers.host}');
+    expect(teardown.connection.script_path).toBe('./.stateful-firewall-step-%RAND%.sh');
+    const destroy = renderStep(stackDir, tstep.inline[0]);
+    expect(destroy).toContain('mkdir "$d/destroy-${self.id}"');
+    expect(destroy).toContain(`cat >"$u/sfw-apply.sh" <<'SFW_END_OF_APPLY_SCRIPT'\n${applyScript()}\nSFW_END_OF_APPLY_SCRIPT\n`);
+    // what was installed, from the teardown's own state
+    expect(destroy).toContain('sudo -n sh "$u/sfw-apply.sh" destroy --state-dir /var/lib/stateful-firewall --backend ${self.triggers.backend} --mode ${self.triggers.ownership}\n');
+  });
+
+  test('the apply script is written once per stack, each host\'s files once, and cdk.tf.json stays small', () => {
+    const { json, stackDir } = fullSynth((s) => {
+      for (let i = 0; i < 20; i++) {
+        const h = new StatefulHost(s, `h${i}`, { address: `192.0.2.${i + 1}` });
+        h.addService('Web', { ports: [Port.HTTPS] });
+        h.addAdminAccess('Ops', { peers: [Peer.ipv4('198.51.100.0/24')] });
+      }
+    });
+    const text = JSON.stringify(json);
+    // no copy of the apply script (or a ruleset) in the JSON
+    expect(text).not.toContain('stateful-firewall on-host apply script');
+    expect(text).not.toContain('*filter');
+    expect(fs.readdirSync(path.join(stackDir, 'firewall', '_deploy')).sort()).toEqual(['apply.sh.tftpl', 'hosts', 'sfw-apply.sh', 'teardown.sh.tftpl']);
+    expect(fs.readFileSync(path.join(stackDir, 'firewall', '_deploy', 'sfw-apply.sh'), 'utf8')).toBe(applyScript());
+    expect(fs.readdirSync(path.join(stackDir, 'firewall', '_deploy', 'hosts'))).toHaveLength(20);
+    // each host's share of cdk.tf.json (two resources): about 3 KB, whatever its ruleset
+    expect(Buffer.byteLength(text) / 20).toBeLessThan(4000);
   });
 
   test('sets.ipset carries the host\'s sets and counts in the ruleset hash; an empty one does not', () => {
     const admins = Array.from({ length: 12 }, (_, i) => Peer.ipv4(`198.51.100.${i * 2 + 1}`));
     let host: StatefulHost | undefined;
-    const withSets = only(synth((s) => {
+    const full = fullSynth((s) => {
       host = web(s);
       host.addAdminAccess('Admins', { peers: admins });
-    }), 'null_resource');
+    });
+    const withSets = only(full.json, 'null_resource');
     const sets = host!.ruleset.toIpset();
     expect(sets).toMatch(/^create sfw-4n-Admins-[0-9a-f]{6} hash:net family inet hashsize 64 maxelem 65536\n/);
-    expect(withSets.provisioner[4].file.destination).toBe('.stateful-firewall/${self.id}/sets.ipset');
-    expect(withSets.provisioner[4].file.content).toBe(escapeTerraformTemplate(sets));
+    const step = renderStep(full.stackDir, withSets.provisioner[0]['remote-exec'].inline[0]);
+    expect(step).toContain(`cat >"$u/sets.ipset" <<'SFW_END_OF_FILE'\n${sets}SFW_END_OF_FILE\n`);
+    expect(step).toContain(` --sha256 sets.ipset=${sha256(sets)}`);
     const files = host!.renderedFiles;
     expect(withSets.triggers.ruleset_sha256).toBe(sha256(['rules.v4', 'rules.v6', 'sets.ipset'].map((n) => `${n}\n${files[n]}`).join('\n')));
     let plain: StatefulHost | undefined;
@@ -188,20 +219,18 @@ describe('HostDeployment', () => {
   });
 
   test('nftables hosts upload one file; exclusive ownership and the rollback timeout reach the script', () => {
-    const r = only(synth((s) => new StatefulHost(s, 'fw', {
+    let fw: StatefulHost | undefined;
+    const full = fullSynth((s) => (fw = new StatefulHost(s, 'fw', {
       address: '192.0.2.9',
       backend: Backend.NFTABLES,
       deployment: { ownership: TableOwnership.EXCLUSIVE, rollbackTimeoutSeconds: 30 },
-    })), 'null_resource');
-    expect(r.provisioner.filter((x: any) => x.file && !x.file.when).map((x: any) => x.file.destination)).toEqual([
-      '.stateful-firewall/${self.id}/sfw-apply.sh',
-      '.stateful-firewall/${self.id}/ruleset.nft',
-    ]);
+    })).addAdminAccess('Ops', { peers: [Peer.ipv4('198.51.100.0/24')] }));
+    const r = only(full.json, 'null_resource');
+    const step = renderStep(full.stackDir, r.provisioner[0]['remote-exec'].inline[0]);
+    expect(step.match(/^cat >"\$u\/[^"]+"/gm)).toEqual(['cat >"$u/ruleset.nft"', 'cat >"$u/sfw-apply.sh"']);
     // root: no sudo
-    expect(r.provisioner[3]['remote-exec'].inline[0]).toContain(
-      '\nsh "$HOME_DIR"/.stateful-firewall/${self.id}/sfw-apply.sh apply --state-dir /var/lib/stateful-firewall --backend nftables --mode exclusive --dir "$HOME_DIR"/.stateful-firewall/${self.id} --apply-id ${self.id} --rollback-timeout 30 --sha256 ruleset.nft=',
-    );
-    expect(r.connection).toEqual({ type: 'ssh', host: '192.0.2.9', user: 'root', agent: 'true', timeout: '2m' });
+    expect(step).toContain(`SFW_SUDO=''\nSFW_ARGS='--state-dir /var/lib/stateful-firewall --backend nftables --mode exclusive --rollback-timeout 30 --sha256 ruleset.nft=${sha256(fw!.renderedFiles['ruleset.nft'])}'\n`);
+    expect(r.connection).toEqual({ type: 'ssh', host: '192.0.2.9', user: 'root', agent: 'true', timeout: '2m', script_path: './.stateful-firewall-step-%RAND%.sh' });
   });
 
   test('deployment can be switched off', () => {

@@ -13,7 +13,6 @@ import * as path from 'path';
 import { TerraformStack } from 'cdktf';
 import { Backend, Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
 import { sha256 } from '../../src/deploy/apply-script';
-import { escapeTerraformTemplate } from '../../src/deploy/terraform-escape';
 import { foreign, library, normalizeSave } from '../support/iptables-objects';
 import { LabHost, TerraformLab, TerraformResult, terraformLabUnsupported, TimedLine, waitFor } from '../support/terraform-lab';
 
@@ -148,22 +147,28 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
 
     let brokenV4: string | undefined;
     if (d.brokenV4) {
+      // written into h1's bundle after the synth (see `synth`)
       brokenV4 = s1.renderedFiles['rules.v4'].replace('-A SFW-INPUT -i lo ', '-A SFW-INPUT -i lo -m nosuchmatch ');
-      // provisioners: 0 prepare, 1 script, 2 rules.v4, 3 rules.v6, 4 sets.ipset, 5 apply, 6 confirm
-      s1.deployment!.resource.addOverride('provisioner.2.file.content', escapeTerraformTemplate(brokenV4));
     }
     return { h1: s1, h2: s2, h3: s3, brokenV4 };
   }
 
   const synth = async (d: Declarations) => {
     built = await lab.synth((stack) => declare(stack, d));
-    if (d.brokenV4 && d.brokenV4Digest) {
-      // the apply step verifies each file's sha256: tell it the broken file's
-      const file = path.join(lab.stackDir, 'cdk.tf.json');
-      const text = fs.readFileSync(file, 'utf8');
-      const good = `rules.v4=${sha256(built.h1.renderedFiles['rules.v4'])}`;
+    if (d.brokenV4) {
+      // h1's bundle (the files its apply step writes on the host) gets the broken rules.v4
+      const file = lab.bundleFile('h1');
+      let text = fs.readFileSync(file, 'utf8');
+      const good = built.h1.renderedFiles['rules.v4'];
       expect(text.split(good)).toHaveLength(2);
-      fs.writeFileSync(file, text.replace(good, `rules.v4=${sha256(built.brokenV4!)}`));
+      text = text.replace(good, built.brokenV4!);
+      if (d.brokenV4Digest) {
+        // the apply step verifies each file's sha256: tell it the broken file's
+        const digest = `rules.v4=${sha256(good)}`;
+        expect(text.split(digest)).toHaveLength(2);
+        text = text.replace(digest, `rules.v4=${sha256(built.brokenV4!)}`);
+      }
+      fs.writeFileSync(file, text);
     }
     return built;
   };
@@ -215,8 +220,13 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
     for (const port of [8080, 5432, 9090]) expect(lab.probe(h1, port)).toBe('open');
 
     await synth({});
+    const logins = [h1, h2, h3].map((h) => lab.acceptedLogins(h));
     const r = ok(await apply(), 'terraform apply');
     expect(r.stdout).toContain('Apply complete! Resources: 6 added, 0 changed, 0 destroyed.');
+    // two SSH connections per host deploy: the apply step (checks, files, apply), the confirm
+    const perHost = [h1, h2, h3].map((h, i) => lab.acceptedLogins(h) - logins[i]);
+    metrics['first deploy: SSH connections per host (sshd "Accepted" lines)'] = perHost.join(', ');
+    expect(perHost).toEqual([2, 2, 2]);
     const durations = scriptDurations(r);
     metrics['first deploy: terraform apply wall time (3 hosts in parallel, incl. confirm)'] = `${r.durationMs} ms`;
     metrics['first deploy: apply provisioner, SSH connected -> "apply id" (sfw-apply.sh apply)'] =
@@ -235,7 +245,7 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
     // Terraform): the apply step checked it against the rendered file's sha256
     const renderedV4 = fs.readFileSync(path.join(lab.stackDir, 'firewall', 'h1', 'rules.v4'), 'utf8');
     expect(renderedV4).toContain('${x} %{y}');
-    expect(fs.readFileSync(path.join(lab.stackDir, 'cdk.tf.json'), 'utf8')).toContain(`--sha256 rules.v4=${sha256(renderedV4)}`);
+    expect(fs.readFileSync(lab.bundleFile('h1'), 'utf8')).toContain(`--sha256 rules.v4=${sha256(renderedV4)}`);
     // the upload directory is gone once applied; the state dir is root's alone
     // (Terraform leaves each step's file behind, emptied; the next deploy's first step removes them)
     const left = fs.readdirSync(path.join(h1.dir, 'root', '.stateful-firewall'));
@@ -331,9 +341,7 @@ describeLab('terraform deploys through sshd onto the kernel (namespace lab)', ()
     const was = full();
     expect(was[0]).toContain('-A SFW-INPUT'); // h1's confirmed firewall is live
     await synth({ h1Extra: true, brokenV4: true, brokenV4Digest: true });
-    const tf = JSON.parse(fs.readFileSync(path.join(lab.stackDir, 'cdk.tf.json'), 'utf8'));
-    const h1Apply = Object.entries(tf.resource.terraform_data).find(([k]) => k.startsWith('h1_Deployment_Apply_'))![1] as any;
-    expect(h1Apply.provisioner[2].file.content).toBe(escapeTerraformTemplate(built.brokenV4!));
+    expect(fs.readFileSync(lab.bundleFile('h1'), 'utf8')).toContain(built.brokenV4!);
 
     const r = await apply();
     expect(r.status).not.toBe(0);

@@ -17,7 +17,7 @@ describe('examples/fleet', () => {
     process.stdout.write(`fleet example: 52 hosts synthesized in ${ms} ms\n`);
     const hosts = app.node.findAll().filter(StatefulHost.isStatefulHost);
     expect(hosts).toHaveLength(52);
-    expect(fs.readdirSync(path.join(outdir, 'stacks', 'fleet', 'firewall')).filter((f) => !f.startsWith('fleet.'))).toHaveLength(52);
+    expect(fs.readdirSync(path.join(outdir, 'stacks', 'fleet', 'firewall')).filter((f) => !f.startsWith('fleet.') && f !== '_deploy')).toHaveLength(52);
     const tf = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'fleet', 'cdk.tf.json'), 'utf8'));
     expect(Object.keys(tf.resource.null_resource).filter((k) => k.includes('_Deployment_Apply_'))).toHaveLength(52);
     // no policy check warns: SFW6 (host keys not pinned) is acknowledged, with its reason, for the example's documentation addresses

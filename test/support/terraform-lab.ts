@@ -179,6 +179,7 @@ export class TerraformLab {
   /** Whether the lab's folder is outside the test run's folder (and removed by destroy). */
   private readonly ownsDir: boolean;
   private readonly logs = new Map<string, string>();
+  private readonly accepted = new Map<string, number>();
   /** The namespace of the shared segment's bridge, once a host joined it. */
   private lanNs?: string;
 
@@ -221,6 +222,21 @@ export class TerraformLab {
    * as root in the host's mount namespace before sshd starts (e.g. to add a user: /etc is
    * the host's own overlay). With `lan` the host is also attached to the shared segment.
    */
+  /**
+   * The bundle file (the rendered files and apply arguments its apply step writes on the
+   * host) of a host's deployment, read from the synthesized cdk.tf.json.
+   */
+  public bundleFile(hostId: string, stackName = this.stackName): string {
+    const dir = this.stackDirOf(stackName);
+    const tf = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8'));
+    const resources = { ...tf.resource.terraform_data, ...tf.resource.null_resource };
+    const apply = Object.entries(resources).find(([k]) => k.startsWith(`${hostId}_Deployment_Apply_`));
+    if (!apply) throw new Error(`no deployment of ${hostId} in ${dir}/cdk.tf.json`);
+    const m = /bundle = "\$\{path\.module\}\/([^"]+)"/.exec(JSON.stringify(apply[1]).replace(/\\"/g, '"'));
+    if (!m) throw new Error(`no bundle in the apply step of ${hostId}`);
+    return path.join(dir, m[1]);
+  }
+
   public async addHost(name: string, n: number, opts: AddHostOptions = {}): Promise<LabHost> {
     if (opts.lan && (n < 1 || n > 150)) throw new Error(`lab host ${name}: n ${n} is out of range for the shared segment (1..150)`);
     const ns = this.lab.addNamespace(name);
@@ -263,7 +279,15 @@ export class TerraformLab {
 
     const sshd = this.lab.spawn(ns, ['sh', path.join(dir, 'init.sh'), dir]);
     this.logs.set(name, '');
-    const log = (chunk: Buffer) => this.logs.set(name, (this.logs.get(name)! + chunk.toString()).slice(-20_000));
+    this.accepted.set(name, 0);
+    let partial = '';
+    const log = (chunk: Buffer) => {
+      this.logs.set(name, (this.logs.get(name)! + chunk.toString()).slice(-20_000));
+      // whole lines only: a chunk may end inside one
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop()!;
+      this.accepted.set(name, this.accepted.get(name)! + lines.filter((l) => /^Accepted \S+ for /.test(l)).length);
+    };
     sshd.stdout!.on('data', log);
     sshd.stderr!.on('data', log);
     const host: LabHost = {
@@ -289,6 +313,11 @@ export class TerraformLab {
     }
     this.lab.connect({ ns: this.lanNs, ifname: port }, { ns, ifname: 'lan0', addresses });
     this.lab.exec(this.lanNs, ['ip', 'link', 'set', port, 'master', 'br0']);
+  }
+
+  /** SSH logins sshd accepted on a host so far ("Accepted publickey for ..." lines). */
+  public acceptedLogins(host: LabHost): number {
+    return this.accepted.get(host.name) ?? 0;
   }
 
   /** The sshd log of a host (stderr, last 20 kB). */
