@@ -18,7 +18,7 @@ import { filterRuleCount, parseIptablesSave } from './iptables-model';
 import { BENCH_DIR, KernelCost, KernelLab, median, SENDER, TIMEIT, TMP, timed, tmpFile } from './kernel-lab';
 import { figure, Panel } from './plot';
 import { Backend, CompiledRuleset, ConnectionState, IpFamily, Packet, Simulator, TcpFlag } from '../src/engine';
-import { Lab } from '../test/support/netns';
+import { Lab } from '../lab/netns';
 
 const ROOT = path.resolve(BENCH_DIR, '..');
 /** Longest a one-address change may take before the bench stops it (and reports "> this"). */
