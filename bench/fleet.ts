@@ -339,6 +339,17 @@ function times(a: number, b: number): string {
   return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–';
 }
 
+/**
+ * Time ratio of the samples' median to `base`; when none finished because of the time limit,
+ * the lower bound the limit gives ("> N×").
+ */
+function timeRatio(xs: SynthSample[], base: number, limitS: number): string {
+  const t = med(xs, (v) => v.ms);
+  if (Number.isFinite(t)) return times(t, base);
+  const timedOut = xs.length > 0 && xs.every((v) => v.failed?.startsWith('did not finish'));
+  return timedOut && Number.isFinite(base) ? `>&nbsp;${times(limitS * 1000, base)}` : '–';
+}
+
 function failures(xs: SynthSample[]): string {
   const f = [...new Set(xs.filter((s) => s.failed).map((s) => s.failed!))];
   return f.length > 0 ? ` (${xs.filter((s) => s.failed).length} of ${xs.length}: ${f.join('; ')})` : '';
@@ -369,14 +380,15 @@ export function fleetTargets(res: FleetResults): string[] {
       if (s.hosts >= 10_000) {
         L.push(`| synth of ${label} completes in 24 GiB at most 2.5× the cdktf-only baseline (same run) | completes in 24 GiB: ${met(done && peak <= 24 * 1024)}; `
           + `time: ${met(done && lt / bt <= 2.5)} | library ${done ? `${secs(lt)}, peak ${mib(peak)}` : 'no figures'}${failures(s.library)}; baseline ${secs(bt)}, ${mib(med(s.baseline, (v) => v.rssMiB))}; `
-          + `time ratio ${times(lt, bt)}, memory ratio ${times(lm, med(s.baseline, (v) => v.rssMiB))} |`);
+          + `time ratio ${timeRatio(s.library, bt, fs2.limitS)}, memory ratio ${times(lm, med(s.baseline, (v) => v.rssMiB))} |`);
       } else {
         L.push(`| synth of ${label} at most 2× the cdktf-only baseline of the same resources (same run) | ${met(done && lt / bt <= 2)} `
           + `| library ${secs(lt)} / ${mib(lm)} (median of ${okSamples(s.library).length}${failures(s.library)}); baseline ${secs(bt)} / ${mib(med(s.baseline, (v) => v.rssMiB))}; ratio ${times(lt, bt)} (time), ${times(lm, med(s.baseline, (v) => v.rssMiB))} (peak memory) |`);
       }
       const lj = med(s.library, (v) => v.tfJsonBytes);
       const bj = med(s.baseline, (v) => v.tfJsonBytes);
-      L.push(`| \`cdk.tf.json\` at most 2× the baseline's size, ${label} | ${met(Number.isFinite(lj) && lj / bj <= 2)} | library ${mb(lj)}, baseline ${mb(bj)}: ${times(lj, bj)} `
+      if (!Number.isFinite(lj)) continue; // the library did not finish: no size to compare
+      L.push(`| \`cdk.tf.json\` at most 2× the baseline's size, ${label} | ${met(lj / bj <= 2)} | library ${mb(lj)}, baseline ${mb(bj)}: ${times(lj, bj)} `
         + `(whole output folder: ${mb(med(s.library, (v) => v.bytes))} vs ${mb(med(s.baseline, (v) => v.bytes))}) |`);
     }
   }
@@ -428,7 +440,7 @@ export function fleetSections(res: FleetResults): string[] {
       const [a, b] = [m(s.library), m(s.baseline)];
       const cell = (v: number[]) => `${secs(v[0])} / ${mib(v[1])} / ${mb(v[2])} / ${mb(v[3])}`;
       L.push(`| ${int(s.hosts)} × ${s.services} | ${s.library.length} + ${s.baseline.length} | ${cell(a)}${failures(s.library)} | ${cell(b)}${failures(s.baseline)} `
-        + `| ${a.map((v, i) => times(v, b[i])).join(' / ')} | ${sameDeclared(s.library, s.baseline)} |`);
+        + `| ${[timeRatio(s.library, b[0], f.limitS), ...a.slice(1).map((v, i) => times(v, b[i + 1]))].join(' / ')} | ${sameDeclared(s.library, s.baseline)} |`);
     }
     L.push('');
     const rk = f.resourceKind;
@@ -436,7 +448,7 @@ export function fleetSections(res: FleetResults): string[] {
       const t = (xs: SynthSample[]) => med(xs, (v) => v.ms);
       L.push(`\`ProvisioningResource.TERRAFORM_DATA\` against \`NULL_RESOURCE\`, ${int(rk.hosts)} hosts × ${rk.services} services (runs: ${rk.nullResource.length}): `
         + `null_resource ${secs(t(rk.nullResource))}${failures(rk.nullResource)}, terraform_data ${secs(t(rk.terraformData))}${failures(rk.terraformData)} `
-        + `(${times(t(rk.terraformData), t(rk.nullResource))}); cdktf alone with terraform_data ${secs(t(rk.baselineData))}${failures(rk.baselineData)}.`);
+        + `(${timeRatio(rk.terraformData, t(rk.nullResource), f.limitS)}); cdktf alone with terraform_data ${secs(t(rk.baselineData))}${failures(rk.baselineData)}.`);
       L.push('');
     }
   }

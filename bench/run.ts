@@ -13,7 +13,7 @@
  * baseline, terraform_data against null_resource), compile (65,535 ports, 5,000 services),
  * rules (rules evaluated with every feature on at 10,000 peers), ssh (SSH connections of one
  * host deploy, real terraform and sshd in the lab). A run of some groups (--only) writes its
- * files to bench/tmp/partial/, never over the committed results.
+ * files to bench/tmp/partial-GROUPS/ (e.g. partial-synth/), never over the committed results.
  *
  * --quick: 10 and 100 addresses only, 3 repeats; fleets of 100 and 1,000 hosts (a smoke run; the files say so).
  * --synth-runs N: runs of library and baseline at 1,000 hosts and of the terraform_data comparison (default 3; --quick 1).
@@ -991,7 +991,7 @@ async function main(): Promise<void> {
   (results as { durationS: number }).durationS = (Date.now() - started) / 1000;
   results.machine['load average at end'] = sh('cut -d" " -f1-3 /proc/loadavg');
   // a run of some groups never overwrites the committed results
-  const dir = groups.length === GROUPS.length ? BENCH_DIR : path.join(TMP, 'partial');
+  const dir = groups.length === GROUPS.length ? BENCH_DIR : path.join(TMP, `partial-${groups.join('-')}`);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify(results, (_k, v) => (v === Infinity ? 'Infinity' : v), 1)}\n`);
   writeReports(results, dir);
