@@ -21,7 +21,7 @@ const project = new cdktf.ConstructLibraryCdktf({
   peerDeps: ['@cdktf/provider-null@^11.0.0'],
   devDeps: ['@cdktf/provider-null@^11.0.0', '@types/node@^20', 'typescript@~6.0.3', 'cdktf-cli@0.21.0'],
 
-  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/.ci/', '/test-tmp/'] },
+  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/lab/', '/.ci/', '/test-tmp/'] },
   gitignore: ['/node_modules', '/test-tmp/', 'cdktf.out/', '.gen/', '.terraform/', '*.tfstate*', '/bench/tmp/'],
 
   jestOptions: {
@@ -39,9 +39,9 @@ const project = new cdktf.ConstructLibraryCdktf({
       coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
     },
   },
-  eslintOptions: { dirs: ['src'], devdirs: ['test', 'examples', 'bench', 'scripts', 'projenrc'] },
+  eslintOptions: { dirs: ['src'], devdirs: ['test', 'examples', 'bench', 'lab', 'scripts', 'projenrc'] },
   tsconfigDev: {
-    include: ['../examples/**/*.ts', '../bench/**/*.ts', '../scripts/**/*.ts'],
+    include: ['../examples/**/*.ts', '../bench/**/*.ts', '../lab/**/*.ts', '../scripts/**/*.ts'],
     compilerOptions: {},
   },
 });

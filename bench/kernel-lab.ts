@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Lab } from '../test/support/netns';
+import { Lab } from '../lab/netns';
 
 export const BENCH_DIR = __dirname;
 export const TMP = path.join(BENCH_DIR, 'tmp');

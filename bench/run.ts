@@ -1,11 +1,25 @@
 /**
  * `npm run bench` (root): this library against the naive ordered ruleset, ferm and ufw, for
- * policies of 10 to 10,000 admin addresses x 1, 15 and 100 ports, all in one run on this
- * machine. Writes bench/RESULTS.md, bench/results.svg and bench/results.json.
+ * policies of 10 to 10,000 admin addresses x 1, 15 and 100 ports, and the fleet-scale figures
+ * of issue 13 (bench/fleet.ts), all in one run on this machine. Writes bench/RESULTS.md,
+ * bench/results.svg and bench/results.json.
  *
- *   npx ts-node --project test/tsconfig.json bench/run.ts [--quick] [--repeats N] [--report-only]
+ *   npx ts-node --project test/tsconfig.json bench/run.ts [--quick] [--repeats N] [--only GROUP[,GROUP]]
+ *       [--synth-runs N] [--large-runs N] [--synth-limit S] [--synth-heap-mib M] [--compile-limit S] [--report-only]
+ *   npm run bench -- --only synth
  *
- * --quick: 10 and 100 addresses only, 3 repeats (a smoke run; the files say so).
+ * Groups (all by default): kernel (the contenders in namespaces: rules, kernel cost, apply,
+ * one-host synth), synth (1,000 and 10,000 hosts x 10 services against a cdktf-only
+ * baseline, terraform_data against null_resource), compile (65,535 ports, 5,000 services),
+ * rules (rules evaluated with every feature on at 10,000 peers), ssh (SSH connections of one
+ * host deploy, real terraform and sshd in the lab). A run of some groups (--only) writes its
+ * files to bench/tmp/partial-GROUPS/ (e.g. partial-synth/), never over the committed results.
+ *
+ * --quick: 10 and 100 addresses only, 3 repeats; fleets of 100 and 1,000 hosts (a smoke run; the files say so).
+ * --synth-runs N: runs of library and baseline at 1,000 hosts and of the terraform_data comparison (default 3; --quick 1).
+ * --large-runs N: runs at 10,000 hosts (default 1). --synth-limit S: time limit of one synth (default 3600 s).
+ * --synth-heap-mib M: the synth child's V8 heap limit (default 24576, the 24 GiB of the target).
+ * --compile-limit S: time limit of one large compile (default 120 s).
  * --report-only: rewrite RESULTS.md and results.svg from results.json, measuring nothing.
  * See RESULTS.md ("Method") for what is measured and how.
  */
@@ -14,11 +28,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BenchPolicy, benchPolicy, chunks, fermConfig, naive, ours, ufwCommands, ufwUserRules } from './contenders';
+import { CompileScale, EveryFeature, FleetScale, fleetSections, fleetTargets, measureCompile, measureEveryFeature, measureFleet, measureSsh, SshCount } from './fleet';
 import { filterRuleCount, parseIptablesSave } from './iptables-model';
 import { BENCH_DIR, KernelCost, KernelLab, median, SENDER, TIMEIT, TMP, timed, tmpFile } from './kernel-lab';
 import { figure, Panel } from './plot';
+import { Lab } from '../lab/netns';
 import { Backend, CompiledRuleset, ConnectionState, IpFamily, Packet, Simulator, TcpFlag } from '../src/engine';
-import { Lab } from '../test/support/netns';
 
 const ROOT = path.resolve(BENCH_DIR, '..');
 /** Longest a one-address change may take before the bench stops it (and reports "> this"). */
@@ -94,7 +109,14 @@ interface Results {
   readonly machine: Record<string, string>;
   readonly baseline: KernelCost[];
   readonly policies: PolicyResult[];
+  /** One-stack synth of a fleet (runs before issue 13; see fleetScale). */
   fleet?: { hosts: number; services: number; runs: { ms: number; rssMiB: number }[] };
+  /** The groups measured (undefined: every group, runs before --only existed). */
+  groups?: Group[];
+  fleetScale?: FleetScale;
+  compileScale?: CompileScale;
+  everyFeature?: EveryFeature;
+  ssh?: SshCount;
   flatness: Flatness[];
   ufwCheck: string[];
   readonly durationS: number;
@@ -102,13 +124,41 @@ interface Results {
 
 // ---------------------------------------------------------------------------------------
 
-function args(): { quick: boolean; repeats: number } {
+const GROUPS = ['kernel', 'synth', 'compile', 'rules', 'ssh'] as const;
+type Group = typeof GROUPS[number];
+
+interface Args {
+  quick: boolean;
+  repeats: number;
+  groups: Group[];
+  synthRuns: number;
+  largeRuns: number;
+  synthLimitS: number;
+  synthHeapMiB: number;
+  compileLimitS: number;
+}
+
+function args(): Args {
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
-  const i = argv.indexOf('--repeats');
-  const repeats = i >= 0 ? Number(argv[i + 1]) : quick ? 3 : 7;
-  if (!Number.isInteger(repeats) || repeats < 3) throw new Error('--repeats needs a whole number >= 3');
-  return { quick, repeats };
+  const num = (flag: string, dflt: number, min: number) => {
+    const i = argv.indexOf(flag);
+    const v = i >= 0 ? Number(argv[i + 1]) : dflt;
+    if (!Number.isInteger(v) || v < min) throw new Error(`${flag} needs a whole number >= ${min}`);
+    return v;
+  };
+  const only = argv.flatMap((a, i) => (a === '--only' ? (argv[i + 1] ?? '').split(',') : a.startsWith('--only=') ? a.slice(7).split(',') : []));
+  for (const g of only) if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`--only ${g}: unknown group; use ${GROUPS.join(', ')}`);
+  return {
+    quick,
+    repeats: num('--repeats', quick ? 3 : 7, 3),
+    groups: only.length > 0 ? GROUPS.filter((g) => only.includes(g)) : [...GROUPS],
+    synthRuns: num('--synth-runs', quick ? 1 : 3, 1),
+    largeRuns: num('--large-runs', 1, 1),
+    synthLimitS: num('--synth-limit', 3600, 10),
+    synthHeapMiB: num('--synth-heap-mib', 24 * 1024, 512),
+    compileLimitS: num('--compile-limit', 120, 5),
+  };
 }
 
 function log(msg: string): void {
@@ -559,26 +609,12 @@ function share(res: Results, p: PolicyResult, c: ContenderResult | undefined): n
   return c?.kernel ? c.kernel.medianNs - localBaselineNs(res, p) : undefined;
 }
 
-function report(res: Results): string {
+/** Rows of the Targets table for the kernel group (the contenders' policies). */
+function kernelTargets(res: Results): string[] {
   const L: string[] = [];
   const sizes = res.policies;
   const get = (p: PolicyResult, c: Contender) => p.contenders[c];
-  const base = baselineNs(res);
-  const baseSpread = `${ns(Math.min(...res.baseline.map((b) => b.minNs)))} – ${ns(Math.max(...res.baseline.map((b) => b.maxNs)))}`;
   const pol = (a: number, pp: number) => sizes.find((x) => x.addresses === a && x.ports === pp);
-
-  L.push('# Benchmark: flat cost as policies grow');
-  L.push('');
-  L.push(`Generated by \`npm run bench\` (bench/run.ts) on ${res.date}${res.quick ? ' — **quick smoke run (--quick): not the reference figures**' : ''}; `
-    + `${res.repeats} repeats per kernel measurement; whole run ${Math.round(res.durationS)} s. Raw data: [results.json](results.json); figure: [results.svg](results.svg).`);
-  L.push('');
-  L.push('| machine | |');
-  L.push('| --- | --- |');
-  for (const [k2, v] of Object.entries(res.machine)) L.push(`| ${k2} | ${v} |`);
-  L.push('');
-  L.push('![kernel cost, rules evaluated and apply time against policy size](results.svg)');
-  L.push('');
-
   // ---- targets
   const maxEval = (c: Contender) => Math.max(...sizes.map((p) => {
     const e = get(p, c)?.evaluated;
@@ -595,10 +631,6 @@ function report(res: Results): string {
     return { pp, r, total: totalHi !== undefined && totalLo !== undefined ? totalHi / totalLo : NaN };
   });
   const met = (ok: boolean) => (ok ? '**met**' : '**missed**');
-  L.push('## Targets');
-  L.push('');
-  L.push('| target | result | measured |');
-  L.push('| --- | --- | --- |');
   const nftMax = maxEval('ours-nftables');
   const iptMax = maxEval('ours-iptables');
   L.push(`| at most 6 rules evaluated for any packet at any size | nftables: ${met(nftMax <= 6)}; iptables: ${met(iptMax <= 6)} `
@@ -623,13 +655,17 @@ function report(res: Results): string {
     L.push(`| a one-address change in under 10 ms (${LABEL[c]}) | incremental: ${met(worstInc < 10)}; redeploy through the apply script: ${met(worstFull < 10)} `
       + `| ${c === 'ours-iptables' ? '`ipset add`' : '`nft add element`'} ${ms(worstInc)} ms; apply script with the new address (set swapped${c === 'ours-nftables' ? ', table replaced' : ''}) ${ms(worstFull)} ms |`);
   }
-  if (res.fleet) {
-    const m = median(res.fleet.runs.map((x) => x.ms));
-    L.push(`| ${int(res.fleet.hosts)} hosts × ${res.fleet.services} services synthesize in under 15 s on 2 cores | ${met(m < 15_000)} `
-      + `| ${(m / 1000).toFixed(1)} s (median of ${res.fleet.runs.length}; ${res.fleet.runs.map((x) => `${(x.ms / 1000).toFixed(1)} s`).join(', ')}), peak ${Math.round(Math.max(...res.fleet.runs.map((x) => x.rssMiB)))} MiB on ${res.machine.cpu} |`);
-  }
-  L.push('');
+  return L;
+}
 
+/** The kernel group's sections: rules, kernel cost, apply, one-host synth, method, notes. */
+function kernelSections(res: Results): string[] {
+  const L: string[] = [];
+  const sizes = res.policies;
+  const get = (p: PolicyResult, c: Contender) => p.contenders[c];
+  const base = baselineNs(res);
+  const baseSpread = `${ns(Math.min(...res.baseline.map((b) => b.minNs)))} – ${ns(Math.max(...res.baseline.map((b) => b.maxNs)))}`;
+  const largest = Math.max(...sizes.map((p) => p.addresses));
   // ---- rule counts
   L.push('## Rules per family');
   L.push('');
@@ -793,6 +829,47 @@ function report(res: Results): string {
     if (notes.length > 0) L.push(`- ${LABEL[c]}: ${notes.join('; ')}.`);
   }
   L.push('');
+  return L;
+}
+
+function report(res: Results): string {
+  const L: string[] = [];
+  const sizes = res.policies;
+
+  L.push('# Benchmark: flat cost as policies grow');
+  L.push('');
+  L.push(`Generated by \`npm run bench\` (bench/run.ts) on ${res.date}${res.quick ? ' — **quick smoke run (--quick): not the reference figures**' : ''}; `
+    + `${res.repeats} repeats per kernel measurement; whole run ${Math.round(res.durationS)} s. Raw data: [results.json](results.json); figure: [results.svg](results.svg).`);
+  L.push('');
+  L.push('| machine | |');
+  L.push('| --- | --- |');
+  for (const [k2, v] of Object.entries(res.machine)) L.push(`| ${k2} | ${v} |`);
+  L.push('');
+  if (res.groups && res.groups.length < GROUPS.length) {
+    L.push(`**Partial run (--only ${res.groups.join(',')})**: the other groups were not measured.`);
+    L.push('');
+  }
+  if (sizes.length > 0) {
+    L.push('![kernel cost, rules evaluated and apply time against policy size](results.svg)');
+    L.push('');
+  }
+
+  L.push('## Targets');
+  L.push('');
+  L.push('| target | result | measured |');
+  L.push('| --- | --- | --- |');
+  if (sizes.length > 0) L.push(...kernelTargets(res));
+  if (res.fleet) {
+    const met = (ok: boolean) => (ok ? '**met**' : '**missed**');
+    const m = median(res.fleet.runs.map((x) => x.ms));
+    L.push(`| ${int(res.fleet.hosts)} hosts × ${res.fleet.services} services synthesize in under 15 s on 2 cores | ${met(m < 15_000)} `
+      + `| ${(m / 1000).toFixed(1)} s (median of ${res.fleet.runs.length}; ${res.fleet.runs.map((x) => `${(x.ms / 1000).toFixed(1)} s`).join(', ')}), peak ${Math.round(Math.max(...res.fleet.runs.map((x) => x.rssMiB)))} MiB on ${res.machine.cpu} |`);
+  }
+  L.push(...fleetTargets(res));
+  L.push('');
+
+  if (sizes.length > 0) L.push(...kernelSections(res));
+  L.push(...fleetSections(res));
   return `${L.join('\n')}\n`;
 }
 
@@ -838,72 +915,90 @@ function plot(res: Results): string {
 
 // ---------------------------------------------------------------------------------------
 
-/** Writes RESULTS.md and results.svg from results.json. */
-function writeReports(results: Results): void {
-  fs.writeFileSync(path.join(BENCH_DIR, 'results.svg'), plot(results));
-  fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS.md'), report(results));
+/** Writes RESULTS.md and results.svg (the figure only when the kernel group ran) into `dir`. */
+function writeReports(results: Results, dir = BENCH_DIR): void {
+  if (results.policies.length > 0) fs.writeFileSync(path.join(dir, 'results.svg'), plot(results));
+  fs.writeFileSync(path.join(dir, 'RESULTS.md'), report(results));
 }
 
-function main(): void {
+async function main(): Promise<void> {
   if (process.argv.includes('--report-only')) {
     // rewrite RESULTS.md and results.svg from the last run's results.json (no measurement)
     writeReports(JSON.parse(fs.readFileSync(path.join(BENCH_DIR, 'results.json'), 'utf8'), (_k, v) => (v === 'Infinity' ? Infinity : v)) as Results);
     return;
   }
-  const { quick, repeats } = args();
-  if (process.getuid?.() !== 0) throw new Error('the bench needs root (network namespaces, netfilter)');
-  for (const tool of ['ferm', 'ufw', 'ipset', 'nft', 'conntrack', 'taskset', 'dash']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is missing: run sh bench/setup.sh (npm run bench does)`);
+  const a = args();
+  const { quick, repeats, groups } = a;
+  const has = (g: Group) => groups.includes(g);
+  if ((has('kernel') || has('ssh')) && process.getuid?.() !== 0) throw new Error(`the kernel and ssh groups need root (network namespaces, netfilter, sshd): run as root, or --only ${GROUPS.filter((g) => g !== 'kernel' && g !== 'ssh').join(',')}`);
+  if (has('kernel')) {
+    for (const tool of ['ferm', 'ufw', 'ipset', 'nft', 'conntrack', 'taskset', 'dash']) {
+      if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is missing: run sh bench/setup.sh (npm run bench does)`);
+    }
+    for (const prog of [SENDER, TIMEIT]) if (!fs.existsSync(prog)) throw new Error(`${prog} is missing: run sh bench/setup.sh (npm run bench does)`);
   }
-  for (const prog of [SENDER, TIMEIT]) if (!fs.existsSync(prog)) throw new Error(`${prog} is missing: run sh bench/setup.sh (npm run bench does)`);
+  fs.mkdirSync(TMP, { recursive: true });
   const started = Date.now();
-  const addresses = quick ? [10, 100] : [10, 100, 1000, 10000];
-  const ports = [1, 15, 100];
-  const k = new KernelLab();
   const results: Results = {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     quick,
     repeats,
     machine: machine(),
+    groups,
     baseline: [],
     policies: [],
     flatness: [],
     ufwCheck: [],
     durationS: 0,
   };
-  const baseline = () => {
-    loadBaseline(k);
-    const b = k.kernelCost(repeats);
-    results.baseline.push(b);
-    log(`baseline ${Math.round(b.medianNs)} ns/packet`);
-  };
-  try {
-    baseline();
-    for (const a of addresses) {
-      for (const pp of ports) {
-        results.policies.push(benchPolicyRun(k, benchPolicy(a, pp), repeats, results.ufwCheck));
-        baseline();
+  if (has('kernel')) {
+    const addresses = quick ? [10, 100] : [10, 100, 1000, 10000];
+    const ports = [1, 15, 100];
+    const k = new KernelLab();
+    const baseline = () => {
+      loadBaseline(k);
+      const b = k.kernelCost(repeats);
+      results.baseline.push(b);
+      log(`baseline ${Math.round(b.medianNs)} ns/packet`);
+    };
+    try {
+      baseline();
+      for (const n of addresses) {
+        for (const pp of ports) {
+          results.policies.push(benchPolicyRun(k, benchPolicy(n, pp), repeats, results.ufwCheck));
+          baseline();
+        }
       }
-    }
-    const small = addresses[0];
-    const large = addresses[addresses.length - 1];
-    for (const backend of ['ours-iptables', 'ours-nftables'] as const) {
-      for (const pp of ports) {
-        log(`flatness: ${backend}, ${small} vs ${large} addresses x ${pp} ports, interleaved`);
-        results.flatness.push(flatness(k, backend, pp, small, large, quick ? 2 : 3, Math.min(repeats, 5)));
+      const small = addresses[0];
+      const large = addresses[addresses.length - 1];
+      for (const backend of ['ours-iptables', 'ours-nftables'] as const) {
+        for (const pp of ports) {
+          log(`flatness: ${backend}, ${small} vs ${large} addresses x ${pp} ports, interleaved`);
+          results.flatness.push(flatness(k, backend, pp, small, large, quick ? 2 : 3, Math.min(repeats, 5)));
+        }
       }
+    } finally {
+      k.destroy();
     }
-  } finally {
-    k.destroy();
   }
-  const hosts = quick ? 100 : 1000;
-  log(`synth: ${hosts} hosts x 10 services`);
-  results.fleet = { hosts, services: 10, runs: [1, 2, 3].map(() => synthChild('fleet', hosts, 10)) };
+  if (has('rules')) results.everyFeature = measureEveryFeature(10_000);
+  if (has('compile')) results.compileScale = await measureCompile(a.compileLimitS);
+  if (has('ssh')) results.ssh = await measureSsh();
+  if (has('synth')) {
+    const [small, large] = quick ? [100, 1000] : [1000, 10_000];
+    results.fleetScale = measureFleet([{ hosts: small, runs: a.synthRuns }, { hosts: large, runs: a.largeRuns }], a.synthLimitS, a.synthHeapMiB);
+  }
   (results as { durationS: number }).durationS = (Date.now() - started) / 1000;
   results.machine['load average at end'] = sh('cut -d" " -f1-3 /proc/loadavg');
-  fs.writeFileSync(path.join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, (_k, v) => (v === Infinity ? 'Infinity' : v), 1)}\n`);
-  writeReports(results);
-  log(`done in ${Math.round(results.durationS)} s: bench/RESULTS.md, bench/results.svg, bench/results.json`);
+  // a run of some groups never overwrites the committed results
+  const dir = groups.length === GROUPS.length ? BENCH_DIR : path.join(TMP, `partial-${groups.join('-')}`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify(results, (_k, v) => (v === Infinity ? 'Infinity' : v), 1)}\n`);
+  writeReports(results, dir);
+  log(`done in ${Math.round(results.durationS)} s: ${path.relative(ROOT, dir)}/RESULTS.md, results.json${results.policies.length > 0 ? ', results.svg' : ''}`);
 }
 
-main();
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

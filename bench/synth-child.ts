@@ -1,17 +1,32 @@
 /**
  * One synth, in its own process so its time and peak memory are its own (run by bench/run.ts):
  *
- *   ts-node --transpile-only bench/synth-child.ts policy N P OUTDIR   one host, N admin addresses x P ports
- *   ts-node --transpile-only bench/synth-child.ts fleet H S OUTDIR    H hosts with S services each (and SSH for 3 admins)
+ *   ts-node --transpile-only bench/synth-child.ts policy N P OUTDIR              one host, N admin addresses x P ports
+ *   ts-node --transpile-only bench/synth-child.ts fleet H S OUTDIR [null|data]   H hosts with S services each (and SSH for 3 admins)
+ *   ts-node --transpile-only bench/synth-child.ts baseline H S OUTDIR [null|data]
+ *       cdktf alone: for each of H hosts the provisioning resources the library's HostDeployment
+ *       declares (src/deploy/host-deployment.ts: an Apply resource with a connection, triggers
+ *       and 7 provisioners, a Teardown resource with 3 destroy-time ones), with trivial content
  *
+ * `null` (default) declares null_resource, `data` terraform_data (ProvisioningResource).
  * Prints one JSON line: construct + synth milliseconds (module loading excluded), peak RSS in
- * MiB, the number of hosts and the bytes written.
+ * MiB (both taken before anything else is counted), the number of hosts, the bytes written
+ * (whole output folder, and the stack's cdk.tf.json), and the Terraform resources and
+ * provisioners declared, by resource type, so the run can check that library and baseline
+ * declare the same.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, TerraformStack } from 'cdktf';
+import { NullProvider } from '@cdktf/provider-null/lib/provider';
+import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
+import {
+  App, DataResource, FileProvisioner, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource, TerraformSelf, TerraformStack,
+} from 'cdktf';
+import { Construct } from 'constructs';
 import { benchPolicy } from './contenders';
-import { DefaultAction, Peer, Port, StatefulHost } from '../src';
+import { DefaultAction, Peer, Port, ProvisioningResource, StatefulHost } from '../src';
+
+const STACK = 'bench';
 
 function dirBytes(dir: string): number {
   let n = 0;
@@ -22,11 +37,63 @@ function dirBytes(dir: string): number {
   return n;
 }
 
+/** The address of fleet host `h` (the same for the library and the baseline). */
+function fleetAddress(h: number): string {
+  return `10.${Math.floor(h / 62500) % 256}.${Math.floor(h / 250) % 250}.${(h % 250) + 1}`;
+}
+
+/**
+ * The baseline's resources for one host: what HostDeployment declares for an iptables host
+ * (4 uploads: the apply script, rules.v4, rules.v6, sets.ipset), with one-line content.
+ */
+function baselineHost(scope: Construct, id: string, address: string, data: boolean): void {
+  const host = new Construct(scope, id);
+  const connection: SSHProvisionerConnection = { type: 'ssh', host: address, user: 'root', agent: 'true', timeout: '2m' };
+  const later: SSHProvisionerConnection = { ...connection, scriptPath: '.sfw-step.sh' };
+  const selfId = TerraformSelf.getString('id');
+  const files = ['sfw-apply.sh', 'rules.v4', 'rules.v6', 'sets.ipset'];
+  const provisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
+    { type: 'remote-exec', inline: [`mkdir -p .sfw/${selfId}`], connection: { ...connection, scriptPath: '.sfw-prepare.sh' } },
+    ...files.map((f): FileProvisioner => ({ type: 'file', destination: `.sfw/${selfId}/${f}`, content: `${f}\n`, connection: later })),
+    { type: 'remote-exec', inline: [`sh .sfw/${selfId}/sfw-apply.sh apply`], connection: later },
+    { type: 'remote-exec', inline: [`sh /var/lib/sfw/sfw-apply.sh confirm ${selfId}`], connection: { ...later, timeout: '120s' } },
+  ];
+  const teardownConnection: SSHProvisionerConnection = { ...connection, host: TerraformSelf.getString(data ? 'triggers_replace.host' : 'triggers.host') };
+  const teardownProvisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
+    { type: 'remote-exec', inline: ['mkdir -p .sfw/destroy'], connection: { ...teardownConnection, scriptPath: '.sfw-prepare.sh' }, when: 'destroy' } as RemoteExecProvisioner,
+    { type: 'file', destination: '.sfw/destroy/sfw-apply.sh', content: 'sfw-apply.sh\n', connection: { ...teardownConnection, scriptPath: '.sfw-step.sh' }, when: 'destroy' } as FileProvisioner,
+    { type: 'remote-exec', inline: ['sh .sfw/destroy/sfw-apply.sh destroy'], connection: { ...teardownConnection, scriptPath: '.sfw-step.sh' }, when: 'destroy' } as RemoteExecProvisioner,
+  ];
+  const identity = { host: address, backend: 'iptables', ownership: 'shared' };
+  const triggers = { ...identity, rollback_timeout: '60', script_sha256: 'a', ruleset_sha256: 'b' };
+  if (data) {
+    const apply = new DataResource(host, 'Apply', { triggersReplace: triggers, connection, provisioners });
+    new DataResource(host, 'Teardown', { triggersReplace: identity, connection: teardownConnection, provisioners: teardownProvisioners, dependsOn: [apply] });
+  } else {
+    const apply = new NullResource(host, 'Apply', { triggers, connection, provisioners });
+    new NullResource(host, 'Teardown', { triggers: identity, connection: teardownConnection, provisioners: teardownProvisioners, dependsOn: [apply] });
+  }
+}
+
+/** Terraform resources and their provisioners by resource type. */
+function declared(stack: TerraformStack): Record<string, { resources: number; provisioners: number }> {
+  const out: Record<string, { resources: number; provisioners: number }> = {};
+  for (const c of stack.node.findAll()) {
+    if (!(c instanceof TerraformResource)) continue;
+    const e = (out[c.terraformResourceType] ??= { resources: 0, provisioners: 0 });
+    e.resources++;
+    e.provisioners += c.provisioners?.length ?? 0;
+  }
+  return out;
+}
+
 function main(): void {
-  const [mode, a, b, outdir] = process.argv.slice(2);
+  const [mode, a, b, outdir, kind] = process.argv.slice(2);
+  const data = kind === 'data';
+  if (kind !== undefined && kind !== 'null' && kind !== 'data') throw new Error(`unknown resource kind ${kind}: null or data`);
   const started = process.hrtime.bigint();
   const app = new App({ outdir });
-  const stack = new TerraformStack(app, 'bench');
+  const stack = new TerraformStack(app, STACK);
   let hosts = 0;
   if (mode === 'policy') {
     const p = benchPolicy(Number(a), Number(b));
@@ -35,8 +102,9 @@ function main(): void {
     hosts = 1;
   } else if (mode === 'fleet') {
     const admins = [Peer.ipv4('198.51.100.7'), Peer.ipv4('198.51.100.9'), Peer.ipv6('2001:db8::7')];
+    const deployment = data ? { resource: ProvisioningResource.TERRAFORM_DATA } : undefined;
     for (let h = 0; h < Number(a); h++) {
-      const host = new StatefulHost(stack, `host-${h}`, { address: `10.${Math.floor(h / 250)}.${h % 250}.10` });
+      const host = new StatefulHost(stack, `host-${h}`, { address: fleetAddress(h), deployment });
       for (let s = 0; s < Number(b); s++) {
         // every other service is public; the rest open to one /24 each
         const peers = s % 2 === 0 ? [Peer.any()] : [Peer.ipv4(`192.0.${s}.0/24`)];
@@ -45,13 +113,20 @@ function main(): void {
       host.addAdminAccess('Ops', { peers: admins });
       hosts++;
     }
+  } else if (mode === 'baseline') {
+    if (!data) new NullProvider(stack, 'null');
+    for (let h = 0; h < Number(a); h++) {
+      baselineHost(stack, `host-${h}`, fleetAddress(h), data);
+      hosts++;
+    }
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
   app.synth();
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const rssMiB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ ms, rssMiB, hosts, bytes: dirBytes(outdir) })}\n`);
+  const tfJson = path.join(outdir, 'stacks', STACK, 'cdk.tf.json');
+  process.stdout.write(`${JSON.stringify({ ms, rssMiB, hosts, bytes: dirBytes(outdir), tfJsonBytes: fs.statSync(tfJson).size, declared: declared(stack) })}\n`);
 }
 
 main();
