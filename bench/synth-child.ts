@@ -20,7 +20,7 @@ import * as path from 'path';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import {
-  App, DataResource, FileProvisioner, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource, TerraformSelf, TerraformStack,
+  App, DataResource, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource, TerraformSelf, TerraformStack,
 } from 'cdktf';
 import { Construct } from 'constructs';
 import { benchPolicy } from './contenders';
@@ -43,26 +43,21 @@ function fleetAddress(h: number): string {
 }
 
 /**
- * The baseline's resources for one host: what HostDeployment declares for an iptables host
- * (4 uploads: the apply script, rules.v4, rules.v6, sets.ipset), with one-line content.
+ * The baseline's resources for one host: what HostDeployment declares (an apply resource
+ * with the apply step and the confirm step, a teardown resource with its destroy step),
+ * each step a one-line command.
  */
 function baselineHost(scope: Construct, id: string, address: string, data: boolean): void {
   const host = new Construct(scope, id);
-  const connection: SSHProvisionerConnection = { type: 'ssh', host: address, user: 'root', agent: 'true', timeout: '2m' };
-  const later: SSHProvisionerConnection = { ...connection, scriptPath: '.sfw-step.sh' };
+  const connection: SSHProvisionerConnection = { type: 'ssh', host: address, user: 'root', agent: 'true', timeout: '2m', scriptPath: './.sfw-step-%RAND%.sh' };
   const selfId = TerraformSelf.getString('id');
-  const files = ['sfw-apply.sh', 'rules.v4', 'rules.v6', 'sets.ipset'];
-  const provisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
-    { type: 'remote-exec', inline: [`mkdir -p .sfw/${selfId}`], connection: { ...connection, scriptPath: '.sfw-prepare.sh' } },
-    ...files.map((f): FileProvisioner => ({ type: 'file', destination: `.sfw/${selfId}/${f}`, content: `${f}\n`, connection: later })),
-    { type: 'remote-exec', inline: [`sh .sfw/${selfId}/sfw-apply.sh apply`], connection: later },
-    { type: 'remote-exec', inline: [`sh /var/lib/sfw/sfw-apply.sh confirm ${selfId}`], connection: { ...later, timeout: '120s' } },
+  const provisioners: RemoteExecProvisioner[] = [
+    { type: 'remote-exec', inline: [`sh .sfw/sfw-apply.sh apply ${selfId}`] },
+    { type: 'remote-exec', inline: [`sh /var/lib/sfw/sfw-apply.sh confirm ${selfId}`], connection: { ...connection, scriptPath: './.sfw/step-%RAND%.sh', timeout: '120s' } },
   ];
   const teardownConnection: SSHProvisionerConnection = { ...connection, host: TerraformSelf.getString(data ? 'triggers_replace.host' : 'triggers.host') };
-  const teardownProvisioners: (FileProvisioner | RemoteExecProvisioner)[] = [
-    { type: 'remote-exec', inline: ['mkdir -p .sfw/destroy'], connection: { ...teardownConnection, scriptPath: '.sfw-prepare.sh' }, when: 'destroy' } as RemoteExecProvisioner,
-    { type: 'file', destination: '.sfw/destroy/sfw-apply.sh', content: 'sfw-apply.sh\n', connection: { ...teardownConnection, scriptPath: '.sfw-step.sh' }, when: 'destroy' } as FileProvisioner,
-    { type: 'remote-exec', inline: ['sh .sfw/destroy/sfw-apply.sh destroy'], connection: { ...teardownConnection, scriptPath: '.sfw-step.sh' }, when: 'destroy' } as RemoteExecProvisioner,
+  const teardownProvisioners: RemoteExecProvisioner[] = [
+    { type: 'remote-exec', inline: [`sh .sfw/sfw-apply.sh destroy ${selfId}`], when: 'destroy' } as RemoteExecProvisioner,
   ];
   const identity = { host: address, backend: 'iptables', ownership: 'shared' };
   const triggers = { ...identity, rollback_timeout: '60', script_sha256: 'a', ruleset_sha256: 'b' };
