@@ -28,7 +28,7 @@ import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
 import { Allowance, Denial, DropLogging } from '../engine/compiler/host-policy';
-import { ConntrackSizing, expectedConnectionsProblem } from '../engine/conntrack-sizing';
+import { ConntrackSizing, expectedConnectionsProblem, MAX_EXPECTED_CONNECTIONS } from '../engine/conntrack-sizing';
 import { Explain } from '../engine/explain/explain';
 import { ALL_FAMILIES, IpFamily } from '../engine/family';
 import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
@@ -371,12 +371,14 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
 
   /**
    * The conntrack table's sizing for the connections the host's declarations (and
-   * `conntrack.expectedConnections`) expect; `undefined` when none are declared.
+   * `conntrack.expectedConnections`) expect; `undefined` when none are declared (or when
+   * they sum past the maximum, which the host's validation reports).
    */
   public get conntrackSizing(): ConntrackSizing | undefined {
     const declared = this.allowances.reduce((sum, a) => sum + (a.expectedConnections ?? 0), 0);
     const total = declared + (this.conntrack?.expectedConnections ?? 0);
-    return total > 0 ? ConntrackSizing.forConnections(total) : undefined;
+    // past the maximum: none here (read while cdktf resolves, before validation), an error from validation
+    return total > 0 && total <= MAX_EXPECTED_CONNECTIONS ? ConntrackSizing.forConnections(total) : undefined;
   }
 
   /** The sizing the deploy sets on the host (none when `conntrack.tuneKernel` is false). */
