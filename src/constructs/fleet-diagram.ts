@@ -40,12 +40,24 @@ export interface FleetDiagramOptions {
 }
 
 /**
- * A node id both Mermaid and DOT accept: letters, digits and `_`. Names that had to be
- * changed get a short hash of the original, so `web-1` and `web_1` stay two nodes.
+ * Node ids both Mermaid and DOT accept: letters, digits and `_`. A name whose id another
+ * name already has (`web-1` and `web_1` both become `web_1`) gets a short hash of itself
+ * appended, so they stay two nodes.
  */
-function nodeId(kind: string, name: string): string {
-  const safe = name.replace(/[^A-Za-z0-9]/g, '_');
-  return safe === name ? `${kind}_${safe}` : `${kind}_${safe}_${createHash('sha256').update(name).digest('hex').slice(0, 6)}`;
+function nodeIds(): (kind: string, name: string) => string {
+  const byName = new Map<string, string>();
+  const taken = new Set<string>();
+  return (kind, name) => {
+    const key = `${kind}:${name}`;
+    let id = byName.get(key);
+    if (id === undefined) {
+      id = `${kind}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+      if (taken.has(id)) id = `${id}_${createHash('sha256').update(name).digest('hex').slice(0, 6)}`;
+      taken.add(id);
+      byName.set(key, id);
+    }
+    return id;
+  };
 }
 
 /** A label inside Mermaid's double quotes: quotes as the entity Mermaid knows. */
@@ -64,6 +76,7 @@ function graph(scope: IConstruct, options: FleetDiagramOptions): Graph {
   const all = scope.node.findAll();
   const groups = all.filter(HostGroup.isHostGroup);
   const hosts = all.filter(StatefulHost.isStatefulHost);
+  const nodeId = nodeIds();
   const idOf = (c: IConstruct) => (c instanceof HostGroup ? nodeId('g', c.node.path) : nodeId('h', c.node.path));
   const placed = new Map<StatefulHost, HostGroup>();
   const g = groups.map((group) => {

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { App, Aspects, IAspect, TerraformStack, Testing } from 'cdktf';
 import { IConstruct } from 'constructs';
 import {
-  AdminAccess, Backend, CheckLevel, ConntrackHelper, FleetBaseline, HostGroup, IpFamily, OutboundAccess, Packet, Peer,
+  AdminAccess, Backend, CheckLevel, ConntrackHelper, FleetBaseline, FleetDiagram, HostGroup, IpFamily, OutboundAccess, Packet, Peer,
   PolicyChecks, Port, RateUnit, Service, StatefulHost, StatefulHostProps, Verdict,
 } from '../../src';
 import { allWarnings, synthErrors, warnings } from '../support/synth';
@@ -371,5 +371,31 @@ describe('5 a failing synth leaves every stack\'s output as it was', () => {
     app(outdir, 2).synth();
     expect(listing(outdir)['stacks/a/firewall/web/rules.v4']).toContain('8002');
     expect(fs.readdirSync(outdir).filter((f) => f.startsWith('.staging'))).toEqual([]);
+  });
+});
+
+// 18: fleet diagram ids stay unique, labels stay quoted
+describe('18 fleet diagrams', () => {
+  const fleet = () => {
+    const s = new TerraformStack(Testing.app(), 'stack');
+    const g = new HostGroup(s, 'say "hi"');
+    g.addHost(host(s, { address: '192.0.2.1' }, 'web-1'));
+    g.addHost(host(s, { address: '192.0.2.2' }, 'web_1'));
+    return s;
+  };
+
+  test('web-1 and web_1 are two nodes in Mermaid, quotes as #quot;', () => {
+    const text = FleetDiagram.mermaid(fleet());
+    const ids = [...text.matchAll(/^\s+(h_\w+)\[/gm)].map((m) => m[1]);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+    expect(text).toContain('["say #quot;hi#quot; (2 hosts)"]');
+  });
+
+  test('and in DOT, quotes escaped', () => {
+    const text = FleetDiagram.dot(fleet());
+    const ids = [...text.matchAll(/^\s+(h_\w+) \[label=/gm)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(2);
+    expect(text).toContain('label="say \\"hi\\" (2 hosts)";');
   });
 });
