@@ -1,6 +1,6 @@
 import { spawnSync } from 'child_process';
-import * as fs from 'fs';
 import { createHash } from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
 import { TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';

@@ -43,7 +43,9 @@ export function managementAddressProblem(address: unknown, families: readonly Ip
 }
 
 /** The host's enum-valued properties that JavaScript callers may pass as strings. */
-export function hostEnumProblem(props: { backend?: unknown; defaultAction?: unknown; outboundDefaultAction?: unknown; ipFamilies?: unknown }): string | undefined {
+export function hostEnumProblem(
+  props: { backend?: unknown; defaultAction?: unknown; outboundDefaultAction?: unknown; ipFamilies?: unknown },
+): string | undefined {
   const families = Array.isArray(props.ipFamilies) ? props.ipFamilies : [];
   return enumProblem('backend', props.backend, Backend, 'Backend')
     ?? enumProblem('defaultAction', props.defaultAction, DefaultAction, 'DefaultAction')
