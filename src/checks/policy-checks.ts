@@ -59,6 +59,14 @@ export class PolicyChecks {
     return strict && base === CheckLevel.WARNING ? CheckLevel.ERROR : base;
   }
 
+  /** Throws for an id no check can have: not a string, or an SFW id that is not built in (a typo). */
+  private static checkId(checkId: string): void {
+    if (typeof checkId !== 'string' || checkId.trim() === '') throw new Error(`policy check id ${JSON.stringify(checkId)} is not usable: use e.g. 'SFW1'`);
+    if (/^sfw/i.test(checkId) && !PolicyChecks.BUILT_IN.some((c) => c.id === checkId)) {
+      throw new Error(`unknown policy check '${checkId}': the built-in checks are ${PolicyChecks.BUILT_IN.map((c) => c.id).join(', ')} (custom checks have ids of their own)`);
+    }
+  }
+
   private readonly levels = new Map<string, CheckLevel>();
   private readonly reasons = new Map<string, string>();
   private readonly added: IPolicyCheck[] = [];
@@ -68,12 +76,17 @@ export class PolicyChecks {
 
   /** Sets the level of a check (e.g. `SFW2`) for this scope. */
   public setLevel(checkId: string, level: CheckLevel): PolicyChecks {
+    PolicyChecks.checkId(checkId);
+    if (!(Object.values(CheckLevel) as string[]).includes(level)) {
+      throw new Error(`level ${JSON.stringify(level)} for ${checkId} is not a CheckLevel: use CheckLevel.OFF ('off'), CheckLevel.WARNING ('warning') or CheckLevel.ERROR ('error')`);
+    }
     this.levels.set(checkId, level);
     return this;
   }
 
   /** Switches a check off for this scope, recording why (the reason is required). */
   public acknowledge(checkId: string, reason: string): PolicyChecks {
+    PolicyChecks.checkId(checkId);
     if (!reason || reason.trim() === '') throw new Error(`acknowledging ${checkId} needs a reason: say why it is safe here`);
     this.reasons.set(checkId, reason);
     return this.setLevel(checkId, CheckLevel.OFF);

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { requireDeclarationScope } from './placement';
-import { checkNonEmpty, checkValues, constructError } from './validation';
+import { checkElements, checkNonEmpty, checkValues, constructError, icmpFamilyProblem } from './validation';
 import { allowanceProblem } from '../engine/compiler/allowance-checks';
 import { Allowance } from '../engine/compiler/host-policy';
 import { checkConnectionLimits, ConnectionLimits } from '../engine/model/connection-limits';
@@ -61,12 +61,16 @@ export class AdminAccess extends Construct {
     super(scope, id);
     checkNonEmpty(this, 'peers', props.peers, 'admin access needs explicit peers, e.g. Peer.ipv4(\'192.0.2.10\')');
     if (props.ports !== undefined) checkNonEmpty(this, 'ports', props.ports, 'omit ports for SSH, or list e.g. Port.tcp(2222)');
+    checkElements(this, 'peers', props.peers, Peer);
+    if (props.ports !== undefined) checkElements(this, 'ports', props.ports, Port);
     this.peers = [...props.peers];
     this.ports = props.ports ? [...props.ports] : [Port.SSH];
     this.limits = props.limits;
     if (this.limits) checkConnectionLimits(this.limits, this.node.path);
     this.expectedConnections = props.expectedConnections;
     checkValues(this, [...this.peers, ...this.ports]);
+    const icmp = icmpFamilyProblem(this.ports, this.peers);
+    if (icmp) throw constructError(this, icmp);
     requireDeclarationScope(this, 'AdminAccess', 'opens nothing', 'addAdminAccess');
     const problem = allowanceProblem(this.allowances[0]);
     if (problem) throw constructError(this, problem);

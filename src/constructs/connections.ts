@@ -64,6 +64,13 @@ export class Connections {
 
   /** Allows new connections from `other` to these hosts on the ports. */
   public allowFrom(other: IConnectable, port: Port, description?: string): void {
+    // checked at the call, so the mistake names this host or group (not a resolution error at synth)
+    const where = this.owner.node.path;
+    if (!other || !((other as any).connections instanceof Connections)) {
+      throw new Error(`${where}: connections.allowFrom needs a StatefulHost or HostGroup to allow, got ${other?.node?.path ?? String(other)}`);
+    }
+    if (!(port instanceof Port)) throw new Error(`${where}: connections.allowFrom(${other.node.path}, ...) needs a Port, got ${String(port)}: use e.g. Port.tcp(5432)`);
+    if (port.problem) throw new Error(`${where}: connections.allowFrom(${other.node.path}, ${port}): ${port.problem}`);
     this.rules.push({ from: other, ports: [port], description });
   }
 

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { requireDeclarationScope } from './placement';
-import { checkNonEmpty, checkValues } from './validation';
+import { checkElements, checkNonEmpty, checkValues, constructError, icmpFamilyProblem } from './validation';
 import { Denial } from '../engine/compiler/host-policy';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
@@ -43,9 +43,13 @@ export class Deny extends Construct {
     super(scope, id);
     checkNonEmpty(this, 'peers', props.peers, "list the peers to block, e.g. Peer.ipv4('203.0.113.0/26')");
     if (props.ports !== undefined) checkNonEmpty(this, 'ports', props.ports, 'omit ports to block all traffic from the peers');
+    checkElements(this, 'peers', props.peers, Peer);
+    if (props.ports !== undefined) checkElements(this, 'ports', props.ports, Port);
     this.peers = [...props.peers];
     this.ports = props.ports ? [...props.ports] : [];
     checkValues(this, [...this.peers, ...this.ports]);
+    const icmp = icmpFamilyProblem(this.ports, this.peers);
+    if (icmp) throw constructError(this, icmp.replace('opens nothing', 'blocks nothing'));
     requireDeclarationScope(this, 'Deny', 'blocks nothing', 'addDeny');
   }
 

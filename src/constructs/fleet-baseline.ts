@@ -1,9 +1,11 @@
-import { IAspect } from 'cdktf';
+import { Annotations, IAspect } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { IConnectable } from './connections';
 import { StatefulHost } from './stateful-host';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
+
+const BASELINE_ADMIN = 'FleetBaselineAdmin';
 
 /**
  * Properties of a `FleetBaseline`.
@@ -47,6 +49,7 @@ export interface FleetBaselineProps {
  */
 export class FleetBaseline implements IAspect {
   private readonly applied = new WeakSet<StatefulHost>();
+  private clashReported = false;
 
   public constructor(private readonly props: FleetBaselineProps) {
     if (!props.adminFrom?.length && !props.adminPeers?.length) {
@@ -62,6 +65,18 @@ export class FleetBaseline implements IAspect {
     for (const from of this.props.adminFrom ?? []) {
       for (const port of ports) node.connections.allowFrom(from, port, 'fleet baseline');
     }
-    if (this.props.adminPeers?.length) node.addAdminAccess('FleetBaselineAdmin', { peers: this.props.adminPeers, ports });
+    if (this.props.adminPeers?.length) {
+      const other = node.node.tryFindChild(BASELINE_ADMIN);
+      if (other) {
+        // two baselines for one host: one message per pair of baselines, not per host
+        if (!this.clashReported) {
+          this.clashReported = true;
+          Annotations.of(node).addError(`two FleetBaselines with adminPeers apply to ${node.node.path} (and every host both reach): `
+            + 'use one FleetBaseline per app with all the adminPeers and adminFrom, or exclude the host from one of them');
+        }
+        return;
+      }
+      node.addAdminAccess(BASELINE_ADMIN, { peers: this.props.adminPeers, ports });
+    }
   }
 }

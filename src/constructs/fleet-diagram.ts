@@ -1,4 +1,5 @@
 import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { TerraformStack } from 'cdktf';
@@ -38,8 +39,35 @@ export interface FleetDiagramOptions {
   readonly maxHostsPerGroup?: number;
 }
 
-function nodeId(kind: string, name: string): string {
-  return `${kind}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+/**
+ * Node ids both Mermaid and DOT accept: letters, digits and `_`. A name whose id another
+ * name already has (`web-1` and `web_1` both become `web_1`) gets a short hash of itself
+ * appended, so they stay two nodes.
+ */
+function nodeIds(): (kind: string, name: string) => string {
+  const byName = new Map<string, string>();
+  const taken = new Set<string>();
+  return (kind, name) => {
+    const key = `${kind}:${name}`;
+    let id = byName.get(key);
+    if (id === undefined) {
+      id = `${kind}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+      if (taken.has(id)) id = `${id}_${createHash('sha256').update(name).digest('hex').slice(0, 6)}`;
+      taken.add(id);
+      byName.set(key, id);
+    }
+    return id;
+  };
+}
+
+/** A label inside Mermaid's double quotes: quotes as the entity Mermaid knows. */
+function mermaidText(text: string): string {
+  return text.replace(/"/g, '#quot;');
+}
+
+/** A label inside DOT's double quotes (the `\n` line breaks stay). */
+function dotText(text: string): string {
+  return text.replace(/\\(?!n)/g, '\\\\').replace(/"/g, '\\"');
 }
 
 /** Hosts, groups and allowed flows of a scope (usually a stack). */
@@ -48,6 +76,7 @@ function graph(scope: IConstruct, options: FleetDiagramOptions): Graph {
   const all = scope.node.findAll();
   const groups = all.filter(HostGroup.isHostGroup);
   const hosts = all.filter(StatefulHost.isStatefulHost);
+  const nodeId = nodeIds();
   const idOf = (c: IConstruct) => (c instanceof HostGroup ? nodeId('g', c.node.path) : nodeId('h', c.node.path));
   const placed = new Map<StatefulHost, HostGroup>();
   const g = groups.map((group) => {
@@ -114,20 +143,20 @@ export class FleetDiagram extends Construct {
   public static mermaid(scope: IConstruct, options: FleetDiagramOptions = {}): string {
     const g = graph(scope, options);
     const lines = ['flowchart LR'];
-    const hostLabel = new Map(g.hosts.map((h) => [h.id, h.label.replace('\\n', '<br/>')]));
+    const hostLabel = new Map(g.hosts.map((h) => [h.id, mermaidText(h.label).replace('\\n', '<br/>')]));
     const inGroup = new Set(g.groups.flatMap((x) => x.hosts));
     for (const group of g.groups) {
       if (group.collapsed) {
-        lines.push(`  ${group.id}[["${group.label}"]]`);
+        lines.push(`  ${group.id}[["${mermaidText(group.label)}"]]`);
         continue;
       }
-      lines.push(`  subgraph ${group.id}["${group.label}"]`);
+      lines.push(`  subgraph ${group.id}["${mermaidText(group.label)}"]`);
       for (const h of group.hosts) lines.push(`    ${h}["${hostLabel.get(h)}"]`);
       lines.push('  end');
     }
     for (const h of g.hosts) if (!inGroup.has(h.id)) lines.push(`  ${h.id}["${hostLabel.get(h.id)}"]`);
-    for (const e of g.externals) lines.push(`  ${e.id}(("${e.label}"))`);
-    for (const f of g.flows) lines.push(`  ${f.from} ${f.admin ? '-.' : '--'} "${f.label}" ${f.admin ? '.->' : '-->'} ${f.to}`);
+    for (const e of g.externals) lines.push(`  ${e.id}(("${mermaidText(e.label)}"))`);
+    for (const f of g.flows) lines.push(`  ${f.from} ${f.admin ? '-.' : '--'} "${mermaidText(f.label)}" ${f.admin ? '.->' : '-->'} ${f.to}`);
     return `${lines.join('\n')}\n`;
   }
 
@@ -138,20 +167,20 @@ export class FleetDiagram extends Construct {
     const anchor = new Map<string, string>();
     for (const group of g.groups) {
       if (group.collapsed) {
-        lines.push(`  ${group.id} [label="${group.label}", shape=box3d];`);
+        lines.push(`  ${group.id} [label="${dotText(group.label)}", shape=box3d];`);
         continue;
       }
-      lines.push(`  subgraph cluster_${group.id} {`, `    label="${group.label}";`);
+      lines.push(`  subgraph cluster_${group.id} {`, `    label="${dotText(group.label)}";`);
       // an invisible anchor lets flows end at the group's border
       lines.push(`    ${group.id} [shape=point, style=invis];`);
       for (const h of group.hosts) lines.push(`    ${h};`);
       lines.push('  }');
       anchor.set(group.id, `cluster_${group.id}`);
     }
-    for (const h of g.hosts) lines.push(`  ${h.id} [label="${h.label}"];`);
-    for (const e of g.externals) lines.push(`  ${e.id} [label="${e.label}", shape=ellipse];`);
+    for (const h of g.hosts) lines.push(`  ${h.id} [label="${dotText(h.label)}"];`);
+    for (const e of g.externals) lines.push(`  ${e.id} [label="${dotText(e.label)}", shape=ellipse];`);
     for (const f of g.flows) {
-      const attrs = [`label="${f.label}"`];
+      const attrs = [`label="${dotText(f.label)}"`];
       if (anchor.has(f.to)) attrs.push(`lhead=${anchor.get(f.to)}`);
       if (anchor.has(f.from)) attrs.push(`ltail=${anchor.get(f.from)}`);
       if (f.admin) attrs.push('style=dashed');

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { requireDeclarationScope } from './placement';
-import { checkNonEmpty, checkValues } from './validation';
+import { checkElements, checkNonEmpty, checkValues, constructError, icmpFamilyProblem } from './validation';
 import { Allowance } from '../engine/compiler/host-policy';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
@@ -42,9 +42,13 @@ export class OutboundAccess extends Construct {
     super(scope, id);
     checkNonEmpty(this, 'ports', props.ports, 'e.g. ports: [Port.DNS_UDP]');
     if (props.peers !== undefined) checkNonEmpty(this, 'peers', props.peers, "omit peers to allow any destination, or list e.g. Peer.ipv4('192.0.2.53')");
+    checkElements(this, 'ports', props.ports, Port);
+    if (props.peers !== undefined) checkElements(this, 'peers', props.peers, Peer);
     this.ports = [...props.ports];
     this.peers = props.peers ? [...props.peers] : [Peer.any()];
     checkValues(this, [...this.ports, ...this.peers]);
+    const icmp = icmpFamilyProblem(this.ports, this.peers);
+    if (icmp) throw constructError(this, icmp.replace('every peer', 'every destination').replace('opens nothing', 'allows nothing').replace('peers, or', 'destinations, or'));
     requireDeclarationScope(this, 'OutboundAccess', 'allows nothing', 'addOutbound');
   }
 

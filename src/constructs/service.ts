@@ -1,10 +1,10 @@
 import { Construct } from 'constructs';
 import { requireDeclarationScope } from './placement';
-import { checkNonEmpty, checkValues, constructError } from './validation';
+import { checkElements, checkNonEmpty, checkValues, constructError, enumProblem, icmpFamilyProblem } from './validation';
 import { allowanceProblem } from '../engine/compiler/allowance-checks';
 import { Allowance } from '../engine/compiler/host-policy';
 import { checkConnectionLimits, ConnectionLimits } from '../engine/model/connection-limits';
-import { ConntrackHelper, HELPER_PROTOCOL } from '../engine/model/conntrack-helper';
+import { ConntrackHelper, helperPortsProblem } from '../engine/model/conntrack-helper';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
 
@@ -96,18 +96,23 @@ export class Service extends Construct {
     super(scope, id);
     checkNonEmpty(this, 'ports', props.ports, 'e.g. ports: [Port.HTTPS]');
     if (props.peers !== undefined) checkNonEmpty(this, 'peers', props.peers, 'omit peers to allow anyone, or list e.g. Peer.ipv4(\'192.0.2.0/24\')');
+    checkElements(this, 'ports', props.ports, Port);
+    if (props.peers !== undefined) checkElements(this, 'peers', props.peers, Peer);
     this.ports = [...props.ports];
     this.peers = props.peers ? [...props.peers] : [Peer.any()];
     this.description = props.description ?? id;
     this.limits = props.limits;
     this.helper = props.helper;
-    if (this.helper && !this.ports.some((p) => p.protocol === HELPER_PROTOCOL[this.helper!])) {
-      throw constructError(this, `the ${this.helper} helper reads ${HELPER_PROTOCOL[this.helper]}, but the service has no ${HELPER_PROTOCOL[this.helper]} port: add e.g. Port.${HELPER_PROTOCOL[this.helper]}(${this.helper === ConntrackHelper.FTP ? 21 : 69})`);
-    }
+    const helperEnum = enumProblem('helper', this.helper, ConntrackHelper, 'ConntrackHelper');
+    if (helperEnum) throw constructError(this, helperEnum);
+    checkValues(this, [...this.ports, ...this.peers]);
+    const helperProblem = this.helper && helperPortsProblem(this.helper, this.ports);
+    if (helperProblem) throw constructError(this, helperProblem);
     if (this.limits) checkConnectionLimits(this.limits, this.node.path);
     this.notrack = props.notrack ?? false;
     this.expectedConnections = props.expectedConnections;
-    checkValues(this, [...this.ports, ...this.peers]);
+    const icmp = icmpFamilyProblem(this.ports, this.peers);
+    if (icmp) throw constructError(this, icmp);
     requireDeclarationScope(this, 'Service', 'opens nothing', 'addService');
     const problem = allowanceProblem(this.allowances[0]);
     if (problem) throw constructError(this, problem);

@@ -8,35 +8,33 @@ import { Connections, IConnectable } from './connections';
 import { ConntrackOptions } from './conntrack-options';
 import { declarationsUnder, denialsUnder, outboundUnder } from './declarations';
 import { Deny, DenyOptions } from './deny';
+import { hostEnumProblem, managementAddressProblem, ownAddressProblem } from './host-address';
+import { claimFinding, hostProblems } from './host-checks';
 import { HostGroup } from './host-group';
 import { OutboundAccess, OutboundAccessOptions } from './outbound-access';
 import { markDeclarationScope } from './placement';
 import { Service, ServiceOptions } from './service';
+import { stageSynthesis } from './staged-synthesis';
 import { constructError } from './validation';
 import { CheckLevel } from '../checks/check-level';
 import { HostFacts } from '../checks/host-facts';
 import { PolicyChecks } from '../checks/policy-checks';
-import { coveringOrigins } from '../checks/rules/redundant-declaration';
 import { DeploymentOptions } from '../deploy/deployment-options';
 import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
 import { SshConnectionOptions } from '../deploy/ssh-connection';
+import { deploymentProblem } from '../deploy/validate-deployment';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
 import { DefaultAction } from '../engine/compiler/default-action';
 import { Allowance, Denial, DropLogging } from '../engine/compiler/host-policy';
-import { ConntrackSizing, expectedConnectionsProblem } from '../engine/conntrack-sizing';
+import { ConntrackSizing, expectedConnectionsProblem, MAX_EXPECTED_CONNECTIONS } from '../engine/conntrack-sizing';
 import { Explain } from '../engine/explain/explain';
 import { ALL_FAMILIES, IpFamily } from '../engine/family';
 import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
 import { RateLimit } from '../engine/model/rate-limit';
 import { Peer } from '../engine/peer';
-import { Port } from '../engine/port';
 import { stackIsFailing } from '../synth/synth-session';
-
-/** Every port of every protocol: what a denial without ports covers. */
-const ALL_TRAFFIC = [Port.allTcp(), Port.allUdp(), ...Array.from({ length: 256 }, (_, t) => t)
-  .flatMap((t) => [Port.icmpType(t), Port.icmpv6Type(t)])];
 
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
@@ -221,13 +219,14 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     if (!HOST_NAME.test(this.hostName)) {
       throw constructError(this, `host name '${this.hostName}' is not usable: use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
     }
-    if (!props.address || props.address.trim() === '') {
-      throw constructError(this, 'address must not be empty: give the address the host is managed at, e.g. \'203.0.113.10\'');
-    }
+    const enumProblem = hostEnumProblem(props);
+    if (enumProblem) throw constructError(this, enumProblem);
+    const families = ALL_FAMILIES.filter((f) => (props.ipFamilies ?? ALL_FAMILIES).includes(f));
+    const addressProblem = managementAddressProblem(props.address, families.length > 0 ? families : ALL_FAMILIES);
+    if (addressProblem) throw constructError(this, addressProblem);
     this.address = props.address.trim();
-    if (/^[0-9.]+$/.test(this.address) && !parseIp(this.address)) {
-      throw constructError(this, `address '${this.address}' is not a valid IPv4 address`);
-    }
+    const deployProblem = props.deployment?.enabled === false ? undefined : deploymentProblem(props.deployment);
+    if (deployProblem) throw constructError(this, deployProblem);
     this.backend = props.backend ?? Backend.IPTABLES;
     this.defaultAction = props.defaultAction ?? DefaultAction.REJECT;
     this.allowPing = props.allowPing ?? true;
@@ -260,7 +259,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     this.sshPort = this.connectionOptions.port ?? 22;
     this.addresses = props.addresses ? [...props.addresses] : parseIp(this.address) ? [this.address] : [];
     for (const a of this.addresses) {
-      if (!parseIp(a)) throw constructError(this, `address '${a}' in addresses is not an IPv4 or IPv6 address: list the host's own addresses, e.g. ['192.0.2.10', '2001:db8::10']`);
+      const problem = ownAddressProblem(a, this.ipFamilies);
+      if (problem) throw constructError(this, problem);
     }
     this.connections = new Connections(this);
 
@@ -270,9 +270,10 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
 
     markDeclarationScope(this);
     registerHost(this);
+    stageSynthesis(this);
     this.node.addValidation({
       validate: () => [
-        ...this.validateUniqueName(), ...addressConflicts(this), ...this.validateDeclarations(),
+        ...this.validateUniqueName(), ...addressConflicts(this), ...hostProblems(this, this.memberOf),
         ...this.warnEmptySources(), ...this.runPolicyChecks(),
       ],
     });
@@ -369,12 +370,14 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
 
   /**
    * The conntrack table's sizing for the connections the host's declarations (and
-   * `conntrack.expectedConnections`) expect; `undefined` when none are declared.
+   * `conntrack.expectedConnections`) expect; `undefined` when none are declared (or when
+   * they sum past the maximum, which the host's validation reports).
    */
   public get conntrackSizing(): ConntrackSizing | undefined {
     const declared = this.allowances.reduce((sum, a) => sum + (a.expectedConnections ?? 0), 0);
     const total = declared + (this.conntrack?.expectedConnections ?? 0);
-    return total > 0 ? ConntrackSizing.forConnections(total) : undefined;
+    // past the maximum: none here (read while cdktf resolves, before validation), an error from validation
+    return total > 0 && total <= MAX_EXPECTED_CONNECTIONS ? ConntrackSizing.forConnections(total) : undefined;
   }
 
   /** The sizing the deploy sets on the host (none when `conntrack.tuneKernel` is false). */
@@ -410,32 +413,6 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     };
   }
 
-  /** Peers of a family the host lacks, and declarations that repeat another exactly. */
-  private validateDeclarations(): string[] {
-    const errors: string[] = [];
-    if (!this.outboundFiltering) {
-      for (const o of this.declarationScopes().flatMap((scope) => outboundUnder(scope))) {
-        errors.push(`${o.node.path} allows outbound traffic, but ${this.node.path} does not filter it: set outboundFiltering: true, or remove the OutboundAccess`);
-      }
-    }
-    const seen = new Map<string, string>();
-    for (const a of this.allowances) {
-      for (const peer of a.peers) {
-        if (!peer.families.some((f) => this.ipFamilies.includes(f))) {
-          const only = this.ipFamilies[0] === IpFamily.IPV4 ? 'IPv4-only' : 'IPv6-only';
-          errors.push(`${a.origin}: peer ${peer} is ${peer.families[0] === IpFamily.IPV4 ? 'IPv4' : 'IPv6'} but host ${this.node.path} is ${only}: remove the peer, or add its family to ipFamilies`);
-        }
-      }
-      const deniedBy = coveringOrigins(a, this.denials.map((d) => ({ origin: d.origin, peers: d.peers, ports: d.ports ?? ALL_TRAFFIC })));
-      if (deniedBy) errors.push(`${a.origin} allows traffic that ${deniedBy.join(', ')} denies entirely: remove the opening, or narrow the denial`);
-      const key = `${a.ports.map(String).sort().join(',')}|${a.peers.flatMap((p) => p.elements).sort().join(',')}`;
-      const first = seen.get(key);
-      if (first) errors.push(`${a.origin} repeats ${first} exactly (${a.ports.join(', ')} from ${a.peers.join(', ')}): remove one of them`);
-      else seen.set(key, a.origin);
-    }
-    return errors;
-  }
-
   /** Connections from groups without hosts open nothing: say so. */
   private warnEmptySources(): string[] {
     for (const scope of this.declarationScopes()) {
@@ -455,6 +432,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       if (level === CheckLevel.OFF) continue;
       for (const finding of check.check(facts)) {
         const message = `[${check.id}] ${finding}`;
+        // a finding about a group's declaration is the same for every member: reported once
+        if (!claimFinding(this, `${level}|${message}`)) continue;
         if (level === CheckLevel.ERROR) errors.push(message);
         else Annotations.of(this).addWarning(message);
       }

@@ -11,7 +11,25 @@ const ICMPV6_TYPES = new Set([
   1, 2, 3, 4, 100, 101, 127, ...Array.from({ length: 161 - 128 + 1 }, (_, i) => 128 + i), 200, 201, 255,
 ]);
 
+/** The problem of a factory argument that is not a number (a string from JSON or an environment variable, undefined). */
+function notANumber(what: string, value: unknown): string | undefined {
+  if (typeof value === 'number') return undefined;
+  const got = typeof value === 'string' ? `the string '${value}' (convert it with Number(...))` : String(value);
+  return `${what} must be a number, got ${got}`;
+}
+
+/** The highest assigned code of ICMP types with few codes (IANA); types not listed are not checked. */
+const ICMP_CODES: Record<number, number> = {
+  0: 0, 3: 15, 4: 0, 5: 3, 8: 0, 9: 16, 10: 0, 11: 1, 12: 2, 13: 0, 14: 0, 15: 0, 16: 0, 17: 0, 18: 0,
+};
+/** The highest assigned code of ICMPv6 types with few codes (IANA). */
+const ICMPV6_CODES: Record<number, number> = {
+  1: 8, 2: 0, 3: 1, 4: 10, 128: 0, 129: 0, 130: 0, 131: 0, 132: 0, 133: 0, 134: 0, 135: 0, 136: 0, 137: 0,
+};
+
 function portProblem(port: number, what: string): string | undefined {
+  const type = notANumber(what, port);
+  if (type) return type;
   if (!Number.isInteger(port)) return `${what} ${port} is not an integer: use a whole port number between ${MIN_PORT} and ${MAX_PORT}`;
   if (port < MIN_PORT || port > MAX_PORT) return `${what} ${port} is out of range: use a port between ${MIN_PORT} and ${MAX_PORT}`;
   return undefined;
@@ -20,12 +38,18 @@ function portProblem(port: number, what: string): string | undefined {
 function icmpProblem(protocol: Protocol, type: number, code?: number): string | undefined {
   const name = protocol === Protocol.ICMP ? 'icmp' : 'icmpv6';
   const known = protocol === Protocol.ICMP ? ICMP_TYPES : ICMPV6_TYPES;
+  const type_ = notANumber(`${name} type`, type) ?? (code === undefined ? undefined : notANumber(`${name} code`, code));
+  if (type_) return type_;
   if (!Number.isInteger(type) || !known.has(type)) {
     const hint = protocol === Protocol.ICMP ? 'e.g. 8 (echo request) or 3 (destination unreachable)' : 'e.g. 128 (echo request) or 1 (destination unreachable)';
     return `${name} type ${type} does not exist: use an assigned type, ${hint}`;
   }
   if (code !== undefined && (!Number.isInteger(code) || code < 0 || code > 255)) {
     return `${name} code ${code} does not exist: codes are whole numbers between 0 and 255`;
+  }
+  const codes = (protocol === Protocol.ICMP ? ICMP_CODES : ICMPV6_CODES)[type];
+  if (code !== undefined && codes !== undefined && code > codes) {
+    return `${name} code ${code} does not exist for type ${type}: ${codes === 0 ? 'the type has only code 0' : `its codes are 0 to ${codes}`}; omit the code to match all of them`;
   }
   return undefined;
 }

@@ -22,8 +22,7 @@ describe('policy checks', () => {
     const { app, host } = setup((h) => h.addService('Ssh', { ports: [Port.SSH] }));
     expect(synthError(app)).toBeUndefined();
     expect(warnings(host)).toEqual([
-      "[SFW1] SSH (tcp/22) is open to any ipv4 address (stack/web/Ssh): restrict it with AdminAccess peers, e.g. Peer.ipv4('192.0.2.0/24')",
-      "[SFW1] SSH (tcp/22) is open to any ipv6 address (stack/web/Ssh): restrict it with AdminAccess peers, e.g. Peer.ipv4('192.0.2.0/24')",
+      "[SFW1] SSH (tcp/22) is open to any ipv4 and ipv6 address (stack/web/Ssh): restrict it with AdminAccess peers, e.g. Peer.ipv4('192.0.2.0/24')",
       '[SFW5] stack/web/Ops opens nothing that stack/web/Ssh do not already open (tcp/22 from 198.51.100.7): remove it, or narrow the wider declaration',
     ]);
   });

@@ -98,7 +98,7 @@ const AT_SYNTH: [string, Build, string][] = [
     h.addService('Svc', { ports: [Port.HTTPS], peers: [Peer.ipv6('2001:db8::/64')] });
   }, '[stack/web] stack/web/Svc: peer 2001:db8::/64 is IPv6 but host stack/web is IPv4-only: remove the peer, or add its family to ipFamilies'],
   ['IPv4 peer on an IPv6-only host', (s) => {
-    const h = host(s, { ipFamilies: [IpFamily.IPV6] });
+    const h = host(s, { address: '2001:db8::10', ipFamilies: [IpFamily.IPV6] });
     h.addAdminAccess('Ops', { peers: [Peer.ipv4('192.0.2.5')] });
   }, '[stack/web] stack/web/Ops: peer 192.0.2.5 is IPv4 but host stack/web is IPv6-only: remove the peer, or add its family to ipFamilies'],
   ['the same declaration twice', (s) => {

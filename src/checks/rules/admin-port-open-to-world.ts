@@ -1,7 +1,7 @@
 import { ALL_FAMILIES } from '../../engine/family';
 import { CheckLevel } from '../check-level';
 import { HostFacts, IPolicyCheck } from '../host-facts';
-import { coversWholeFamily, familyRanges, portIncludes } from '../port-coverage';
+import { worldFindings } from '../port-coverage';
 
 /** Management ports: remote shells and consoles. */
 export const ADMIN_PORTS: { port: number; name: string }[] = [
@@ -10,7 +10,9 @@ export const ADMIN_PORTS: { port: number; name: string }[] = [
 ];
 
 /**
- * SFW1: a management port (SSH, RDP, VNC, ...) open to every address of a family.
+ * SFW1: a management port (SSH, RDP, VNC, ...) open to the world: to peers covering at
+ * least `WORLD_THRESHOLD` (half) of a family's routable space. One finding per set of
+ * declarations, naming every management port they open.
  */
 export class AdminPortOpenToWorld implements IPolicyCheck {
   public readonly id = 'SFW1';
@@ -18,18 +20,7 @@ export class AdminPortOpenToWorld implements IPolicyCheck {
   public readonly defaultLevel: CheckLevel = CheckLevel.WARNING;
 
   public check(host: HostFacts): string[] {
-    const found: string[] = [];
-    for (const { port, name } of ADMIN_PORTS) {
-      const openers = host.allowances.filter((a) => a.ports.some((p) => portIncludes(p, 'tcp', port)));
-      for (const family of ALL_FAMILIES) {
-        if (!coversWholeFamily(familyRanges(openers, family))) continue;
-        const ofFamily = openers.filter((a) => a.peers.some((p) => p.families.includes(family)));
-        // name the declarations that open it to everyone by themselves, if any
-        const alone = ofFamily.filter((a) => coversWholeFamily(familyRanges([a], family)));
-        const by = (alone.length > 0 ? alone : ofFamily).map((a) => a.origin);
-        found.push(`${name} (tcp/${port}) is open to any ${family} address (${by.join(', ')}): restrict it with AdminAccess peers, e.g. Peer.ipv4('192.0.2.0/24')`);
-      }
-    }
-    return found;
+    return worldFindings(host.allowances, ADMIN_PORTS.map((p) => ({ ...p, protocol: 'tcp' })), ALL_FAMILIES).map((f) =>
+      `${f.ports} ${f.plural ? 'are' : 'is'} open to any ${f.families} address (${f.by}): restrict it with AdminAccess peers, e.g. Peer.ipv4('192.0.2.0/24')`);
   }
 }

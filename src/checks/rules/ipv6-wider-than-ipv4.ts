@@ -1,11 +1,11 @@
 import { IpFamily } from '../../engine/family';
 import { CheckLevel } from '../check-level';
 import { HostFacts, IPolicyCheck } from '../host-facts';
-import { coversWholeFamily, familyRanges } from '../port-coverage';
+import { familyRanges, opensToWorld } from '../port-coverage';
 
 /**
- * SFW3: a port restricted on IPv4 but open to every IPv6 address: the classic
- * "IPv4 firewall, IPv6 wide open" mistake.
+ * SFW3: a port restricted on IPv4 but open to the IPv6 world (peers covering at least half
+ * of 2000::/3): the classic "IPv4 firewall, IPv6 wide open" mistake.
  */
 export class Ipv6WiderThanIpv4 implements IPolicyCheck {
   public readonly id = 'SFW3';
@@ -26,7 +26,7 @@ export class Ipv6WiderThanIpv4 implements IPolicyCheck {
       const openers = host.allowances.filter((a) => a.ports.some(covers));
       const v4 = familyRanges(openers, IpFamily.IPV4);
       const v6 = familyRanges(openers, IpFamily.IPV6);
-      if (coversWholeFamily(v6) && v4.length > 0 && !coversWholeFamily(v4)) {
+      if (opensToWorld(v6, IpFamily.IPV6) && v4.length > 0 && !opensToWorld(v4, IpFamily.IPV4)) {
         found.push(`${label} is restricted on IPv4 but open to any IPv6 address (${openers.map((a) => a.origin).join(', ')}): give IPv6 the same peers`);
       }
     }

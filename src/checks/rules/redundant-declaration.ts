@@ -26,9 +26,22 @@ export function coveringOrigins(a: Allowance, others: readonly Allowance[]): str
   return [...by].sort();
 }
 
+/** Whether the opening does more than accept: limits, a conntrack helper or notrack. */
+function treated(a: Allowance): boolean {
+  return a.limits !== undefined || a.helper !== undefined || a.notrack === true;
+}
+
+/** The same ports to the same peers, however written. */
+export function openingKey(a: Allowance): string {
+  return `${a.ports.map(String).sort().join(',')}|${a.peers.flatMap((p) => p.elements).sort().join(',')}`;
+}
+
 /**
  * SFW5: a declaration that opens nothing the host's other declarations do not already
  * open (a shadowed rule): usually a leftover, or a restriction that does not restrict.
+ * Declarations with limits, a conntrack helper or notrack do something besides opening,
+ * and only plain declarations make another redundant. Exact repeats are left to the
+ * duplicate error (same host or group) or are normal fleet usage (different groups).
  */
 export class RedundantDeclaration implements IPolicyCheck {
   public readonly id = 'SFW5';
@@ -37,8 +50,10 @@ export class RedundantDeclaration implements IPolicyCheck {
 
   public check(host: HostFacts): string[] {
     const found: string[] = [];
+    const keys = host.allowances.map(openingKey);
     host.allowances.forEach((a, i) => {
-      const others = host.allowances.filter((_, j) => j !== i);
+      if (treated(a) || keys.some((k, j) => j !== i && k === keys[i])) return;
+      const others = host.allowances.filter((o, j) => j !== i && !treated(o));
       const by = coveringOrigins(a, others);
       if (by) {
         found.push(`${a.origin} opens nothing that ${by.join(', ')} do not already open (${a.ports.join(', ')} from ${a.peers.join(', ')}): remove it, or narrow the wider declaration`);

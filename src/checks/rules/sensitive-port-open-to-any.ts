@@ -1,7 +1,7 @@
 import { ALL_FAMILIES } from '../../engine/family';
 import { CheckLevel } from '../check-level';
 import { HostFacts, IPolicyCheck } from '../host-facts';
-import { coversWholeFamily, familyRanges, portIncludes } from '../port-coverage';
+import { worldFindings } from '../port-coverage';
 
 /** Well-known ports of databases, caches, queues and control planes that are rarely meant to be public. */
 export const SENSITIVE_PORTS: { protocol: string; port: number; name: string }[] = [
@@ -17,7 +17,8 @@ export const SENSITIVE_PORTS: { protocol: string; port: number; name: string }[]
 ];
 
 /**
- * SFW2: a database or other sensitive well-known port open to every address of a family.
+ * SFW2: a database or other sensitive well-known port open to the world (peers covering
+ * at least half of a family's routable space). One finding per set of declarations.
  */
 export class SensitivePortOpenToAny implements IPolicyCheck {
   public readonly id = 'SFW2';
@@ -25,13 +26,7 @@ export class SensitivePortOpenToAny implements IPolicyCheck {
   public readonly defaultLevel: CheckLevel = CheckLevel.WARNING;
 
   public check(host: HostFacts): string[] {
-    const found: string[] = [];
-    for (const { protocol, port, name } of SENSITIVE_PORTS) {
-      const openers = host.allowances.filter((a) => a.ports.some((p) => portIncludes(p, protocol, port)));
-      const families = ALL_FAMILIES.filter((f) => coversWholeFamily(familyRanges(openers, f)));
-      if (families.length === 0) continue;
-      found.push(`${name} (${protocol}/${port}) is open to any ${families.join(' and ')} address (${openers.map((a) => a.origin).join(', ')}): list the clients as peers`);
-    }
-    return found;
+    return worldFindings(host.allowances, SENSITIVE_PORTS, ALL_FAMILIES).map((f) =>
+      `${f.ports} ${f.plural ? 'are' : 'is'} open to any ${f.families} address (${f.by}): list the clients as peers`);
   }
 }

@@ -10,7 +10,7 @@ import { Chain, ChainPriority } from '../model/chain';
 import { ChainHook } from '../model/chain-hook';
 import { checkConnectionLimits, OverLimitAction } from '../model/connection-limits';
 import { ConnectionState } from '../model/connection-state';
-import { ConntrackHelper, HELPER_PROTOCOL } from '../model/conntrack-helper';
+import { ConntrackHelper, HELPER_PROTOCOL, helperPorts } from '../model/conntrack-helper';
 import { checkRateLimit, DEFAULT_BURST, RateLimit, RateUnit } from '../model/rate-limit';
 import { RejectWith } from '../model/reject-with';
 import { Rule } from '../model/rule';
@@ -311,7 +311,8 @@ function helperRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
   const rules: Rule[] = [];
   for (const a of policy.allowances.filter((x) => x.helper !== undefined)) {
     const protocol = HELPER_PROTOCOL[a.helper!];
-    const ports = a.ports.filter((p) => p.protocol === protocol);
+    // the control port only, not every port of the declaration (FTP on 21, not on 443 next to it)
+    const ports = helperPorts(a.helper!, a.ports);
     if (ports.length === 0) throw new Error(`${a.origin}: the ${a.helper} helper reads ${protocol}, but the opening has no ${protocol} port: add e.g. Port.${protocol}(${a.helper === ConntrackHelper.FTP ? 21 : 69})`);
     for (const rule of openingsToRules(collectOpenings({ ...policy, allowances: [{ ...a, ports }] }), sets)) {
       rules.push({

@@ -94,4 +94,13 @@ export function checkConnectionLimits(limits: ConnectionLimits, what: string): v
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 65535)) {
     throw new Error(`${what}: concurrentPerSource ${n} is out of range: use a whole number of connections from 1 to 65535`);
   }
+  if (limits.overLimitAction !== undefined) {
+    const actions = Object.values(OverLimitAction) as string[];
+    if (!actions.includes(limits.overLimitAction)) {
+      throw new Error(`${what}: overLimitAction ${JSON.stringify(limits.overLimitAction)} is not an OverLimitAction: use OverLimitAction.DROP ('drop') or OverLimitAction.REJECT ('reject')`);
+    }
+    if (!limits.newConnectionsPerSource && limits.concurrentPerSource === undefined && !limits.synFloodLimit) {
+      throw new Error(`${what}: overLimitAction applies to traffic over a limit, but no limit is set: add newConnectionsPerSource, concurrentPerSource or synFloodLimit, or remove overLimitAction`);
+    }
+  }
 }

@@ -36,6 +36,10 @@ export const DEFAULT_BURST = 5;
 
 /** Throws unless the rate limit can be expressed by both backends. */
 export function checkRateLimit(limit: RateLimit, what: string): void {
+  const units = Object.values(RateUnit) as string[];
+  if (!units.includes(limit.unit)) {
+    throw new Error(`${what}: unit ${JSON.stringify(limit.unit)} is not a RateUnit: use ${Object.keys(RateUnit).map((k) => `RateUnit.${k}`).join(', ')} (${units.map((u) => `'${u}'`).join(', ')})`);
+  }
   if (!Number.isInteger(limit.rate) || limit.rate < 1 || limit.rate > 10000) {
     throw new Error(`${what}: rate ${limit.rate} is out of range: use a whole number of packets from 1 to 10000 per ${limit.unit}`);
   }
