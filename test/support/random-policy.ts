@@ -1,4 +1,4 @@
-import { Allowance, DefaultAction, Denial, HostPolicy, IpFamily, Peer, Port } from '../../src/engine';
+import { Allowance, ConntrackHelper, DefaultAction, Denial, HostPolicy, IpFamily, OverLimitAction, Peer, Port, RateUnit } from '../../src/engine';
 
 /** A small, seedable PRNG (mulberry32) so generated policies reproduce from their seed. */
 export function rng(seed: number): () => number {
@@ -153,4 +153,68 @@ export function randomPolicyWithSets(seed: number, maxAllowances = 12): HostPoli
     extra.push({ origin: `gen${seed}/host/L${i}`, ports, peers });
   }
   return { ...base, allowances: [...base.allowances, ...extra], setThreshold: pick(r, [undefined, undefined, 0, 3, 8, 20]) };
+}
+
+/**
+ * `randomPolicy(seed)` (or, for every third seed, `randomPolicyWithSets`) with a random
+ * combination of the host features the verdict-map layout must handle: drop logging,
+ * outbound filtering with outbound allowances, untracked (notrack) services, conntrack
+ * helpers (FTP, TFTP), per-source and SYN-flood limits (generous, so that probes never
+ * reach them), and `extraOpenings` more single-port openings from distinct peers (up to
+ * thousands). The base policy is the one `randomPolicy` gives for the seed.
+ */
+export function randomPolicyWithFeatures(seed: number, maxAllowances = 12, extraOpenings = 0): HostPolicy {
+  const base = seed % 3 === 0 ? randomPolicyWithSets(seed, maxAllowances) : randomPolicy(seed, maxAllowances);
+  const r = rng((seed ^ 0xfea7) >>> 0);
+  const allowances: Allowance[] = [...base.allowances];
+  const generous = { rate: 10000, unit: RateUnit.SECOND, burst: 10000 };
+  if (r() < 0.5) {
+    allowances.push({
+      origin: `gen${seed}/host/Limited`,
+      ports: [Port.tcp(int(r, 2000, 2100)), ...(r() < 0.5 ? [Port.udp(int(r, 2000, 2100))] : [])],
+      peers: Array.from({ length: int(r, 1, 3) }, () => randomPeer(r)),
+      limits: {
+        newConnectionsPerSource: r() < 0.7 ? generous : undefined,
+        concurrentPerSource: r() < 0.5 ? 60000 : undefined,
+        synFloodLimit: r() < 0.5 ? generous : undefined,
+        overLimitAction: r() < 0.5 ? OverLimitAction.REJECT : OverLimitAction.DROP,
+      },
+    });
+  }
+  if (r() < 0.5) {
+    allowances.push({
+      origin: `gen${seed}/host/Untracked`,
+      ports: [Port.udp(pick(r, [53, 123, 5353])), ...(r() < 0.4 ? [Port.tcp(53)] : [])],
+      peers: Array.from({ length: int(r, 1, 3) }, () => randomPeer(r)),
+      notrack: true,
+    });
+  }
+  if (r() < 0.4) {
+    const ftp = r() < 0.5;
+    allowances.push({
+      origin: `gen${seed}/host/Helper`,
+      ports: [ftp ? Port.tcp(21) : Port.udp(69)],
+      peers: Array.from({ length: int(r, 1, 2) }, () => randomPeer(r)),
+      helper: ftp ? ConntrackHelper.FTP : ConntrackHelper.TFTP,
+    });
+  }
+  for (let i = 0; i < extraOpenings; i++) {
+    allowances.push({
+      origin: `gen${seed}/host/X${i}`,
+      ports: [r() < 0.7 ? Port.tcp(30000 + i) : Port.udp(30000 + i)],
+      peers: [i % 2 === 0 ? Peer.ipv4(`10.${(i >> 8) & 255}.${i & 255}.0/24`) : Peer.ipv6(`2001:db8:f${(i >> 8) & 15}:${(i & 255).toString(16)}::/64`)],
+    });
+  }
+  const outbound = r() < 0.5
+    ? {
+      allowances: Array.from({ length: int(r, 0, 4) }, (_, i) => ({
+        origin: `gen${seed}/host/Out${i}`,
+        ports: Array.from({ length: int(r, 1, 3) }, () => randomPort(r)).filter((p) => !p.isIcmp),
+        peers: [randomPeer(r)],
+      })),
+      defaultAction: pick(r, [DefaultAction.REJECT, DefaultAction.DROP]),
+    }
+    : undefined;
+  const logDropped = r() < 0.5 ? { prefix: `gen${seed}: ` } : undefined;
+  return { ...base, allowances, outbound, logDropped };
 }

@@ -79,12 +79,18 @@ function truncate(rules: Rule[], known: Known): Rule[] {
   return i < 0 ? rules : rules.slice(0, i + 1);
 }
 
-/** Whether the layout understands the model: one filter table, one input base chain, final verdicts only. */
+/** Verdicts the layout can place in a chain it splits. */
+const LAYABLE_VERDICTS = [Verdict.ACCEPT, Verdict.DROP, Verdict.REJECT, Verdict.LOG, Verdict.HELPER, Verdict.NOTRACK];
+
+/**
+ * Whether the layout understands the model: base chains only (input, output, the raw and
+ * helper chains), rules with final verdicts or LOG, HELPER and NOTRACK (which go on with
+ * the next rule), no jumps or maps of their own.
+ */
 function layable(model: RulesetModel): boolean {
-  if (model.tables.length !== 1 || model.tables[0].chains.length !== 1) return false;
-  const chain = model.tables[0].chains[0];
-  if (chain.hook !== ChainHook.INPUT) return false;
-  return chain.rules.every((r) => [Verdict.ACCEPT, Verdict.DROP, Verdict.REJECT].includes(r.verdict) && r.match.outInterface === undefined);
+  const chains = model.tables.flatMap((t) => t.chains);
+  if (chains.length === 0) return false;
+  return chains.every((c) => c.hook !== undefined && c.rules.every((r) => LAYABLE_VERDICTS.includes(r.verdict)));
 }
 
 function portsOf(m: RuleMatch, sets: Map<string, SetDefinition>): PortRange[] | undefined {
@@ -122,7 +128,7 @@ function strip(rule: Rule, level: Level): Rule {
     if (!familyImplied(rule)) delete m.family;
     const tcpReset = rule.verdict === Verdict.REJECT && rule.rejectWith === RejectWith.TCP_RESET;
     const keyword = m.destinationPorts !== undefined || m.destinationPortSet !== undefined || m.tcpSynOnly
-      || m.icmpTypes !== undefined || m.icmpCode !== undefined;
+      || m.sourcePorts !== undefined || m.sourcePortSet !== undefined || m.icmpTypes !== undefined || m.icmpCode !== undefined;
     if (!keyword && !tcpReset) delete m.protocol;
   } else {
     return rule;
@@ -362,19 +368,33 @@ function adjacent(a: KeyValue, b: KeyValue): boolean {
  */
 export function nftablesLayout(model: RulesetModel): RulesetModel {
   if (!layable(model)) return model;
-  const table = model.tables[0];
-  const input = table.chains[0];
   const builder = new Builder(new Map((model.sets ?? []).map((s) => [s.name, s])));
-  const rules = builder.layout(input.rules, 'state', NFT_CHAIN_PREFIX, {});
-  const laid: RulesetModel = { tables: [{ name: table.name, chains: topDown([{ ...input, rules }, ...builder.chains]) }] };
+  const seen = new Set<string>();
+  const tables = model.tables.map((table) => {
+    const bases = table.chains.map((chain) => {
+      // the input chain keeps the short names (`sfw_new`, ...); other base chains name theirs after themselves
+      const name = chain.hook === ChainHook.INPUT && table.name !== 'raw' ? NFT_CHAIN_PREFIX : `${NFT_CHAIN_PREFIX}_${chain.name}`;
+      // chains before conntrack (and the helper chain) do not look at the state: they start at family and protocol
+      const level: Level = chain.rules.some((r) => r.match.states !== undefined) ? 'state' : 'family-protocol';
+      return { ...chain, rules: builder.layout(chain.rules, level, name, {}) };
+    });
+    return { name: table.name, chains: bases };
+  });
+  // each table lists its base chains, then the chains they lead to (a chain two tables share is listed once)
+  const chains = [...builder.chains];
+  const laid: RulesetModel = {
+    tables: tables.map((t) => ({ name: t.name, chains: topDown([...t.chains, ...chains], t.chains.length, seen) })),
+  };
   return withReferencedSets(laid, model.sets);
 }
 
-/** The chains in the order a reader follows them: the base chain, then each target after the chain that leads to it (depth first). */
-function topDown(chains: Chain[]): Chain[] {
+/**
+ * The chains in the order a reader follows them: the first `bases` chains (base chains),
+ * each followed by the chains it leads to (depth first). Chains already in `seen` are skipped.
+ */
+function topDown(chains: Chain[], bases: number, seen: Set<string>): Chain[] {
   const byName = new Map(chains.map((c) => [c.name, c]));
   const out: Chain[] = [];
-  const seen = new Set<string>();
   const visit = (chain: Chain) => {
     if (seen.has(chain.name)) return;
     seen.add(chain.name);
@@ -384,7 +404,6 @@ function topDown(chains: Chain[]): Chain[] {
       for (const t of targets) if (t !== undefined && byName.has(t)) visit(byName.get(t)!);
     }
   };
-  visit(chains[0]);
-  for (const c of chains) visit(c);
+  for (const c of chains.slice(0, bases)) visit(c);
   return out;
 }
