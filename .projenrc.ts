@@ -63,6 +63,15 @@ project.addTask('bench', {
   ],
 });
 
+// The on-host apply script is built from its parts (assets/sfw-apply/: shell parts and awk
+// programs) before every compile; the generated assets/sfw-apply.sh stays committed.
+const buildApplyScript = project.addTask('build-apply-script', {
+  description: 'Concatenate assets/sfw-apply/ (shell parts, awk programs) into assets/sfw-apply.sh',
+  exec: 'ts-node -T --project test/tsconfig.json scripts/build-apply-script.ts',
+});
+project.preCompileTask.spawn(buildApplyScript);
+project.addPackageIgnore('/assets/sfw-apply/');
+
 project.addBins({ 'sfw-explain': 'lib/cli/explain.js' });
 
 // `npm test` sets up the machine first: as root it installs the Debian tools the kernel and

@@ -14,6 +14,7 @@ PACKAGES=(
   python3 python3-scapy python3-pyftpdlib          # probe agents, FTP and TFTP servers
   iputils-ping netcat-openbsd procps util-linux    # ping, nc, ps/pkill, unshare/setsid
   graphviz shellcheck                              # fleet diagrams, the apply script's lint
+  gawk busybox                                     # the apply script's awk programs on gawk and busybox awk (mawk is Debian's awk)
 )
 
 if [ "$(id -u)" = 0 ]; then

@@ -10,6 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { APPLY_PARTS_DIR, buildApplyScript } from '../../scripts/build-apply-script';
 import { applyStepTemplate, hostBundle, scriptStep, teardownStepTemplate } from '../../src/deploy/remote-steps';
 import { renderTemplate } from '../support/deploy-steps';
 
@@ -20,6 +21,17 @@ const EXCLUDED: ReadonlyArray<readonly [code: string, reason: string]> = [
   ['SC2250', 'style only: braces around every variable reference ("${x}" for "$x") change nothing where no name character follows'],
   ['SC2248', 'style only: quotes around values that cannot split or glob; the one unquoted one ($_nf: empty or one flag) is deliberate and marked SC2086'],
   ['SC2249', 'audited: every case without *) is a check that acts on the wrong values only (option validation, ipset_prune, stage_pending, the nft table name, the apply id, the dispatch of an already validated command)'],
+];
+
+/**
+ * Left out for a part linted on its own (assets/sfw-apply/NN-*.sh) only: what another part
+ * decides. The whole script is linted without these exclusions.
+ */
+const PART_EXCLUDED: ReadonlyArray<readonly [code: string, reason: string]> = [
+  ['SC2034', 'cross-part: a variable assigned here is used in a later part (the whole-script lint checks it is used)'],
+  ['SC2154', 'cross-part: a variable used here is assigned in another part (the whole-script lint checks it is assigned)'],
+  ['SC2153', 'cross-part: a "possible misspelling" of a variable assigned in another part (A_PID next to A_ID)'],
+  ['SC2016', 'file-wide: 00-header.sh disables it for the whole script (the awk programs and the scratch-namespace sh -c are single-quoted on purpose)'],
 ];
 
 /**
@@ -65,11 +77,11 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 // as root (CI) the tests run and fail without shellcheck; elsewhere they may skip
 const describeLint = shellcheckPath !== undefined || isRoot ? describe : describe.skip;
 
-function shellcheck(file: string): Finding[] {
+function shellcheck(file: string, excluded = EXCLUDED): Finding[] {
   if (shellcheckPath === undefined) {
     throw new Error('shellcheck is not installed: the on-host shell must be linted (apt-get install shellcheck)');
   }
-  const exclude = EXCLUDED.map(([code]) => code).join(',');
+  const exclude = excluded.map(([code]) => code).join(',');
   const r = spawnSync(shellcheckPath, ['-o', 'all', '-s', 'sh', '-e', exclude, '-f', 'json1', file], { encoding: 'utf8' });
   // 0: clean, 1: findings; anything else is shellcheck failing
   if (r.status !== 0 && r.status !== 1) {
@@ -78,11 +90,13 @@ function shellcheck(file: string): Finding[] {
   return (JSON.parse(r.stdout) as { comments: Finding[] }).comments;
 }
 
-function format(findings: readonly Finding[], lines?: readonly string[]): string {
+/** where(line): the source of a line of the linted file, shown next to it (a part for the apply script) */
+function format(findings: readonly Finding[], lines?: readonly string[], where?: (line: number) => string): string {
   return findings
     .map((f) => {
       const src = lines ? `\n    ${lines[f.line - 1]?.trim() ?? ''}` : '';
-      return `${path.basename(f.file)}:${f.line}:${f.column}: ${f.level}: ${f.message} [SC${f.code}]${src}`;
+      const from = where ? ` (${where(f.line)})` : '';
+      return `${path.basename(f.file)}:${f.line}:${f.column}${from}: ${f.level}: ${f.message} [SC${f.code}]${src}`;
     })
     .join('\n');
 }
@@ -94,7 +108,7 @@ function calleeAt(lines: readonly string[], f: Finding): string {
 
 describeLint('shellcheck -o all', () => {
   test('every excluded check has a reason', () => {
-    for (const [code, reason] of EXCLUDED) {
+    for (const [code, reason] of [...EXCLUDED, ...PART_EXCLUDED]) {
       expect(code).toMatch(/^SC\d{4}$/);
       expect(reason.length).toBeGreaterThan(20);
     }
@@ -104,7 +118,21 @@ describeLint('shellcheck -o all', () => {
     const lines = fs.readFileSync(SCRIPT, 'utf8').split('\n');
     const findings = shellcheck(SCRIPT).filter((f) => !(f.code === 2310 && SC2310_AUDITED.has(calleeAt(lines, f))));
     if (findings.length > 0) {
-      throw new Error(`shellcheck -o all found ${findings.length} problem(s) in ${SCRIPT}:\n${format(findings, lines)}`);
+      // each finding names the part (or awk program) line to edit: the script is generated
+      const { origins } = buildApplyScript();
+      const where = (line: number) => `assets/sfw-apply/${origins[line - 1]?.file}:${origins[line - 1]?.line}`;
+      throw new Error(`shellcheck -o all found ${findings.length} problem(s) in ${SCRIPT}:\n${format(findings, lines, where)}`);
+    }
+  });
+
+  // each part on its own: the same checks but those that depend on other parts
+  // (SC2310 needs the function definitions of other parts: the whole-script test checks it)
+  test.each(buildApplyScript().parts)('the part %s', (part) => {
+    const file = path.join(APPLY_PARTS_DIR, part);
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const findings = shellcheck(file, [...EXCLUDED, ...PART_EXCLUDED]).filter((f) => !(f.code === 2310 && SC2310_AUDITED.has(calleeAt(lines, f))));
+    if (findings.length > 0) {
+      throw new Error(`shellcheck -o all found ${findings.length} problem(s) in ${file}:\n${format(findings, lines)}`);
     }
   });
 

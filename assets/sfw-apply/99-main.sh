@@ -1,0 +1,12 @@
+: >"$TMP/empty"
+: >"$TMP/no-sets"
+case $CMD in
+  apply) cmd_apply ;;
+  confirm) cmd_confirm ;;
+  rollback) cmd_rollback ;;
+  destroy) cmd_destroy ;;
+  status) cmd_status ;;
+  tune) cmd_tune ;;
+  boot) cmd_boot ;;
+  _timer) cmd_timer ;;
+esac

@@ -1,0 +1,6 @@
+function tgt(line,   n, a, i) {
+  n = split(line, a, /[ \t]+/)
+  for (i = 1; i < n; i++) if (a[i] == "-j" || a[i] == "-g") return a[i + 1]
+  return ""
+}
+function issfw(name) { return substr(name, 1, 4) == "SFW-" }

@@ -1,0 +1,3 @@
+/^:SFW-/ { next }
+/^-A / { if (issfw($2) || issfw(tgt($0))) next }
+{ print }
