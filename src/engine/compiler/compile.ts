@@ -444,20 +444,21 @@ function sortOpenings(openings: Opening[]): Opening[] {
     const bits = o.family === IpFamily.IPV4 ? 32n : 128n;
     return (rangesSize(o.ranges) << 160n) >> bits;
   };
-  return [...openings].sort((a, b) => {
-    const sa = size(a);
-    const sb = size(b);
-    if (sa !== sb) return sa > sb ? -1 : 1;
-    const pa = PROTOCOL_ORDER.indexOf(a.protocol);
-    const pb = PROTOCOL_ORDER.indexOf(b.protocol);
-    if (pa !== pb) return pa - pb;
-    const fa = a.family ?? '';
-    const fb = b.family ?? '';
-    if (fa !== fb) return fa < fb ? -1 : 1;
-    const ka = `${portsKey(a)}|${rangesKey(a.ranges)}`;
-    const kb = `${portsKey(b)}|${rangesKey(b.ranges)}`;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  // the sort keys once per opening, not once per comparison
+  const keyed = openings.map((o) => ({
+    o,
+    size: size(o),
+    protocol: PROTOCOL_ORDER.indexOf(o.protocol),
+    family: o.family ?? '',
+    key: `${portsKey(o)}|${rangesKey(o.ranges)}`,
+  }));
+  keyed.sort((a, b) => {
+    if (a.size !== b.size) return a.size > b.size ? -1 : 1;
+    if (a.protocol !== b.protocol) return a.protocol - b.protocol;
+    if (a.family !== b.family) return a.family < b.family ? -1 : 1;
+    return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   });
+  return keyed.map((k) => k.o);
 }
 
 /**
