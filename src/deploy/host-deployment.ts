@@ -107,7 +107,9 @@ export class HostDeployment extends Construct {
       const z = props.host.kernelConntrackSizing;
       return z ? ` --conntrack-max ${z.maxEntries} --conntrack-buckets ${z.hashBuckets}` : '';
     };
-    const content = (name: string) => Lazy.stringValue({ produce: () => escapeTerraformTemplate(rendered(name)) });
+    // cdktf resolves every value once before the Aspects run (a "preparing" pass whose results
+    // it discards): the ruleset is compiled only in the real pass, after validation froze it
+    const content = (name: string) => Lazy.stringValue({ produce: (context) => (context.preparing ? '' : escapeTerraformTemplate(rendered(name))) });
     // the apply script checks each uploaded file against these digests: a file replaced
     // between upload and apply (another deploy, another user) fails the deploy
     const digests = () => fileNames.map((n) => ` --sha256 ${n}=${sha256(rendered(n))}`).join('');
@@ -150,8 +152,8 @@ export class HostDeployment extends Construct {
         type: 'remote-exec',
         connection: laterStep,
         inline: [Lazy.stringValue({
-          produce: () => withId(scriptStep(sudo, remoteScript,
-            `apply ${common} --dir "$HOME_DIR"/${uploadDir} --apply-id ${ID_PLACEHOLDER} --rollback-timeout ${timeout}${digests()}${sizing()}`, uploadDir)),
+          produce: (context) => (context.preparing ? '' : withId(scriptStep(sudo, remoteScript,
+            `apply ${common} --dir "$HOME_DIR"/${uploadDir} --apply-id ${ID_PLACEHOLDER} --rollback-timeout ${timeout}${digests()}${sizing()}`, uploadDir))),
         })],
       },
       {
@@ -185,7 +187,7 @@ export class HostDeployment extends Construct {
       script_sha256: sha256(script),
       // empty files stay out of the hash, so hosts without sets keep the hash they had before sets.ipset existed
       // the conntrack sizing is hashed with the files (hosts without one keep their hash)
-      ruleset_sha256: Lazy.stringValue({ produce: () => sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing()) }),
+      ruleset_sha256: Lazy.stringValue({ produce: (context) => (context.preparing ? '' : sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing())) }),
     };
 
     if (data) {
