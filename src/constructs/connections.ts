@@ -1,4 +1,5 @@
 import { IConstruct } from 'constructs';
+import { assertNotFrozen, frozenHosts, policyChanged } from './policy-freeze';
 import { Allowance } from '../engine/compiler/host-policy';
 import { Peer } from '../engine/peer';
 import { Port } from '../engine/port';
@@ -39,25 +40,27 @@ export interface ConnectionRule {
  */
 export class Connections {
   /**
-   * The connections this connectable's hosts may open to others: every rule anywhere in
-   * the app whose source is `self` or one of `sources`, as allowances to the target's
-   * current addresses (for outbound filtering).
+   * The connections this connectable's hosts may open to others: every rule whose source
+   * is `self` or one of `sources`, as allowances to the target's current addresses (for
+   * outbound filtering). Each connection is recorded on its source when it is declared,
+   * so nothing walks the construct tree.
    */
   public static egressFor(self: IConnectable, sources: IConnectable[]): Allowance[] {
     const out: Allowance[] = [];
-    for (const c of self.node.root.node.findAll()) {
-      const target = c as Partial<IConnectable>;
-      if (!(target.connections instanceof Connections)) continue;
-      for (const rule of target.connections.rules) {
-        if (!sources.includes(rule.from) || !target.peer) continue;
+    for (const source of new Set(sources)) {
+      for (const { target, rule } of source.connections.egress) {
+        const peer = target.peer;
+        if (!peer) continue;
         const what = rule.description ? ` (${rule.description})` : '';
-        out.push({ origin: `${self.node.path} to ${c.node.path}${what}`, ports: rule.ports, peers: [target.peer] });
+        out.push({ origin: `${self.node.path} to ${target.node.path}${what}`, ports: rule.ports, peers: [peer] });
       }
     }
     return out;
   }
 
   private readonly rules: ConnectionRule[] = [];
+  /** The connections from these hosts to others, in declaration order. */
+  private readonly egress: { readonly target: IConnectable; readonly rule: ConnectionRule }[] = [];
 
   /** @param owner the host or group these connections belong to */
   public constructor(private readonly owner: IConnectable) {}
@@ -71,7 +74,14 @@ export class Connections {
     }
     if (!(port instanceof Port)) throw new Error(`${where}: connections.allowFrom(${other.node.path}, ...) needs a Port, got ${String(port)}: use e.g. Port.tcp(5432)`);
     if (port.problem) throw new Error(`${where}: connections.allowFrom(${other.node.path}, ${port}): ${port.problem}`);
-    this.rules.push({ from: other, ports: [port], description });
+    const change = `allow connections from ${other.node.path}`;
+    // the owner's hosts get the opening; the source's hosts, when they filter outbound, an egress rule
+    assertNotFrozen(this.owner, change);
+    assertNotFrozen(other, `allow connections to ${this.owner.node.path}`, frozenHosts(other).filter((h) => h.outboundFiltering));
+    const rule = { from: other, ports: [port], description };
+    this.rules.push(rule);
+    other.connections.egress.push({ target: this.owner, rule });
+    policyChanged();
   }
 
   /** Allows new connections from these hosts to `other` on the ports (opens `other`'s INPUT). */
@@ -87,6 +97,18 @@ export class Connections {
   /** The openings declared so far, in declaration order. */
   public get ingressRules(): ConnectionRule[] {
     return [...this.rules];
+  }
+
+  /**
+   * Throws when a change of these hosts' addresses (a new group member) would alter a
+   * frozen ruleset: of a target of a connection from them, or of a source of a connection
+   * to them that filters outbound.
+   *
+   * @internal
+   */
+  public _assertAddressesMayChange(change: string): void {
+    for (const { target } of this.egress) assertNotFrozen(target, change);
+    for (const { from } of this.rules) assertNotFrozen(from, change, frozenHosts(from).filter((h) => h.outboundFiltering));
   }
 
   /**

@@ -4,6 +4,7 @@ import { Connections, IConnectable } from './connections';
 import { Deny, DenyOptions } from './deny';
 import { OutboundAccess, OutboundAccessOptions } from './outbound-access';
 import { markDeclarationScope } from './placement';
+import { assertNotFrozen, frozenHosts, policyChanged, registerPolicyScope } from './policy-freeze';
 import { Service, ServiceOptions } from './service';
 import type { StatefulHost } from './stateful-host';
 import { Peer } from '../engine/peer';
@@ -47,14 +48,20 @@ export class HostGroup extends Construct implements IConnectable {
     super(scope, id);
     this.connections = new Connections(this);
     markDeclarationScope(this);
+    registerPolicyScope(this, () => this.members.flatMap((h) => frozenHosts(h)));
     for (const host of props.hosts ?? []) this.addHost(host);
   }
 
   /** Adds a host to the group (adding it twice is harmless). */
   public addHost(host: StatefulHost): void {
     if (this.members.includes(host)) return;
+    const change = `add ${host.node.path} to the group`;
+    // the group's declarations would reach the host; the group's addresses would change
+    assertNotFrozen(host, `join ${this.node.path}`);
+    this.connections._assertAddressesMayChange(change);
     this.members.push(host);
     host._joinGroup(this);
+    policyChanged();
   }
 
   /** The group's hosts, in the order they were added. */

@@ -13,6 +13,7 @@ import { claimFinding, hostProblems } from './host-checks';
 import { HostGroup } from './host-group';
 import { OutboundAccess, OutboundAccessOptions } from './outbound-access';
 import { markDeclarationScope } from './placement';
+import { policyChanged, policyGeneration, registerPolicyScope } from './policy-freeze';
 import { Service, ServiceOptions } from './service';
 import { stageSynthesis } from './staged-synthesis';
 import { constructError } from './validation';
@@ -26,8 +27,9 @@ import { deploymentProblem } from '../deploy/validate-deployment';
 import { parseIp } from '../engine/address/ip';
 import { CompiledRuleset } from '../engine/compiled-ruleset';
 import { Backend } from '../engine/compiler/backend';
+import { checkPingRateLimit, dropLoggingPrefix } from '../engine/compiler/compile';
 import { DefaultAction } from '../engine/compiler/default-action';
-import { Allowance, Denial, DropLogging } from '../engine/compiler/host-policy';
+import { Allowance, Denial, DropLogging, HostPolicy } from '../engine/compiler/host-policy';
 import { ConntrackSizing, expectedConnectionsProblem, MAX_EXPECTED_CONNECTIONS } from '../engine/conntrack-sizing';
 import { Explain } from '../engine/explain/explain';
 import { ALL_FAMILIES, IpFamily } from '../engine/family';
@@ -40,6 +42,16 @@ import { stackIsFailing } from '../synth/synth-session';
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 /** nft identifiers: a letter, then letters, digits and underscores (kept short for readability). */
 const NFT_TABLE_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
+
+/** Per stack: its hosts, and the duplicate-name messages found among them (by the host that reports). */
+const STACK_HOSTS = new WeakMap<TerraformStack, { hosts: StatefulHost[]; duplicates?: Map<StatefulHost, string> }>();
+
+/** What a host's declarations are, and what they compile to, at one moment. */
+interface PolicySnapshot {
+  readonly allowances: Allowance[];
+  readonly denials: Denial[];
+  readonly outboundAllowances: Allowance[];
+}
 
 /** cdktf calls `onSynthesize` of constructs registered under this symbol after validation. */
 const CUSTOM_SYNTHESIS = Symbol.for('cdktf/customSynthesis');
@@ -213,6 +225,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   /** The deployment's SSH connection options, as given (for the policy checks). */
   private readonly connectionOptions: SshConnectionOptions;
 
+  /** Whether validation froze the host's policy (it is then collected and compiled once). */
+  private frozen = false;
+  /** What was computed from the declarations, and in which generation of them. */
+  private readonly computed = new Map<string, { generation: number; value: unknown }>();
+
   public constructor(scope: Construct, id: string, props: StatefulHostProps) {
     super(scope, id);
     this.hostName = props.hostName ?? id;
@@ -234,10 +251,9 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     this.logDropped = props.logDropped;
     this.outboundFiltering = props.outboundFiltering ?? false;
     this.outboundDefaultAction = props.outboundDefaultAction ?? DefaultAction.REJECT;
-    // compile the options alone, so their mistakes surface here (with the path) and not at synth
-    CompiledRuleset.compile({
-      name: this.hostName, origin: this.node.path, allowances: [], pingRateLimit: this.pingRateLimit, logDropped: this.logDropped,
-    });
+    // check the options here, so their mistakes surface with the path and not at synth
+    if (this.pingRateLimit) checkPingRateLimit(this.pingRateLimit, this.node.path);
+    if (this.logDropped) dropLoggingPrefix(this.logDropped, this.hostName, this.node.path);
     this.ipFamilies = ALL_FAMILIES.filter((f) => (props.ipFamilies ?? ALL_FAMILIES).includes(f));
     if (this.ipFamilies.length === 0) throw constructError(this, 'ipFamilies must not be empty: use [IpFamily.IPV4], [IpFamily.IPV6] or both');
     if (props.nftTableName !== undefined && !NFT_TABLE_NAME.test(props.nftTableName)) {
@@ -271,8 +287,15 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     markDeclarationScope(this);
     registerHost(this);
     stageSynthesis(this);
+    registerPolicyScope(this, () => (this.frozen ? [{ path: this.node.path, outboundFiltering: this.outboundFiltering }] : []));
+    const stack = TerraformStack.of(this);
+    const stackHosts = STACK_HOSTS.get(stack) ?? { hosts: [] };
+    stackHosts.hosts.push(this);
+    stackHosts.duplicates = undefined;
+    STACK_HOSTS.set(stack, stackHosts);
     this.node.addValidation({
       validate: () => [
+        ...this.freeze(),
         ...this.validateUniqueName(), ...addressConflicts(this), ...hostProblems(this, this.memberOf),
         ...this.warnEmptySources(), ...this.runPolicyChecks(),
       ],
@@ -317,6 +340,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   /** @internal called by `HostGroup.addHost` */
   public _joinGroup(group: HostGroup): void {
     if (!this.memberOf.includes(group)) this.memberOf.push(group);
+    policyChanged();
   }
 
   /**
@@ -324,10 +348,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
    * groups, and the connections into it and into its groups.
    */
   public get allowances(): Allowance[] {
-    return this.declarationScopes().flatMap((scope) => [
-      ...declarationsUnder(scope).flatMap((c) => c.allowances),
-      ...scope.connections._resolve().allowances,
-    ]);
+    return [...this.snapshot().allowances];
   }
 
   /**
@@ -335,15 +356,75 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
    * connections from it or its groups to other hosts and groups.
    */
   public get outboundAllowances(): Allowance[] {
-    return [
-      ...this.declarationScopes().flatMap((scope) => outboundUnder(scope).flatMap((o) => o.allowances)),
-      ...Connections.egressFor(this, this.declarationScopes()),
-    ];
+    return [...this.snapshot().outboundAllowances];
   }
 
   /** Every denial declared for this host and its groups. */
   public get denials(): Denial[] {
-    return this.declarationScopes().flatMap((scope) => denialsUnder(scope).map((d) => d.denial));
+    return [...this.snapshot().denials];
+  }
+
+  /**
+   * The declarations as they are now: collected once per change of any host's declarations
+   * (once in all after validation froze them).
+   */
+  private snapshot(): PolicySnapshot {
+    return this.cached('policy', () => {
+      const scopes = this.declarationScopes();
+      return {
+        allowances: scopes.flatMap((scope) => [
+          ...declarationsUnder(scope).flatMap((c) => c.allowances),
+          ...scope.connections._resolve().allowances,
+        ]),
+        denials: scopes.flatMap((scope) => denialsUnder(scope).map((d) => d.denial)),
+        outboundAllowances: [
+          ...scopes.flatMap((scope) => outboundUnder(scope).flatMap((o) => o.allowances)),
+          ...Connections.egressFor(this, scopes),
+        ],
+      };
+    });
+  }
+
+  /** `make()`'s value, computed again only when some host's declarations changed since (never once frozen). */
+  private cached<T>(key: string, make: () => T): T {
+    const hit = this.computed.get(key);
+    if (hit && (this.frozen || hit.generation === policyGeneration())) return hit.value as T;
+    const generation = policyGeneration();
+    const value = make();
+    this.computed.set(key, { generation, value });
+    return value;
+  }
+
+  /**
+   * Freezes the host's policy (its validation runs once per synth, after the Aspects):
+   * from now on it is compiled once, and a change that would alter it is an error.
+   */
+  private freeze(): string[] {
+    if (!this.frozen) {
+      // collected (or compiled) in an older generation: collected again, for the last time
+      this.snapshot();
+      for (const [key, hit] of this.computed) if (hit.generation !== policyGeneration()) this.computed.delete(key);
+      this.frozen = true;
+    }
+    return [];
+  }
+
+  /** What the compiler is given. */
+  private get policy(): HostPolicy {
+    const policy = this.snapshot();
+    return {
+      name: this.hostName,
+      origin: this.node.path,
+      allowances: policy.allowances,
+      denials: policy.denials,
+      outbound: this.outboundFiltering ? { allowances: policy.outboundAllowances, defaultAction: this.outboundDefaultAction } : undefined,
+      families: this.ipFamilies,
+      defaultAction: this.defaultAction,
+      allowPing: this.allowPing,
+      setThreshold: this.setThreshold,
+      pingRateLimit: this.pingRateLimit,
+      logDropped: this.logDropped,
+    };
   }
 
   /** The host itself, then its groups. */
@@ -351,21 +432,12 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     return [this, ...this.memberOf];
   }
 
-  /** The compiled ruleset (compiled from the current construct tree on every access). */
+  /**
+   * The compiled ruleset: compiled again after the declarations change, and once in all
+   * after the host was validated (its policy is then frozen).
+   */
   public get ruleset(): CompiledRuleset {
-    return CompiledRuleset.compile({
-      name: this.hostName,
-      origin: this.node.path,
-      allowances: this.allowances,
-      denials: this.denials,
-      outbound: this.outboundFiltering ? { allowances: this.outboundAllowances, defaultAction: this.outboundDefaultAction } : undefined,
-      families: this.ipFamilies,
-      defaultAction: this.defaultAction,
-      allowPing: this.allowPing,
-      setThreshold: this.setThreshold,
-      pingRateLimit: this.pingRateLimit,
-      logDropped: this.logDropped,
-    });
+    return this.cached('ruleset', () => CompiledRuleset.compile(this.policy));
   }
 
   /**
@@ -374,7 +446,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
    * they sum past the maximum, which the host's validation reports).
    */
   public get conntrackSizing(): ConntrackSizing | undefined {
-    const declared = this.allowances.reduce((sum, a) => sum + (a.expectedConnections ?? 0), 0);
+    const declared = this.snapshot().allowances.reduce((sum, a) => sum + (a.expectedConnections ?? 0), 0);
     const total = declared + (this.conntrack?.expectedConnections ?? 0);
     // past the maximum: none here (read while cdktf resolves, before validation), an error from validation
     return total > 0 && total <= MAX_EXPECTED_CONNECTIONS ? ConntrackSizing.forConnections(total) : undefined;
@@ -385,9 +457,14 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     return this.conntrack?.tuneKernel === false ? undefined : this.conntrackSizing;
   }
 
-  /** The rendered files of the host's backend, by file name. */
+  /** The rendered files of the host's backend, by file name (rendered once per compilation). */
   public get renderedFiles(): { [name: string]: string } {
-    return this.ruleset.files(this.backend, this.nftTableName);
+    return { ...this.rendered() };
+  }
+
+  private rendered(): Record<string, string> {
+    const ruleset = this.ruleset;
+    return this.cached('files', () => ruleset.files(this.backend, this.nftTableName));
   }
 
   private modelFile(ruleset: CompiledRuleset): HostModelFile {
@@ -398,7 +475,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   public get facts(): HostFacts {
     return {
       path: this.node.path,
-      allowances: this.allowances,
+      allowances: this.snapshot().allowances,
       adminAccessPaths: this.declarationScopes().flatMap((s) => declarationsUnder(s).filter((c) => c instanceof AdminAccess).map((c) => c.node.path)),
       deploys: this.deployment !== undefined,
       sshPort: this.sshPort,
@@ -441,13 +518,24 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     return errors;
   }
 
+  /** Host names used twice in a stack: found in one pass per stack, reported by every host after the first. */
   private validateUniqueName(): string[] {
-    const same = TerraformStack.of(this)
-      .node.findAll()
-      .filter((c): c is StatefulHost => c instanceof StatefulHost && c.hostName === this.hostName);
-    // reported once, by every host after the first
-    if (same[0] === this) return [];
-    return [`host name '${this.hostName}' is also used by ${same[0].node.path}: give one of them another hostName`];
+    const stackHosts = STACK_HOSTS.get(TerraformStack.of(this))!;
+    if (!stackHosts.duplicates) {
+      const duplicates = new Map<StatefulHost, string>();
+      const first = new Map<string, StatefulHost>();
+      // in tree order, as the synth reports them
+      const inStack = new Set(stackHosts.hosts);
+      for (const c of TerraformStack.of(this).node.findAll()) {
+        if (!(c instanceof StatefulHost) || !inStack.has(c)) continue;
+        const earlier = first.get(c.hostName);
+        if (earlier) duplicates.set(c, `host name '${c.hostName}' is also used by ${earlier.node.path}: give one of them another hostName`);
+        else first.set(c.hostName, c);
+      }
+      stackHosts.duplicates = duplicates;
+    }
+    const message = stackHosts.duplicates.get(this);
+    return message ? [message] : [];
   }
 
   private writeRulesets(session: { outdir: string; manifest: any }): void {
@@ -459,7 +547,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     fs.mkdirSync(dir, { recursive: true });
     const ruleset = this.ruleset;
     const files: Record<string, string> = {
-      ...ruleset.files(this.backend, this.nftTableName),
+      ...this.rendered(),
       'explain.md': explainWithSizing(Explain.markdown(ruleset), this.conntrackSizing, this.kernelConntrackSizing !== undefined),
       [MODEL_FILE]: `${JSON.stringify(this.modelFile(ruleset), undefined, 2)}\n`,
     };

@@ -173,7 +173,7 @@ export class HostDeployment extends Construct {
       script_sha256: sha256(script),
       // empty files stay out of the hash, so hosts without sets keep the hash they had before sets.ipset existed
       // the conntrack sizing is hashed with the files (hosts without one keep their hash)
-      ruleset_sha256: Lazy.stringValue({ produce: () => sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing()) }),
+      ruleset_sha256: Lazy.stringValue({ produce: (context) => (context.preparing ? '' : sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing())) }),
     };
 
     if (data) {

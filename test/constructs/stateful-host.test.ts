@@ -67,7 +67,7 @@ describe('StatefulHost', () => {
     ns.addAdminAccess('Ops', { peers: [Peer.ipv4('198.51.100.7')] });
     app.synth();
     const dir = path.join(outdir, 'stacks', 'fleet', 'firewall');
-    expect(fs.readdirSync(dir).sort()).toEqual(['ns', 'web']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['_deploy', 'ns', 'web']);
     expect(fs.readFileSync(path.join(dir, 'web', 'rules.v4'), 'utf8')).toBe(web.ruleset.toIptablesRestore(IpFamily.IPV4));
     expect(fs.readdirSync(path.join(dir, 'web')).sort()).toEqual(['explain.md', 'model.json', 'rules.v4', 'rules.v6']);
     expect(fs.readdirSync(path.join(dir, 'ns')).sort()).toEqual(['explain.md', 'model.json', 'ruleset.nft']);

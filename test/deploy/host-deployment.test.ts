@@ -42,7 +42,7 @@ describe('HostDeployment', () => {
       deployment: { resource, connection: { user: 'deploy', privateKey: 'KEY', hostKey: 'ssh-ed25519 AAAA', port: 2222, bastionHost: '198.51.100.1', timeout: '90s' } },
     });
     h.addService('Web', { ports: [Port.HTTPS] });
-    h.addAdminAccess('Ops', { peers: [Peer.ipv4('192.0.2.0/24')] });
+    h.addAdminAccess('Ops', { peers: [Peer.ipv4('192.0.2.0/24')], ports: [Port.tcp(2222)] });
     return h;
   };
 
@@ -195,7 +195,7 @@ describe('HostDeployment', () => {
     });
     const withSets = only(full.json, 'null_resource');
     const sets = host!.ruleset.toIpset();
-    expect(sets).toMatch(/^create sfw-4n-Admins-[0-9a-f]{6} hash:net family inet hashsize 64 maxelem 65536\n/);
+    expect(sets).toMatch(/^create sfw-4i-Admins-[0-9a-f]{6} hash:ip family inet hashsize 64 maxelem 65536\n/);
     const step = renderStep(full.stackDir, withSets.provisioner[0]['remote-exec'].inline[0]);
     expect(step).toContain(`cat >"$u/sets.ipset" <<'SFW_END_OF_FILE'\n${sets}SFW_END_OF_FILE\n`);
     expect(step).toContain(` --sha256 sets.ipset=${sha256(sets)}`);

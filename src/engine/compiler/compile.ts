@@ -3,7 +3,7 @@ import { AddressRange, formatRange, isWholeFamily, rangesKey, rangesSize, unionR
 import { ALL_FAMILIES, IpFamily } from '../family';
 import { allowanceProblem } from './allowance-checks';
 import { DefaultAction } from './default-action';
-import { HostPolicy } from './host-policy';
+import { DropLogging, HostPolicy } from './host-policy';
 import { groupPorts, PortDeclaration } from './port-segments';
 import { DEFAULT_SET_THRESHOLD, SetBuilder } from './sets';
 import { Chain, ChainPriority } from '../model/chain';
@@ -106,7 +106,7 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
 
   if (policy.allowPing ?? true) {
     const limit = policy.pingRateLimit ?? DEFAULT_PING_LIMIT;
-    checkRateLimit(limit, `${baseline}: pingRateLimit`);
+    checkPingRateLimit(limit, baseline);
     rules.push({
       match: { family: IpFamily.IPV4, protocol: Protocol.ICMP, states: [ConnectionState.NEW], icmpTypes: [8], limit },
       verdict: Verdict.ACCEPT,
@@ -330,16 +330,26 @@ function helperRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
 /** iptables' LOG prefix limit (the kernel's is 29 characters plus the terminator). */
 export const MAX_LOG_PREFIX = 29;
 
+/** Throws, naming `origin`, when the ping rate limit is unusable. */
+export function checkPingRateLimit(limit: RateLimit, origin: string): void {
+  checkRateLimit(limit, `${origin}: pingRateLimit`);
+}
+
+/** The LOG prefix of a host's drop logging; throws, naming `origin`, when it or the rate limit is unusable. */
+export function dropLoggingPrefix(options: DropLogging, hostName: string, origin: string): string {
+  checkRateLimit(options.rateLimit ?? DEFAULT_LOG_LIMIT, `${origin}: logDropped.rateLimit`);
+  const prefix = options.prefix ?? `sfw ${hostName.slice(0, MAX_LOG_PREFIX - 6)}: `;
+  if (prefix.length > MAX_LOG_PREFIX || !/^[\x20-\x7e]*$/.test(prefix) || /["\\']/.test(prefix)) {
+    throw new Error(`${origin}: log prefix '${prefix}' is not usable: use at most ${MAX_LOG_PREFIX} printable characters without quotes or backslashes`);
+  }
+  return prefix;
+}
+
 /** A LOG rule for what the default action is about to refuse: LOG does not stop the packet. */
 function logRule(policy: HostPolicy, baseline: string): Rule {
   const options = policy.logDropped!;
-  const limit = options.rateLimit ?? DEFAULT_LOG_LIMIT;
-  checkRateLimit(limit, `${baseline}: logDropped.rateLimit`);
-  const prefix = options.prefix ?? `sfw ${policy.name.slice(0, MAX_LOG_PREFIX - 6)}: `;
-  if (prefix.length > MAX_LOG_PREFIX || !/^[\x20-\x7e]*$/.test(prefix) || /["\\']/.test(prefix)) {
-    throw new Error(`${baseline}: log prefix '${prefix}' is not usable: use at most ${MAX_LOG_PREFIX} printable characters without quotes or backslashes`);
-  }
-  return { match: { limit }, verdict: Verdict.LOG, logPrefix: prefix, origins: [baseline], comment: 'log what the default action refuses' };
+  const prefix = dropLoggingPrefix(options, policy.name, baseline);
+  return { match: { limit: options.rateLimit ?? DEFAULT_LOG_LIMIT }, verdict: Verdict.LOG, logPrefix: prefix, origins: [baseline], comment: 'log what the default action refuses' };
 }
 
 function defaultActionRules(action: DefaultAction, origin: string): Rule[] {
@@ -445,20 +455,21 @@ function sortOpenings(openings: Opening[]): Opening[] {
     const bits = o.family === IpFamily.IPV4 ? 32n : 128n;
     return (rangesSize(o.ranges) << 160n) >> bits;
   };
-  return [...openings].sort((a, b) => {
-    const sa = size(a);
-    const sb = size(b);
-    if (sa !== sb) return sa > sb ? -1 : 1;
-    const pa = PROTOCOL_ORDER.indexOf(a.protocol);
-    const pb = PROTOCOL_ORDER.indexOf(b.protocol);
-    if (pa !== pb) return pa - pb;
-    const fa = a.family ?? '';
-    const fb = b.family ?? '';
-    if (fa !== fb) return fa < fb ? -1 : 1;
-    const ka = `${portsKey(a)}|${rangesKey(a.ranges)}`;
-    const kb = `${portsKey(b)}|${rangesKey(b.ranges)}`;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  // the sort keys once per opening, not once per comparison
+  const keyed = openings.map((o) => ({
+    o,
+    size: size(o),
+    protocol: PROTOCOL_ORDER.indexOf(o.protocol),
+    family: o.family ?? '',
+    key: `${portsKey(o)}|${rangesKey(o.ranges)}`,
+  }));
+  keyed.sort((a, b) => {
+    if (a.size !== b.size) return a.size > b.size ? -1 : 1;
+    if (a.protocol !== b.protocol) return a.protocol - b.protocol;
+    if (a.family !== b.family) return a.family < b.family ? -1 : 1;
+    return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   });
+  return keyed.map((k) => k.o);
 }
 
 /**

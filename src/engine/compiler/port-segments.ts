@@ -24,37 +24,64 @@ export interface PortGroup {
  * the peers of the declarations covering it, and segments with identical peers are
  * grouped (adjacent ones joined). Overlapping and repeated declarations therefore
  * never produce extra rules, and ports opened to the same peers share a rule.
+ *
+ * One sweep over the sorted edges: the declarations covering a segment are kept as they
+ * start and end, so the work grows with n log n (n declarations) plus the number of
+ * declarations covering each segment, not with n times the number of segments.
  */
 export function groupPorts(declarations: readonly PortDeclaration[]): PortGroup[] {
-  const cuts = new Set<number>();
-  for (const d of declarations) {
-    cuts.add(d.ports.from);
-    cuts.add(d.ports.to + 1);
-  }
-  const points = [...cuts].sort((a, b) => a - b);
-  const groups = new Map<string, { ports: PortRange[]; ranges: AddressRange[]; origins: Set<string> }>();
-  // segments covered by declarations with the same peer lists have the same peers: union
-  // them once (the ports of one declaration share one list)
+  if (declarations.length === 0) return [];
+  // the ports of one declaration share one peer list: number the lists, so a segment's
+  // covering declarations are summed up by the (sorted) ids of their lists
   const listIds = new Map<readonly AddressRange[], number>();
-  const unions = new Map<string, { ranges: AddressRange[]; key: string }>();
-  for (let i = 0; i < points.length - 1; i++) {
-    const from = points[i];
-    const to = points[i + 1] - 1;
-    const covering = declarations.filter((d) => d.ports.from <= from && d.ports.to >= to);
-    if (covering.length === 0) continue;
-    const ids = new Set<number>();
-    for (const d of covering) {
-      let id = listIds.get(d.ranges);
-      if (id === undefined) {
-        id = listIds.size;
-        listIds.set(d.ranges, id);
-      }
-      ids.add(id);
+  const lists: (readonly AddressRange[])[] = [];
+  const ids = declarations.map((d) => {
+    let id = listIds.get(d.ranges);
+    if (id === undefined) {
+      id = lists.length;
+      listIds.set(d.ranges, id);
+      lists.push(d.ranges);
     }
-    const signature = [...ids].sort((a, b) => a - b).join(',');
+    return id;
+  });
+  const byStart = declarations.map((_, i) => i).sort((a, b) => declarations[a].ports.from - declarations[b].ports.from);
+  const byEnd = declarations.map((_, i) => i).sort((a, b) => declarations[a].ports.to - declarations[b].ports.to);
+  // how many covering declarations use each list and each origin
+  const activeLists = new Map<number, number>();
+  const activeOrigins = new Map<string, number>();
+  const bump = <K>(counts: Map<K, number>, key: K, by: number) => {
+    const n = (counts.get(key) ?? 0) + by;
+    if (n === 0) counts.delete(key);
+    else counts.set(key, n);
+  };
+  const groups = new Map<string, { ports: PortRange[]; ranges: AddressRange[]; origins: Set<string> }>();
+  const unions = new Map<string, { ranges: AddressRange[]; key: string }>();
+  let s = 0;
+  let e = 0;
+  while (s < byStart.length || e < byEnd.length) {
+    // the next edge: a declaration starts there, or one ended just before it
+    const nextStart = s < byStart.length ? declarations[byStart[s]].ports.from : Infinity;
+    const nextEnd = e < byEnd.length ? declarations[byEnd[e]].ports.to + 1 : Infinity;
+    const from = Math.min(nextStart, nextEnd);
+    for (; e < byEnd.length && declarations[byEnd[e]].ports.to + 1 === from; e++) {
+      bump(activeLists, ids[byEnd[e]], -1);
+      bump(activeOrigins, declarations[byEnd[e]].origin, -1);
+    }
+    for (; s < byStart.length && declarations[byStart[s]].ports.from === from; s++) {
+      bump(activeLists, ids[byStart[s]], 1);
+      bump(activeOrigins, declarations[byStart[s]].origin, 1);
+    }
+    if (activeLists.size === 0) continue;
+    const following = Math.min(
+      s < byStart.length ? declarations[byStart[s]].ports.from : Infinity,
+      e < byEnd.length ? declarations[byEnd[e]].ports.to + 1 : Infinity,
+    );
+    const to = following - 1;
+    const covering = [...activeLists.keys()].sort((a, b) => a - b);
+    const signature = covering.join(',');
     let union = unions.get(signature);
     if (!union) {
-      const ranges = unionRanges(covering.flatMap((d) => d.ranges));
+      const ranges = unionRanges(covering.flatMap((id) => lists[id]));
       union = { ranges, key: rangesKey(ranges) };
       unions.set(signature, union);
     }
@@ -70,7 +97,7 @@ export function groupPorts(declarations: readonly PortDeclaration[]): PortGroup[
     } else {
       group.ports.push({ from, to });
     }
-    covering.forEach((d) => group!.origins.add(d.origin));
+    for (const origin of activeOrigins.keys()) group.origins.add(origin);
   }
   return [...groups.values()].map((g) => ({ ports: g.ports, ranges: g.ranges, origins: [...g.origins].sort() }));
 }

@@ -109,7 +109,7 @@ export class SetBuilder {
    * one iptables multiport rule (15 ports, a range counting two).
    */
   public portSet(ports: readonly PortRange[], origins: readonly string[]): string | undefined {
-    if (ports.length <= this.threshold || chunkPorts(ports).length <= 1 || portCount(ports) > MAX_PORT_SET_PORTS) return undefined;
+    if (ports.length <= this.threshold || portCount(ports) > MAX_PORT_SET_PORTS || chunkPorts(ports).length <= 1) return undefined;
     const elements = ports.map(portText);
     return this.add(`p|${elements.join(',')}`, origins, (name) => ({
       name,
