@@ -63,7 +63,6 @@ project.addTask('bench', {
   ],
 });
 
-project.addBins({ 'sfw-explain': 'lib/cli/explain.js' });
 
 // `npm test` sets up the machine first: as root it installs the Debian tools the kernel and
 // deploy labs need (without root it lists the lab suites jest will skip).
