@@ -54,7 +54,11 @@ decides it (the same table as firewall/<host>/explain.md).
  * The command: returns the exit status (0 done, 1 nothing to explain, 2 bad usage).
  * Output goes through the given writers (process.stdout and stderr by default).
  */
-export function main(argv: readonly string[], out: (text: string) => void = (t) => process.stdout.write(t), err: (text: string) => void = (t) => process.stderr.write(t)): number {
+export function main(
+  argv: readonly string[],
+  out: (text: string) => void = (t) => process.stdout.write(t),
+  err: (text: string) => void = (t) => process.stderr.write(t),
+): number {
   let markdown = false;
   let host: string | undefined;
   const positional: string[] = [];
