@@ -72,8 +72,6 @@ const buildApplyScript = project.addTask('build-apply-script', {
 project.preCompileTask.spawn(buildApplyScript);
 project.addPackageIgnore('/assets/sfw-apply/');
 
-project.addBins({ 'sfw-explain': 'lib/cli/explain.js' });
-
 // `npm test` sets up the machine first: as root it installs the Debian tools the kernel and
 // deploy labs need (without root it lists the lab suites jest will skip).
 project.testTask.prependExec('bash scripts/test-setup.sh');

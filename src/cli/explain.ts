@@ -37,19 +37,63 @@ export function explainOutput(outdir: string, options: { markdown?: boolean; hos
     .join('\n');
 }
 
-function main(argv: string[]): number {
-  const args = [...argv];
-  const markdown = args.includes('--markdown');
-  const hostAt = args.indexOf('--host');
-  const host = hostAt >= 0 ? args[hostAt + 1] : undefined;
-  const positional = args.filter((a, i) => !a.startsWith('--') && (hostAt < 0 || i !== hostAt + 1));
+/** `sfw-explain --help`. */
+export const USAGE = `usage: sfw-explain [OUTDIR] [--markdown] [--host NAME]
+
+Prints, for every host in a synthesized cdktf output (default: cdktf.out), who can
+reach what: each opening with its peers, ports and limits, as the compiled ruleset
+decides it (the same table as firewall/<host>/explain.md).
+
+  OUTDIR        the output directory of \`cdktf synth\` (default: cdktf.out)
+  --markdown    Markdown tables instead of plain text
+  --host NAME   only the host with this hostName
+  -h, --help    this help
+`;
+
+/**
+ * The command: returns the exit status (0 done, 1 nothing to explain, 2 bad usage).
+ * Output goes through the given writers (process.stdout and stderr by default).
+ */
+export function main(
+  argv: readonly string[],
+  out: (text: string) => void = (t) => process.stdout.write(t),
+  err: (text: string) => void = (t) => process.stderr.write(t),
+): number {
+  let markdown = false;
+  let host: string | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h' || a === '--help') {
+      out(USAGE);
+      return 0;
+    } else if (a === '--markdown') {
+      markdown = true;
+    } else if (a === '--host' || a.startsWith('--host=')) {
+      const value = a === '--host' ? argv[++i] : a.slice('--host='.length);
+      if (value === undefined || value === '' || value.startsWith('-')) {
+        err(`sfw-explain: --host needs a host name\n${USAGE}`);
+        return 2;
+      }
+      host = value;
+    } else if (a.startsWith('-')) {
+      err(`sfw-explain: unknown option ${a}\n${USAGE}`);
+      return 2;
+    } else {
+      positional.push(a);
+    }
+  }
+  if (positional.length > 1) {
+    err(`sfw-explain: one output directory expected, got ${positional.length}: ${positional.join(' ')}\n${USAGE}`);
+    return 2;
+  }
   try {
-    process.stdout.write(explainOutput(positional[0] ?? 'cdktf.out', { markdown, host }));
+    out(explainOutput(positional[0] ?? 'cdktf.out', { markdown, host }));
     return 0;
   } catch (e) {
-    process.stderr.write(`sfw-explain: ${(e as Error).message}\n`);
+    err(`sfw-explain: ${(e as Error).message}\n`);
     return 1;
   }
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

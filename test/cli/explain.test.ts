@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildApp } from '../../examples/webserver/main';
-import { explainOutput } from '../../src/cli/explain';
+import { explainOutput, USAGE } from '../../src/cli/explain';
 
 describe('sfw-explain', () => {
   const outdir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'sfw-explain-'));
@@ -15,9 +15,22 @@ describe('sfw-explain', () => {
     expect(explainOutput(outdir, { markdown: true })).toBe(`<!-- stack webserver, webserver/web, backend iptables -->\n${fs.readFileSync(path.join(outdir, 'stacks/webserver/firewall/web/explain.md'), 'utf8')}`);
   });
 
-  test('runs as a command, and fails clearly', () => {
-    const run = (...args: string[]) =>
-      spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../../src/cli/explain.ts'), ...args], { encoding: 'utf8' });
+  const root = path.join(__dirname, '..', '..');
+  /** A copy of the repository without lib/ (a clone that was never built): src and node_modules linked. */
+  const clone = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'sfw-clone-'));
+  beforeAll(() => {
+    fs.mkdirSync(path.join(clone, 'bin'));
+    fs.copyFileSync(path.join(root, 'bin', 'sfw-explain'), path.join(clone, 'bin', 'sfw-explain'));
+    for (const d of ['src', 'node_modules', 'assets', 'tsconfig.json']) fs.symlinkSync(path.join(root, d), path.join(clone, d));
+    fs.mkdirSync(path.join(clone, 'test'));
+    fs.copyFileSync(path.join(root, 'test', 'tsconfig.json'), path.join(clone, 'test', 'tsconfig.json'));
+  });
+
+  test.each([
+    ['the package\'s bin', path.join(root, 'bin', 'sfw-explain')],
+    ['the bin in a clone without lib/', path.join(clone, 'bin', 'sfw-explain')],
+  ])('runs as a command (%s), and fails clearly', (_name, bin) => {
+    const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NODE_PATH: path.join(root, 'node_modules') } });
     const ok = run(outdir, '--host', 'web');
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('tcp 22 (SYN)');
@@ -25,5 +38,16 @@ describe('sfw-explain', () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toBe(`sfw-explain: no host named 'nope' in ${outdir}\n`);
     expect(run(path.join(outdir, 'nothing')).stderr).toContain('no synthesized stacks in');
+    // --help, and usage errors (exit 2) say what is expected
+    for (const help of ['-h', '--help']) {
+      const h = run(help);
+      expect(h.status).toBe(0);
+      expect(h.stdout).toBe(USAGE);
+    }
+    const unknown = run(outdir, '--colour');
+    expect([unknown.status, unknown.stderr]).toEqual([2, `sfw-explain: unknown option --colour\n${USAGE}`]);
+    expect(run(outdir, '--host').stderr).toBe(`sfw-explain: --host needs a host name\n${USAGE}`);
+    expect(run(outdir, outdir).status).toBe(2);
+    expect(run(outdir, '--host=web').stdout).toBe(ok.stdout);
   });
 });
