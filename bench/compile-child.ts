@@ -10,7 +10,7 @@
  * Prints one JSON line: milliseconds of compile + render (module loading excluded).
  */
 import { adminAddress } from './contenders';
-import { Backend, CompiledRuleset, DefaultAction, HostPolicy, Peer, Port } from '../src/engine';
+import { Backend, CompiledRuleset, DefaultAction, HostPolicy, Peer, Port } from '../src/core';
 
 /** The two policies of the compile-scale figures. */
 export function compileScalePolicy(kind: 'ports' | 'services'): HostPolicy {

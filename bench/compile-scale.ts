@@ -28,8 +28,8 @@ import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
 import { buildApp } from '../examples/fleet/main';
 import { Backend, Peer, Port, StatefulHost } from '../src';
-import * as compileModule from '../src/engine/compiler/compile';
-import { HostPolicy } from '../src/engine/compiler/host-policy';
+import * as compileModule from '../src/core/compile/compile';
+import { HostPolicy } from '../src/core/policy/host-policy';
 
 /** Sizes of the scenarios (smaller ones are useful to see how a slow version grows). */
 export interface CompileScaleOptions {

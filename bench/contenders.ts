@@ -7,7 +7,7 @@
  * connections to P ports (22, then 8002, 8004, ...: never adjacent either); everything else
  * that is not part of an established connection is dropped; ping is answered.
  */
-import { CompiledRuleset, DefaultAction, HostPolicy, Peer, Port } from '../src/engine';
+import { CompiledRuleset, DefaultAction, HostPolicy, Peer, Port } from '../src/core';
 
 /** One benchmark policy. */
 export interface BenchPolicy {

@@ -20,7 +20,7 @@ import { BENCH_DIR, median, TMP } from './kernel-lab';
 import { LabHost, TerraformLab } from '../lab/terraform-lab';
 import {
   Backend, CompiledRuleset, ConnectionState, ConntrackHelper, DefaultAction, Direction, HostPolicy, Packet, Peer, Port, RateUnit, TcpFlag,
-} from '../src/engine';
+} from '../src/core';
 
 const ROOT = path.resolve(BENCH_DIR, '..');
 

@@ -14,7 +14,7 @@
  */
 import {
   AddressMatch, Chain, ChainHook, ConnectionState, IpFamily, PortRange, Protocol, RejectWith, Rule, RuleMatch, RulesetModel, SetDefinition, Verdict,
-} from '../src/engine';
+} from '../src/core';
 
 /** A match no packet on the input hook satisfies (the simulator treats an output interface as never matching there). */
 const NEVER: RuleMatch = { outInterface: 'never-on-input' };

@@ -33,7 +33,7 @@ import { filterRuleCount, parseIptablesSave } from './iptables-model';
 import { BENCH_DIR, KernelCost, KernelLab, median, SENDER, TIMEIT, TMP, timed, tmpFile } from './kernel-lab';
 import { figure, Panel } from './plot';
 import { Lab } from '../lab/netns';
-import { Backend, CompiledRuleset, ConnectionState, IpFamily, Packet, Simulator, TcpFlag } from '../src/engine';
+import { Backend, CompiledRuleset, ConnectionState, IpFamily, Packet, Simulator, TcpFlag } from '../src/core';
 
 const ROOT = path.resolve(BENCH_DIR, '..');
 /** Longest a one-address change may take before the bench stops it (and reports "> this"). */

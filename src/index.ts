@@ -1,4 +1,4 @@
-export * from './engine';
+export * from './core';
 export * from './constructs/service';
 export * from './constructs/admin-access';
 export * from './constructs/deny';

@@ -1,6 +1,6 @@
 import { CheckLevel } from './check-level';
-import { Allowance } from '../engine/compiler/host-policy';
-import { IpFamily } from '../engine/family';
+import { Allowance } from '../core/policy/host-policy';
+import { IpFamily } from '../core/values/family';
 
 /**
  * What a policy check sees of a host: its declarations, not its construct.

@@ -1,8 +1,8 @@
-import { AddressRange, isWholeFamily, unionRanges } from '../engine/address/address-range';
-import { parseIp } from '../engine/address/ip';
-import { Allowance } from '../engine/compiler/host-policy';
-import { IpFamily } from '../engine/family';
-import { Port } from '../engine/port';
+import { AddressRange, isWholeFamily, unionRanges } from '../core/net/address-range';
+import { parseIp } from '../core/net/ip';
+import { Allowance } from '../core/policy/host-policy';
+import { IpFamily } from '../core/values/family';
+import { Port } from '../core/values/port';
 
 /** Whether a port (range or ICMP type) includes a given TCP/UDP port number. */
 export function portIncludes(port: Port, protocol: string, number: number): boolean {

@@ -4,9 +4,9 @@
 //   npx sfw-explain [cdktf.out] [--markdown] [--host NAME]
 import * as fs from 'fs';
 import * as path from 'path';
-import { CompiledRuleset } from '../engine/compiled-ruleset';
-import { Explain } from '../engine/explain/explain';
-import { HostModelFile, MODEL_FILE } from '../engine/host-model-file';
+import { CompiledRuleset } from '../core/compiled-ruleset';
+import { Explain } from '../core/explain/explain';
+import { HostModelFile, MODEL_FILE } from '../core/host-model-file';
 
 /** Every host model under a synthesized output directory, sorted by stack and host. */
 export function findHostModels(outdir: string): { stack: string; file: HostModelFile }[] {

@@ -1,7 +1,7 @@
 import { TerraformStack, Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import type { StatefulHost } from './stateful-host';
-import { formatIp, parseIp } from '../engine/address/ip';
+import { formatIp, parseIp } from '../core/net/ip';
 
 /** The hosts of one app (construct tree root), and the conflicts found among them. */
 interface AppHosts {

@@ -1,11 +1,11 @@
 import { Construct } from 'constructs';
 import { requireDeclarationScope } from './placement';
 import { checkElements, checkNonEmpty, checkValues, constructError, icmpFamilyProblem } from './validation';
-import { allowanceProblem } from '../engine/compiler/allowance-checks';
-import { Allowance } from '../engine/compiler/host-policy';
-import { checkConnectionLimits, ConnectionLimits } from '../engine/model/connection-limits';
-import { Peer } from '../engine/peer';
-import { Port } from '../engine/port';
+import { allowanceProblem } from '../core/policy/allowance-checks';
+import { Allowance } from '../core/policy/host-policy';
+import { checkConnectionLimits, ConnectionLimits } from '../core/ir/connection-limits';
+import { Peer } from '../core/values/peer';
+import { Port } from '../core/values/port';
 
 /**
  * Options for `AdminAccess`.

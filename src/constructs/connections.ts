@@ -1,8 +1,8 @@
 import { IConstruct } from 'constructs';
 import { assertNotFrozen, frozenHosts, policyChanged } from './policy-freeze';
-import { Allowance } from '../engine/compiler/host-policy';
-import { Peer } from '../engine/peer';
-import { Port } from '../engine/port';
+import { Allowance } from '../core/policy/host-policy';
+import { Peer } from '../core/values/peer';
+import { Port } from '../core/values/port';
 
 /**
  * Something traffic can be allowed from or to: a host, or a group of hosts.

@@ -1,10 +1,9 @@
 import { IConstruct } from 'constructs';
 import { AdminAccess } from './admin-access';
 import { Deny } from './deny';
-import { HostGroup } from './host-group';
 import { OutboundAccess } from './outbound-access';
+import { isDeclarationScope } from './placement';
 import { Service } from './service';
-import { StatefulHost } from './stateful-host';
 
 /** The constructs under a host or group (not under nested hosts or groups) that pass `keep`. */
 function under<T extends IConstruct>(scope: IConstruct, keep: (c: IConstruct) => c is T): T[] {
@@ -12,7 +11,7 @@ function under<T extends IConstruct>(scope: IConstruct, keep: (c: IConstruct) =>
   const walk = (c: IConstruct) => {
     for (const child of c.node.children) {
       if (keep(child)) out.push(child);
-      if (!(child instanceof StatefulHost) && !(child instanceof HostGroup)) walk(child);
+      if (!isDeclarationScope(child)) walk(child);
     }
   };
   walk(scope);

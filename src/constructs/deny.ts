@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
 import { requireDeclarationScope } from './placement';
 import { checkElements, checkNonEmpty, checkValues, constructError, icmpFamilyProblem } from './validation';
-import { Denial } from '../engine/compiler/host-policy';
-import { Peer } from '../engine/peer';
-import { Port } from '../engine/port';
+import { Denial } from '../core/policy/host-policy';
+import { Peer } from '../core/values/peer';
+import { Port } from '../core/values/port';
 
 /**
  * Options for `Deny`.

@@ -2,8 +2,8 @@ import { Annotations, IAspect } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { IConnectable } from './connections';
 import { StatefulHost } from './stateful-host';
-import { Peer } from '../engine/peer';
-import { Port } from '../engine/port';
+import { Peer } from '../core/values/peer';
+import { Port } from '../core/values/port';
 
 const BASELINE_ADMIN = 'FleetBaselineAdmin';
 

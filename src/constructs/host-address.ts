@@ -1,9 +1,9 @@
 import { Token } from 'cdktf';
 import { enumProblem } from './validation';
-import { formatIp, parseIp } from '../engine/address/ip';
-import { Backend } from '../engine/compiler/backend';
-import { DefaultAction } from '../engine/compiler/default-action';
-import { IpFamily } from '../engine/family';
+import { formatIp, parseIp } from '../core/net/ip';
+import { Backend } from '../core/backends/backend';
+import { DefaultAction } from '../core/policy/default-action';
+import { IpFamily } from '../core/values/family';
 
 const FAMILY: Record<IpFamily, string> = { [IpFamily.IPV4]: 'IPv4', [IpFamily.IPV6]: 'IPv6' };
 /** A DNS name (RFC 1123 labels), optionally fully qualified with a trailing dot. */

@@ -4,10 +4,10 @@ import { HostGroup } from './host-group';
 import type { StatefulHost } from './stateful-host';
 import { icmpFamilyProblem } from './validation';
 import { coveringOrigins, openingKey } from '../checks/rules/redundant-declaration';
-import { Allowance } from '../engine/compiler/host-policy';
-import { MAX_EXPECTED_CONNECTIONS } from '../engine/conntrack-sizing';
-import { IpFamily } from '../engine/family';
-import { Port } from '../engine/port';
+import { Allowance } from '../core/policy/host-policy';
+import { MAX_EXPECTED_CONNECTIONS } from '../core/policy/conntrack-sizing';
+import { IpFamily } from '../core/values/family';
+import { Port } from '../core/values/port';
 
 /** Every port of every protocol: what a denial without ports covers. */
 const ALL_TRAFFIC = [Port.allTcp(), Port.allUdp(), ...Array.from({ length: 256 }, (_, t) => t)

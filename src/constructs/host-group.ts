@@ -7,7 +7,7 @@ import { markDeclarationScope } from './placement';
 import { assertNotFrozen, frozenHosts, policyChanged, registerPolicyScope } from './policy-freeze';
 import { Service, ServiceOptions } from './service';
 import type { StatefulHost } from './stateful-host';
-import { Peer } from '../engine/peer';
+import { Peer } from '../core/values/peer';
 
 /**
  * Properties of a `HostGroup`.

@@ -8,6 +8,11 @@ export function markDeclarationScope(scope: Construct): void {
   Object.defineProperty(scope, DECLARATION_SCOPE, { value: true, enumerable: false });
 }
 
+/** Whether `c` is a StatefulHost or a HostGroup (without importing them: no import cycle). */
+export function isDeclarationScope(c: IConstruct): boolean {
+  return (c as any)[DECLARATION_SCOPE] === true;
+}
+
 /** Whether a StatefulHost or HostGroup encloses `c` (its declarations are picked up only then). */
 function enclosed(c: IConstruct): boolean {
   return c.node.scopes.some((s) => (s as any)[DECLARATION_SCOPE] === true);

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
-import { IpFamily } from '../engine/family';
-import { Peer } from '../engine/peer';
-import { Port } from '../engine/port';
+import { IpFamily } from '../core/values/family';
+import { Peer } from '../core/values/peer';
+import { Port } from '../core/values/port';
 
 const FAMILY: Record<IpFamily, string> = { [IpFamily.IPV4]: 'IPv4', [IpFamily.IPV6]: 'IPv6' };
 

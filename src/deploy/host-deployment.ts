@@ -9,9 +9,9 @@ import { applyScript, sha256 } from './apply-script';
 import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deployment-options';
 import { FIRST_SCRIPT_PATH, hostBundle, scriptStep, STEP_SCRIPT_PATH } from './remote-steps';
 import { REMOTE_STATE_DIR, StackDeployFiles } from './stack-deploy-files';
-import { Backend } from '../engine/compiler/backend';
-import { ConntrackSizing } from '../engine/conntrack-sizing';
-import { IPSET_FILE } from '../engine/render/ipset';
+import { Backend } from '../core/backends/backend';
+import { ConntrackSizing } from '../core/policy/conntrack-sizing';
+import { IPSET_FILE } from '../core/backends/iptables/ipset';
 import { onSynthesize } from '../synth/synth-session';
 
 const NULL_PROVIDERS = new WeakMap<TerraformStack, NullProvider>();

@@ -5,12 +5,12 @@
 //   expect(host).toAllow(Packet.tcp({ from: '10.9.8.8', port: 22 }));
 //
 // `host` may be a StatefulHost (its backend is used) or a CompiledRuleset (iptables).
-import { CompiledRuleset } from '../engine/compiled-ruleset';
-import { Backend } from '../engine/compiler/backend';
-import { RejectWith } from '../engine/model/reject-with';
-import { Verdict } from '../engine/model/verdict';
-import { Packet } from '../engine/simulator/packet';
-import { SimulationResult } from '../engine/simulator/simulator';
+import { CompiledRuleset } from '../core/compiled-ruleset';
+import { Backend } from '../core/backends/backend';
+import { RejectWith } from '../core/ir/reject-with';
+import { Verdict } from '../core/ir/verdict';
+import { Packet } from '../core/simulate/packet';
+import { SimulationResult } from '../core/simulate/simulator';
 
 /** Anything the matchers accept: a compiled ruleset, or a host exposing one. */
 type FirewallSubject = CompiledRuleset | { readonly ruleset: CompiledRuleset; readonly backend?: Backend; readonly node?: { readonly path: string } };

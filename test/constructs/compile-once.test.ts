@@ -2,7 +2,7 @@ import * as path from 'path';
 import { App, Aspects, TerraformStack, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import { Backend, FleetBaseline, HostGroup, Packet, Peer, Port, Service, StatefulHost } from '../../src';
-import * as compile from '../../src/engine/compiler/compile';
+import * as compile from '../../src/core/compile/compile';
 import '../../src/testing/jest';
 
 /** Two stacks, groups with connections in both directions, outbound filtering, an Aspect, both backends. */

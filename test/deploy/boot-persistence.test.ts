@@ -40,7 +40,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Backend, CompiledRuleset, IpFamily, Peer, Port } from '../../src/engine';
+import { Backend, CompiledRuleset, IpFamily, Peer, Port } from '../../src/core';
 import { normalizeIpsetSave, normalizeIptablesSave } from '../support/kernel';
 import { Lab, netnsSupported, RunResult, withLab } from '../support/netns';
 import { makeScriptCtx, runScript, ScriptCtx, scriptOk, startListener } from '../support/script-lab';

@@ -12,7 +12,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Backend, CompiledRuleset, ConntrackSizing, Peer, Port } from '../../src/engine';
+import { Backend, CompiledRuleset, ConntrackSizing, Peer, Port } from '../../src/core';
 import { Lab, netnsSupported, RunResult, runHost, withLab } from '../support/netns';
 import { makeScriptCtx, SCRIPT, ScriptCtx } from '../support/script-lab';
 

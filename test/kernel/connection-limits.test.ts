@@ -1,4 +1,4 @@
-import { CompiledRuleset, OverLimitAction, Packet, Peer, Port, RateUnit, Verdict } from '../../src/engine';
+import { CompiledRuleset, OverLimitAction, Packet, Peer, Port, RateUnit, Verdict } from '../../src/core';
 import { loadRuleset, VARIANTS } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CompiledRuleset, ConntrackHelper, Peer, Port } from '../../src/engine';
+import { CompiledRuleset, ConntrackHelper, Peer, Port } from '../../src/core';
 import { loadRuleset, VARIANTS } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 

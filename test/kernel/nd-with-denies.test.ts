@@ -1,4 +1,4 @@
-import { CompiledRuleset, Packet, Verdict } from '../../src/engine';
+import { CompiledRuleset, Packet, Verdict } from '../../src/core';
 import {
   CLIENT_V6, DenyFeatures, DenyKind, denyPolicy, HOST_V6, OPEN_PORT, OUTBOUND_PORT,
 } from '../support/deny-cases';

@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import { ICMP_CODE_NAMES, ICMP_NAMES, ICMPV6_CODE_NAMES, ICMPV6_NAMES } from '../../src/engine/render/nftables';
+import { ICMP_CODE_NAMES, ICMP_NAMES, ICMPV6_CODE_NAMES, ICMPV6_NAMES } from '../../src/core/backends/nftables/nftables';
 
 // The nftables renderer prints ICMP types and codes by name. A wrong name is not caught by
 // a round trip (nft prints the same wrong name back), so the tables are checked against

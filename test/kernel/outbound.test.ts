@@ -1,4 +1,4 @@
-import { CompiledRuleset, Direction, Packet, Peer, Port, Verdict } from '../../src/engine';
+import { CompiledRuleset, Direction, Packet, Peer, Port, Verdict } from '../../src/core';
 import { loadRuleset, VARIANTS } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { CompiledRuleset, DefaultAction, HostPolicy, Peer, Port, RateUnit } from '../../src/engine';
+import { CompiledRuleset, DefaultAction, HostPolicy, Peer, Port, RateUnit } from '../../src/core';
 import { loadRuleset, VARIANTS } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'child_process';
 import { buildApp } from '../../examples/webserver/main';
 import { StatefulHost } from '../../src';
-import { CompiledRuleset, ConntrackHelper, HostPolicy, IpFamily, OverLimitAction, Peer, Port, RateUnit } from '../../src/engine';
+import { CompiledRuleset, ConntrackHelper, HostPolicy, IpFamily, OverLimitAction, Peer, Port, RateUnit } from '../../src/core';
 import { canUseNetns, normalizeIpsetSave, normalizeIptablesSave, nsExec, nsRun } from '../support/kernel';
 import { randomPolicy, randomPolicyWithSets } from '../support/random-policy';
 

@@ -1,4 +1,4 @@
-import { DefaultAction, HostPolicy, Peer, Port, RateUnit } from '../../src/engine';
+import { DefaultAction, HostPolicy, Peer, Port, RateUnit } from '../../src/core';
 
 // Policies that deny a client's IPv6 address (alone, in a CIDR, in a long list that becomes
 // a set, or all of IPv6) next to the other features, for the tests that check the ICMPv6

@@ -25,11 +25,11 @@ import * as path from 'path';
 import * as readline from 'readline';
 import { Lab, netnsSupported } from './netns';
 import { randomPolicy, randomPolicyWithSets, rng } from './random-policy';
-import { Backend, CompiledRuleset, IpFamily, Packet, Protocol, RejectWith, Rule, SimulationResult, TcpFlag, Verdict } from '../../src/engine';
-import { formatIp, parseIp } from '../../src/engine/address/ip';
-import { iptablesRuleArgs } from '../../src/engine/render/iptables-restore';
-import { nftRuleText } from '../../src/engine/render/nftables';
-import { isIcmpError } from '../../src/engine/simulator/conntrack-state';
+import { Backend, CompiledRuleset, IpFamily, Packet, Protocol, RejectWith, Rule, SimulationResult, TcpFlag, Verdict } from '../../src/core';
+import { formatIp, parseIp } from '../../src/core/net/ip';
+import { iptablesRuleArgs } from '../../src/core/backends/iptables/iptables-restore';
+import { nftRuleText } from '../../src/core/backends/nftables/nftables';
+import { isIcmpError } from '../../src/core/simulate/conntrack-state';
 
 export const HOST4 = '10.99.0.1';
 export const HOST6 = 'fd00:99::1';

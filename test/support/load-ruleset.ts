@@ -1,6 +1,6 @@
 import { normalizeIptablesSave } from './kernel';
 import { Lab } from './netns';
-import { CompiledRuleset, IpFamily } from '../../src/engine';
+import { CompiledRuleset, IpFamily } from '../../src/core';
 
 /** The netfilter front ends a ruleset is loaded with in the kernel labs. */
 export type Variant = 'iptables-nft' | 'iptables-legacy' | 'nftables';

@@ -1,4 +1,4 @@
-import { Allowance, ConntrackHelper, DefaultAction, Denial, HostPolicy, IpFamily, OverLimitAction, Peer, Port, RateUnit } from '../../src/engine';
+import { Allowance, ConntrackHelper, DefaultAction, Denial, HostPolicy, IpFamily, OverLimitAction, Peer, Port, RateUnit } from '../../src/core';
 
 /** A small, seedable PRNG (mulberry32) so generated policies reproduce from their seed. */
 export function rng(seed: number): () => number {

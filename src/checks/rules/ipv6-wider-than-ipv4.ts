@@ -1,4 +1,4 @@
-import { IpFamily } from '../../engine/family';
+import { IpFamily } from '../../core/values/family';
 import { CheckLevel } from '../check-level';
 import { HostFacts, IPolicyCheck } from '../host-facts';
 import { familyRanges, opensToWorld } from '../port-coverage';

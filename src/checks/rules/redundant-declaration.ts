@@ -1,6 +1,6 @@
-import { Allowance } from '../../engine/compiler/host-policy';
-import { ALL_FAMILIES } from '../../engine/family';
-import { Port } from '../../engine/port';
+import { Allowance } from '../../core/policy/host-policy';
+import { ALL_FAMILIES } from '../../core/values/family';
+import { Port } from '../../core/values/port';
 import { CheckLevel } from '../check-level';
 import { HostFacts, IPolicyCheck } from '../host-facts';
 import { familyRanges, rangesContained } from '../port-coverage';

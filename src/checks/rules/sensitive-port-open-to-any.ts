@@ -1,4 +1,4 @@
-import { ALL_FAMILIES } from '../../engine/family';
+import { ALL_FAMILIES } from '../../core/values/family';
 import { CheckLevel } from '../check-level';
 import { HostFacts, IPolicyCheck } from '../host-facts';
 import { worldFindings } from '../port-coverage';

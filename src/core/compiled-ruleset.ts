@@ -1,0 +1,150 @@
+import { Backend } from './backends/backend';
+import { compileHostPolicy } from './compile/compile';
+import { HostPolicy } from './policy/host-policy';
+import { ALL_FAMILIES, IpFamily } from './values/family';
+import { RulesetModel } from './ir/ruleset-model';
+import { IPSET_FILE, renderIpset } from './backends/iptables/ipset';
+import { iptablesLayout } from './backends/iptables/iptables-layout';
+import { renderIptablesRestore } from './backends/iptables/iptables-restore';
+import { NFT_TABLE, renderNftables } from './backends/nftables/nftables';
+import { nftablesLayout } from './backends/nftables/nftables-layout';
+import { Packet } from './simulate/packet';
+import { SimulationResult, Simulator } from './simulate/simulator';
+
+/**
+ * A host's compiled ruleset: the model, and its renderings for every backend.
+ *
+ * @example
+ * const ruleset = CompiledRuleset.compile({ name: 'web', allowances: [...] });
+ * ruleset.toIptablesRestore(IpFamily.IPV4);
+ */
+export class CompiledRuleset {
+  /**
+   * A ruleset from a model compiled earlier (e.g. the `model.json` written by synth).
+   */
+  public static fromModel(hostName: string, model: RulesetModel): CompiledRuleset {
+    return new CompiledRuleset(hostName, model);
+  }
+
+  /** Compiles a host policy. */
+  public static compile(policy: HostPolicy): CompiledRuleset {
+    return new CompiledRuleset(policy.name, compileHostPolicy(policy));
+  }
+
+  /** The host's name. */
+  public readonly hostName: string;
+
+  /**
+   * The backend-neutral model: family-tagged rules in an `input` chain, lists not yet
+   * expanded. `iptablesModel()` is what iptables holds.
+   */
+  public readonly model: RulesetModel;
+
+  private nftLaid?: RulesetModel;
+  private readonly ipLaid = new Map<IpFamily, RulesetModel>();
+
+  private constructor(hostName: string, model: RulesetModel) {
+    this.hostName = hostName;
+    this.model = model;
+  }
+
+  /** The model as iptables / ip6tables hold it for one family (own chains, lists expanded). */
+  public iptablesModel(family: IpFamily): RulesetModel {
+    let laid = this.ipLaid.get(family);
+    if (!laid) {
+      laid = iptablesLayout(this.model, family);
+      this.ipLaid.set(family, laid);
+    }
+    return laid;
+  }
+
+  /** `iptables-restore` (IPv4) or `ip6tables-restore` (IPv6) input, as iptables-save prints it. */
+  public toIptablesRestore(family: IpFamily): string {
+    return renderIptablesRestore(this.iptablesModel(family), family);
+  }
+
+  /**
+   * The model as nftables holds it: the input chain dispatches with verdict maps on the
+   * conntrack state, then family and protocol, then port or ICMP type, so every packet
+   * is decided in a few rules (see `nftablesLayout`).
+   */
+  public nftablesModel(): RulesetModel {
+    if (!this.nftLaid) this.nftLaid = nftablesLayout(this.model);
+    return this.nftLaid;
+  }
+
+  /** `nft -f` input: one `inet` table owned by the library, with its named sets. */
+  public toNftables(tableName?: string): string {
+    return renderNftables(this.nftablesModel(), tableName ?? NFT_TABLE);
+  }
+
+  /**
+   * `ipset restore` input for the iptables backend's sets (both families), in the format
+   * `ipset save` prints; empty when the ruleset uses no sets.
+   */
+  public toIpset(): string {
+    const sets = new Map(ALL_FAMILIES.flatMap((f) => this.iptablesModel(f).sets ?? []).map((s) => [s.name, s]));
+    return renderIpset([...sets.values()]);
+  }
+
+  /**
+   * Number of rules the library owns for a backend and family: for iptables the rules of
+   * its own chains (hook jumps excluded); for nftables the rules a packet of the family
+   * can meet (chains reached through a map element or rule of the other family left out).
+   */
+  public ruleCount(backend: Backend, family: IpFamily): number {
+    if (backend === Backend.NFTABLES) return nftRulesForFamily(this.nftablesModel(), family);
+    return this.iptablesModel(family)
+      .tables.flatMap((t) => t.chains)
+      .filter((c) => !c.hook)
+      .reduce((n, c) => n + c.rules.length, 0);
+  }
+
+  /**
+   * Evaluates a packet arriving at the host against this ruleset, as the kernel would
+   * with the given backend: the verdict, the deciding rule and its origins, and how many
+   * rules were evaluated.
+   */
+  public simulate(packet: Packet, backend?: Backend): SimulationResult {
+    return Simulator.evaluate(this, packet, backend);
+  }
+
+  /**
+   * The rendered files for a backend, by file name: `rules.v4` + `rules.v6`, and
+   * `sets.ipset` when the ruleset uses sets (iptables); or `ruleset.nft`.
+   */
+  public files(backend: Backend, nftTableName?: string): Record<string, string> {
+    if (backend === Backend.NFTABLES) return { 'ruleset.nft': this.toNftables(nftTableName) };
+    const out: Record<string, string> = {};
+    for (const family of ALL_FAMILIES) out[family === IpFamily.IPV4 ? 'rules.v4' : 'rules.v6'] = this.toIptablesRestore(family);
+    const sets = this.toIpset();
+    if (sets !== '') out[IPSET_FILE] = sets;
+    return out;
+  }
+}
+
+/** The rules of a laid-out nftables model a packet of `family` can meet. */
+function nftRulesForFamily(model: RulesetModel, family: IpFamily): number {
+  const admits = (f: IpFamily | undefined) => f === undefined || f === family;
+  let count = 0;
+  for (const table of model.tables) {
+    const chains = new Map(table.chains.map((c) => [c.name, c]));
+    const seen = new Set<string>();
+    const visit = (name: string) => {
+      const chain = chains.get(name);
+      if (!chain || seen.has(name)) return;
+      seen.add(name);
+      for (const rule of chain.rules) {
+        if (!admits(rule.match.family)) continue;
+        count++;
+        if (rule.verdictMap) {
+          for (const e of rule.verdictMap.entries) if (e.target && admits(e.match.family)) visit(e.target);
+        } else if (rule.target) {
+          visit(rule.target);
+        }
+      }
+    };
+    for (const base of table.chains.filter((c) => c.hook)) visit(base.name);
+  }
+  return count;
+}

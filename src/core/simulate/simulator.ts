@@ -1,0 +1,310 @@
+import { parseIp, parseIpv4, parseIpv6 } from '../net/ip';
+import type { CompiledRuleset } from '../compiled-ruleset';
+import { Backend } from '../backends/backend';
+import { IpFamily } from '../values/family';
+import { Direction } from './direction';
+import { Packet } from './packet';
+import { TcpFlag } from './tcp-flag';
+import { Chain, ChainPriority } from '../ir/chain';
+import { ChainHook } from '../ir/chain-hook';
+import { ConnectionState } from '../ir/connection-state';
+import { RejectWith } from '../ir/reject-with';
+import { Rule } from '../ir/rule';
+import { AddressMatch, RuleMatch } from '../ir/rule-match';
+import { RulesetModel } from '../ir/ruleset-model';
+import { Verdict } from '../ir/verdict';
+import { Protocol } from '../values/protocol';
+
+/**
+ * What the simulator decided for a packet, and why.
+ */
+export interface SimulationResult {
+  /** The final verdict: ACCEPT, DROP or REJECT. */
+  readonly verdict: Verdict;
+
+  /**
+   * The answer a REJECT sends.
+   *
+   * @default - not a REJECT
+   */
+  readonly rejectWith?: RejectWith;
+
+  /**
+   * The rule that decided.
+   *
+   * @default - the base chain's policy decided
+   */
+  readonly rule?: Rule;
+
+  /** The chain the deciding rule (or policy) is in. */
+  readonly chain: string;
+
+  /** The construct paths behind the deciding rule (empty when a policy decided). */
+  readonly origins: string[];
+
+  /** How many rules were evaluated, jumps included. */
+  readonly rulesEvaluated: number;
+
+  /** One line per evaluated rule: `chain#index matched|skipped: summary`. */
+  readonly trace: string[];
+}
+
+/** Parsed address elements, cached by text. */
+const elementCache = new Map<string, { family: IpFamily; first: bigint; last: bigint }>();
+
+function parseElement(element: string): { family: IpFamily; first: bigint; last: bigint } {
+  let cached = elementCache.get(element);
+  if (cached) return cached;
+  if (element.includes('/')) {
+    const [addr, prefixText] = element.split('/');
+    const ip = parseIp(addr);
+    if (!ip) throw new Error(`simulator: bad address element '${element}'`);
+    const bits = ip.family === IpFamily.IPV4 ? 32 : 128;
+    const host = (1n << BigInt(bits - Number(prefixText))) - 1n;
+    cached = { family: ip.family, first: ip.value & ~host, last: ip.value | host };
+  } else {
+    const dash = element.indexOf('-');
+    const [a, b] = dash >= 0 ? [element.slice(0, dash), element.slice(dash + 1)] : [element, element];
+    const pa = parseIp(a);
+    const pb = parseIp(b);
+    if (!pa || !pb) throw new Error(`simulator: bad address element '${element}'`);
+    cached = { family: pa.family, first: pa.value, last: pb.value };
+  }
+  elementCache.set(element, cached);
+  return cached;
+}
+
+/** A model's sets as the simulator looks them up: elements by set name. */
+export function setElementsByName(model: RulesetModel): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const set of model.sets ?? []) out[set.name] = set.elements;
+  return out;
+}
+
+function portIn(port: number, elements: readonly string[]): boolean {
+  return elements.some((e) => {
+    const dash = e.indexOf('-');
+    const from = Number(dash >= 0 ? e.slice(0, dash) : e);
+    const to = Number(dash >= 0 ? e.slice(dash + 1) : e);
+    return from <= port && port <= to;
+  });
+}
+
+function addressIn(address: string, family: IpFamily, match: AddressMatch, sets: Record<string, string[]>): boolean {
+  const value = family === IpFamily.IPV4 ? parseIpv4(address) : parseIpv6(address);
+  if (value === undefined) return false;
+  const elements = match.set !== undefined ? sets[match.set] : match.elements;
+  if (!elements) throw new Error(`simulator: unknown address set '${match.set}'`);
+  return elements.some((e) => {
+    const r = parseElement(e);
+    return r.family === family && r.first <= value && value <= r.last;
+  });
+}
+
+function protocolMatches(ruleProtocol: Protocol, packet: Packet): boolean {
+  return ruleProtocol === packet.protocol;
+}
+
+/** Whether one rule's match accepts the packet. */
+export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<string, string[]> = {}): boolean {
+  if (match.family !== undefined && match.family !== packet.family) return false;
+  if (match.inInterface !== undefined && match.inInterface !== packet.inInterface) return false;
+  if (match.outInterface !== undefined && match.outInterface !== packet.outInterface) return false;
+  if (match.protocol !== undefined && !protocolMatches(match.protocol, packet)) return false;
+  if (match.states !== undefined && !match.states.includes(packet.state)) return false;
+  if (match.tcpSynOnly) {
+    const f = packet.tcpFlags;
+    const synOnly = f.includes(TcpFlag.SYN) && !f.includes(TcpFlag.FIN) && !f.includes(TcpFlag.RST) && !f.includes(TcpFlag.ACK);
+    if (packet.protocol !== Protocol.TCP || !synOnly) return false;
+  }
+  if (match.source !== undefined) {
+    if (!addressIn(packet.source, packet.family, match.source, sets)) return false;
+  }
+  if (match.destination !== undefined) {
+    if (packet.destination === undefined || !addressIn(packet.destination, packet.family, match.destination, sets)) return false;
+  }
+  // the simulator models the host's own traffic: every inbound packet is addressed to it
+  if (match.destinationLocal && packet.direction === Direction.OUTBOUND) return false;
+  if (match.destinationPorts !== undefined) {
+    const port = packet.destinationPort;
+    if (port === undefined || !match.destinationPorts.some((p) => p.from <= port && port <= p.to)) return false;
+  }
+  if (match.destinationPortSet !== undefined) {
+    const elements = sets[match.destinationPortSet];
+    if (!elements) throw new Error(`simulator: unknown port set '${match.destinationPortSet}'`);
+    const port = packet.destinationPort;
+    if (port === undefined || !portIn(port, elements)) return false;
+  }
+  if (match.sourcePorts !== undefined) {
+    const port = packet.sourcePort;
+    if (port === undefined || !match.sourcePorts.some((p) => p.from <= port && port <= p.to)) return false;
+  }
+  if (match.sourcePortSet !== undefined) {
+    const elements = sets[match.sourcePortSet];
+    if (!elements) throw new Error(`simulator: unknown port set '${match.sourcePortSet}'`);
+    const port = packet.sourcePort;
+    if (port === undefined || !portIn(port, elements)) return false;
+  }
+  if (match.icmpTypes !== undefined && (packet.icmpType === undefined || !match.icmpTypes.includes(packet.icmpType))) return false;
+  if (match.icmpCode !== undefined && packet.icmpCode !== match.icmpCode) return false;
+  if (match.hopLimit !== undefined && packet.hopLimit !== match.hopLimit) return false;
+  // the simulator has no clock: a rate limit holds unless the packet is marked as over it
+  if (match.limit !== undefined && packet.overRateLimit) return false;
+  if (match.sourceRateOver !== undefined && !packet.overRateLimit) return false;
+  if (match.rateOver !== undefined && !packet.overRateLimit) return false;
+  if (match.sourceConnectionsOver !== undefined && !packet.overConnectionLimit) return false;
+  return true;
+}
+
+function hookName(packet: Packet): string {
+  return packet.direction === Direction.OUTBOUND ? 'output' : 'input';
+}
+
+function describe(rule: Rule): string {
+  if (rule.verdict === Verdict.MAP) return `vmap on ${rule.verdictMap?.keys.join(' . ')}`;
+  const target = rule.verdict === Verdict.JUMP || rule.verdict === Verdict.GOTO
+    ? `${rule.verdict} ${rule.target}`
+    : rule.verdict === Verdict.REJECT ? `reject ${rule.rejectWith ?? RejectWith.PORT_UNREACHABLE}` : rule.verdict;
+  const why = rule.comment ?? rule.origins.join(' ');
+  return why ? `${target} (${why})` : target;
+}
+
+/**
+ * Evaluates packets against a ruleset model the way netfilter does on the INPUT hook:
+ * base chains in order, rules first match first, jumps and returns, the base chain's
+ * policy at its end.
+ */
+export class Simulator {
+  /**
+   * Evaluates a packet arriving at a host against the host's ruleset, as deployed with
+   * the given backend.
+   */
+  public static evaluate(ruleset: CompiledRuleset, packet: Packet, backend?: Backend): SimulationResult {
+    const model = (backend ?? Backend.IPTABLES) === Backend.IPTABLES ? ruleset.iptablesModel(packet.family) : ruleset.nftablesModel();
+    return Simulator.evaluateModel(model, packet);
+  }
+
+  /**
+   * Evaluates a packet against a model's INPUT base chains: first match, jumps, gotos
+   * and returns, verdict maps (one lookup; a packet not in the map goes on with the next
+   * rule), sets from the model's set definitions.
+   */
+  public static evaluateModel(model: RulesetModel, packet: Packet): SimulationResult {
+    const sets = setElementsByName(model);
+    const trace: string[] = [];
+    const counter = { evaluated: 0 };
+    const outbound = packet.direction === Direction.OUTBOUND;
+    // the base chains in the order the packet meets them: before conntrack (iptables' raw
+    // table, nft chains at priority raw: notrack turns the packet UNTRACKED), then filtering
+    const bases = (hook: ChainHook, before: boolean) => model.tables.flatMap((t) =>
+      t.chains.filter((c) => c.hook === hook && isBeforeConntrack(t.name, c) === before).map((chain) => ({ t, chain, before })));
+    let current = packet;
+    let last: SimulationResult | undefined;
+    for (const { t, chain, before } of [
+      ...bases(outbound ? ChainHook.OUTPUT : ChainHook.PREROUTING, true),
+      ...bases(outbound ? ChainHook.OUTPUT : ChainHook.INPUT, false),
+    ]) {
+      const walked = walk(t.chains, chain, current, sets, trace, counter);
+      current = walked.packet;
+      // accept in one base chain hands the packet to the next one; anything else is final
+      if (walked.result.verdict !== Verdict.ACCEPT) return { ...walked.result, rulesEvaluated: counter.evaluated, trace: [...trace] };
+      if (!before) last = walked.result;
+    }
+    if (!last) return { verdict: Verdict.ACCEPT, chain: `(no ${hookName(packet)} chain)`, origins: [], rulesEvaluated: counter.evaluated, trace: [...trace, `no ${hookName(packet)} chain: accept`] };
+    return { ...last, rulesEvaluated: counter.evaluated, trace: [...trace] };
+  }
+}
+
+/** Whether a base chain runs before conntrack: iptables' raw table, or an nft chain at priority raw. */
+function isBeforeConntrack(table: string, chain: Chain): boolean {
+  return table === RAW_TABLE_NAME ? chain.priority !== ChainPriority.FILTER : chain.priority === ChainPriority.RAW;
+}
+
+const RAW_TABLE_NAME = 'raw';
+
+/**
+ * Walks one base chain for a packet: first match, jumps, gotos and returns, verdict maps
+ * (one lookup; a packet not in the map goes on with the next rule). LOG, HELPER and
+ * NOTRACK do not end the walk; NOTRACK hands the packet on in state UNTRACKED.
+ */
+function walk(
+  all: readonly Chain[],
+  base: Chain,
+  start: Packet,
+  sets: Record<string, string[]>,
+  trace: string[],
+  counter: { evaluated: number },
+): { result: SimulationResult; packet: Packet } {
+  const chains = new Map(all.map((c) => [c.name, c]));
+  let packet = start;
+  const stack: { chain: Chain; index: number }[] = [{ chain: base, index: 0 }];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    if (frame.index >= frame.chain.rules.length) {
+      stack.pop();
+      continue;
+    }
+    const rule = frame.chain.rules[frame.index];
+    const at = `${frame.chain.name}#${frame.index + 1}`;
+    frame.index++;
+    counter.evaluated++;
+    let effective: Rule = rule;
+    if (rule.verdict === Verdict.MAP) {
+      const entry = ruleMatches(rule.match, packet, sets)
+        ? rule.verdictMap?.entries.find((e) => ruleMatches(e.match, packet, sets))
+        : undefined;
+      if (!entry) {
+        trace.push(`${at} skipped: ${describe(rule)} (no element)`);
+        continue;
+      }
+      effective = {
+        match: rule.match,
+        verdict: entry.verdict,
+        target: entry.target,
+        origins: entry.origins ?? rule.origins,
+        comment: entry.comment ?? rule.comment,
+      };
+    } else if (!ruleMatches(rule.match, packet, sets)) {
+      trace.push(`${at} skipped: ${describe(rule)}`);
+      continue;
+    }
+    trace.push(`${at} matched: ${describe(effective)}`);
+    switch (effective.verdict) {
+      case Verdict.JUMP:
+      case Verdict.GOTO: {
+        const target = effective.target ? chains.get(effective.target) : undefined;
+        if (!target) throw new Error(`simulator: ${at} ${effective.verdict}s to unknown chain '${effective.target}'`);
+        if (effective.verdict === Verdict.GOTO) stack.pop();
+        stack.push({ chain: target, index: 0 });
+        break;
+      }
+      case Verdict.RETURN:
+        stack.pop();
+        break;
+      case Verdict.LOG:
+        trace.push(`${at} logged${rule.logPrefix ? ` with prefix '${rule.logPrefix}'` : ''}`);
+        break;
+      case Verdict.HELPER:
+        break;
+      case Verdict.NOTRACK:
+        packet = packet._withState(ConnectionState.UNTRACKED);
+        break;
+      default:
+        return {
+          packet,
+          result: {
+            verdict: effective.verdict,
+            rejectWith: effective.verdict === Verdict.REJECT ? effective.rejectWith ?? RejectWith.PORT_UNREACHABLE : undefined,
+            rule: effective,
+            chain: frame.chain.name,
+            origins: effective.origins,
+            rulesEvaluated: counter.evaluated,
+            trace,
+          },
+        };
+    }
+  }
+  const policy = base.policy ?? Verdict.ACCEPT;
+  trace.push(`${base.name} policy: ${policy}`);
+  return { packet, result: { verdict: policy, chain: base.name, origins: [], rulesEvaluated: counter.evaluated, trace } };
+}

@@ -1,0 +1,125 @@
+import {
+  Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, MapKey, Packet, Peer, Port, RulesetModel, Simulator, TcpFlag, Verdict,
+} from '../../../../src/core';
+import { nftablesLayout } from '../../../../src/core/backends/nftables/nftables-layout';
+import { generateProbes, probePacket } from '../../../support/differential-lab';
+import { randomPolicy, randomPolicyWithSets } from '../../../support/random-policy';
+
+/** `n` IPv4 admin addresses that never merge. */
+function admins(n: number): Peer[] {
+  return Array.from({ length: n }, (_, i) => {
+    const v = (10 << 24) + 2 * i;
+    return Peer.ipv4([24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.'));
+  });
+}
+
+function bench(addresses: number, ports: number, defaultAction = DefaultAction.DROP): CompiledRuleset {
+  return CompiledRuleset.compile({
+    name: 'b',
+    origin: 'bench/b',
+    defaultAction,
+    allowances: [{ origin: 'bench/b/Admins', ports: Array.from({ length: ports }, (_, i) => Port.tcp(i === 0 ? 22 : 8000 + i)), peers: admins(addresses) }],
+  });
+}
+
+function chainNames(model: RulesetModel): string[] {
+  return model.tables[0].chains.map((c) => c.name);
+}
+
+describe('nftablesLayout', () => {
+  test('the input chain is one state map; new connections dispatch on family and protocol', () => {
+    const model = bench(10, 1).nftablesModel();
+    const input = model.tables[0].chains[0];
+    expect(input.rules).toHaveLength(1);
+    expect(input.rules[0].verdict).toBe(Verdict.MAP);
+    expect(input.rules[0].verdictMap!.keys).toEqual([MapKey.STATE]);
+    expect(input.rules[0].verdictMap!.entries.map((e) => [e.match.states![0], e.verdict, e.target])).toEqual([
+      [ConnectionState.INVALID, Verdict.GOTO, 'sfw_invalid'],
+      [ConnectionState.ESTABLISHED, Verdict.ACCEPT, undefined],
+      [ConnectionState.RELATED, Verdict.ACCEPT, undefined],
+      [ConnectionState.NEW, Verdict.GOTO, 'sfw_new'],
+      [ConnectionState.UNTRACKED, Verdict.GOTO, 'sfw_untracked'],
+    ]);
+    const fresh = model.tables[0].chains.find((c) => c.name === 'sfw_new')!;
+    expect(fresh.rules[0].match).toEqual({ inInterface: 'lo' });
+    expect(fresh.rules[1].verdictMap!.keys).toEqual([MapKey.FAMILY, MapKey.PROTOCOL]);
+  });
+
+  test('a protocol chain with many openings dispatches on the port; chains are listed top-down', () => {
+    const ruleset = CompiledRuleset.compile({
+      name: 'h',
+      allowances: [
+        { origin: 'h/Web', ports: [Port.HTTP, Port.HTTPS], peers: [Peer.any()] },
+        { origin: 'h/Ssh', ports: [Port.SSH], peers: [Peer.ipv4('192.0.2.0/24')] },
+        { origin: 'h/Db', ports: [Port.POSTGRES], peers: [Peer.ipv4('198.51.100.0/24')] },
+        { origin: 'h/Alt', ports: [Port.tcpRange(8000, 8010)], peers: [Peer.ipv4('203.0.113.0/24')] },
+      ],
+    });
+    const model = ruleset.nftablesModel();
+    const tcp = model.tables[0].chains.find((c) => c.name === 'sfw_new_v4_tcp')!;
+    expect(tcp.rules[0].verdictMap!.keys).toEqual([MapKey.DESTINATION_PORT]);
+    expect(tcp.rules[0].verdictMap!.entries.map((e) => e.match.destinationPorts![0])).toEqual([
+      { from: 22, to: 22 }, { from: 80, to: 80 }, { from: 443, to: 443 }, { from: 5432, to: 5432 }, { from: 8000, to: 8010 },
+    ]);
+    // 80 and 443 share one chain; each chain keeps its rule's port match, so it still reads as what it allows
+    const e = tcp.rules[0].verdictMap!.entries;
+    expect(e[1].target).toBe(e[2].target);
+    expect(ruleset.toNftables()).toContain('\t\ttcp dport vmap { 22 : goto sfw_new_v4_tcp_p22, 80 : goto sfw_new_v4_tcp_p80, 443 : goto sfw_new_v4_tcp_p80, ');
+    expect(ruleset.toNftables()).toContain('\t\tip saddr 192.0.2.0/24 tcp dport 22 tcp flags syn / fin,syn,rst,ack accept comment "h/Ssh"\n');
+    const names = chainNames(model);
+    expect(names.indexOf('sfw_new')).toBeLessThan(names.indexOf('sfw_new_v4_tcp'));
+    expect(names.indexOf('sfw_new_v4_tcp')).toBeLessThan(names.indexOf('sfw_new_v4_tcp_p22'));
+  });
+
+  test('models it does not understand are left as they are', () => {
+    const model: RulesetModel = { tables: [{ name: 'filter', chains: [{ name: 'x', rules: [] }] }] };
+    expect(nftablesLayout(model)).toBe(model);
+  });
+
+  test.each([10, 100, 1000, 10000])('%i admin addresses x 1, 15 and 100 ports: at most 6 rules for any packet', (addresses) => {
+    for (const ports of [1, 15, 100]) {
+      const r = bench(addresses, ports);
+      const established = Packet.tcp({ from: '192.0.2.1', port: 22, flags: [TcpFlag.ACK], state: ConnectionState.ESTABLISHED });
+      const allowed = Packet.tcp({ from: '10.0.0.2', port: 22 });
+      const unsolicited = Packet.tcp({ from: '192.0.2.1', port: 22 });
+      const closed = Packet.udp({ from: '192.0.2.1', port: 53 });
+      expect(r.simulate(established, Backend.NFTABLES).rulesEvaluated).toBe(1);
+      expect(r.simulate(allowed, Backend.NFTABLES)).toMatchObject({ verdict: Verdict.ACCEPT, origins: ['bench/b/Admins'] });
+      expect(r.simulate(allowed, Backend.NFTABLES).rulesEvaluated).toBeLessThanOrEqual(5);
+      expect(r.simulate(unsolicited, Backend.NFTABLES)).toMatchObject({ verdict: Verdict.DROP });
+      expect(r.simulate(unsolicited, Backend.NFTABLES).rulesEvaluated).toBeLessThanOrEqual(6);
+      expect(r.simulate(closed, Backend.NFTABLES).rulesEvaluated).toBeLessThanOrEqual(6);
+      // iptables: one set match instead of a rule per address; the chain is linear
+      expect(r.simulate(unsolicited, Backend.IPTABLES).rulesEvaluated).toBe(7); // the INPUT jump, then 6
+      expect(r.ruleCount(Backend.IPTABLES, IpFamily.IPV4)).toBe(6); // state, loopback, invalid, admins, ping, default
+    }
+  });
+
+  test('every default action: at most 6 rules for generated probes of policies with few openings per protocol', () => {
+    for (const defaultAction of [DefaultAction.DROP, DefaultAction.REJECT, DefaultAction.REJECT_HOST_PROHIBITED]) {
+      const r = bench(1000, 100, defaultAction);
+      for (const probe of generateProbes(r, 7, 300)) {
+        expect(r.simulate(probePacket(probe), Backend.NFTABLES).rulesEvaluated).toBeLessThanOrEqual(6);
+      }
+    }
+  });
+
+  test.each([
+    ['randomPolicy', randomPolicy],
+    ['randomPolicyWithSets', randomPolicyWithSets],
+  ])('decides every packet as the linear chain does (%s, 150 policies x 150 probes)', (_name, generate) => {
+    let worst = 0;
+    for (let seed = 1; seed <= 150; seed++) {
+      const r = CompiledRuleset.compile(generate(seed, 12));
+      for (const probe of generateProbes(r, seed * 31, 150)) {
+        const packet = probePacket(probe);
+        const linear = Simulator.evaluateModel(r.model, packet);
+        const laid = r.simulate(packet, Backend.NFTABLES);
+        expect([laid.verdict, laid.rejectWith, laid.origins]).toEqual([linear.verdict, linear.rejectWith, linear.origins]);
+        worst = Math.max(worst, laid.rulesEvaluated);
+      }
+    }
+    // generated policies pile several openings with ICMP codes onto one type: a few packets need a 7th rule
+    expect(worst).toBeLessThanOrEqual(8);
+  });
+});
