@@ -8,7 +8,9 @@
  * the kernel, then policies x probes, agreement and duration; exits 1 unless all agree.
  * Options: --policies (default 200), --probes (default 100), --seed (default $SFW_DIFF_SEED
  * or 1), --backend iptables-nft|iptables-legacy|nftables, --max-allowances (default 12),
- * --sets (policies with long peer and port lists that compile to ipsets / nftables sets).
+ * --sets (policies with long peer and port lists that compile to ipsets / nftables sets),
+ * --features (random combinations of drop logging, outbound filtering, notrack, conntrack
+ * helpers, limits and denials: `randomPolicyWithFeatures`).
  */
 import {
   DifferentialLab,
@@ -27,10 +29,11 @@ interface Args {
   backend?: LoadBackend;
   maxAllowances: number;
   sets: boolean;
+  features: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { policies: 200, probes: 100, seed: Number(process.env.SFW_DIFF_SEED ?? 1), maxAllowances: 12, sets: false };
+  const args: Args = { policies: 200, probes: 100, seed: Number(process.env.SFW_DIFF_SEED ?? 1), maxAllowances: 12, sets: false, features: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -55,6 +58,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--sets':
         args.sets = true;
+        break;
+      case '--features':
+        args.features = true;
         break;
       case '--backend':
         if (!LOAD_BACKENDS.includes(value as LoadBackend)) throw new Error(`--backend must be one of ${LOAD_BACKENDS.join(', ')}`);
@@ -87,7 +93,8 @@ async function main(): Promise<number> {
     for (let i = 0; i < args.policies; i++) {
       const seed = args.seed + i;
       const backend = args.backend ?? LOAD_BACKENDS[i % LOAD_BACKENDS.length];
-      const outcome = await runPolicy(lab, { seed, probes: args.probes, backend, maxAllowances: args.maxAllowances, sets: args.sets });
+      const { probes, maxAllowances, sets, features } = args;
+      const outcome = await runPolicy(lab, { seed, probes, backend, maxAllowances, sets, features });
       outcomes.push(outcome);
       if (outcome.mismatches.length > 0) console.log(`${formatOutcome(outcome)}\n`);
       if ((i + 1) % 20 === 0) console.error(`... ${i + 1}/${args.policies} policies`);

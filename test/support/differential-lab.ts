@@ -24,7 +24,7 @@ import { ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
 import { Lab, netnsSupported } from './netns';
-import { randomPolicy, randomPolicyWithSets, rng } from './random-policy';
+import { randomPolicy, randomPolicyWithFeatures, randomPolicyWithSets, rng } from './random-policy';
 import { Backend, CompiledRuleset, IpFamily, Packet, Protocol, RejectWith, Rule, SimulationResult, TcpFlag, Verdict } from '../../src/core';
 import { formatIp, parseIp } from '../../src/core/net/ip';
 import { iptablesRuleArgs } from '../../src/core/backends/iptables/iptables-restore';
@@ -578,6 +578,8 @@ export interface PolicyOutcome {
   readonly backend: LoadBackend;
   /** Whether the policy came from `randomPolicyWithSets`. */
   readonly sets: boolean;
+  /** Whether the policy came from `randomPolicyWithFeatures`. */
+  readonly features: boolean;
   readonly rules: number;
   readonly probes: number;
   readonly compared: number;
@@ -598,6 +600,12 @@ export interface PolicyRun {
   readonly maxAllowances?: number;
   /** Use `randomPolicyWithSets` (long peer and port lists, random set thresholds) instead of `randomPolicy`. */
   readonly sets?: boolean;
+  /**
+   * Use `randomPolicyWithFeatures` instead (drop logging, outbound filtering, notrack,
+   * conntrack helpers, limits and denials in random combinations: the verdict-map layout
+   * of every nftables chain). Takes precedence over `sets`.
+   */
+  readonly features?: boolean;
 }
 
 /** The seed of a policy's probes. */
@@ -608,7 +616,10 @@ export function probeSeed(policySeed: number): number {
 /** Compiles the random policy for `seed`, loads it, sends its probes, and compares each with the simulator. */
 export async function runPolicy(lab: DifferentialLab, run: PolicyRun): Promise<PolicyOutcome> {
   const started = Date.now();
-  const policy = (run.sets ? randomPolicyWithSets : randomPolicy)(run.seed, run.maxAllowances ?? 12);
+  const maxAllowances = run.maxAllowances ?? 12;
+  const policy = run.features
+    ? randomPolicyWithFeatures(run.seed, maxAllowances)
+    : (run.sets ? randomPolicyWithSets : randomPolicy)(run.seed, maxAllowances);
   const ruleset = CompiledRuleset.compile(policy);
   const probes = generateProbes(ruleset, probeSeed(run.seed), run.probes);
   lab.load(ruleset, run.backend);
@@ -635,7 +646,8 @@ export async function runPolicy(lab: DifferentialLab, run: PolicyRun): Promise<P
   });
   const rules = ruleCount(ruleset, run.backend);
   const ms = Date.now() - started;
-  return { seed: run.seed, backend: run.backend, sets: run.sets ?? false, rules, probes: probes.length, compared, agreed, mismatches, ms };
+  const kind = { sets: run.sets ?? false, features: run.features ?? false };
+  return { seed: run.seed, backend: run.backend, ...kind, rules, probes: probes.length, compared, agreed, mismatches, ms };
 }
 
 function ruleCount(ruleset: CompiledRuleset, backend: LoadBackend): number {
@@ -677,6 +689,6 @@ export function formatMismatch(seed: number, backend: LoadBackend, m: Mismatch):
 export function formatOutcome(outcome: PolicyOutcome): string {
   const head = `policy seed ${outcome.seed} on ${outcome.backend}: ${outcome.agreed}/${outcome.compared} probes agree` +
     ' (reproduce: npx ts-node --project test/tsconfig.json scripts/differential.ts' +
-    ` --seed ${outcome.seed} --policies 1 --probes ${outcome.probes} --backend ${outcome.backend}${outcome.sets ? ' --sets' : ''})`;
+    ` --seed ${outcome.seed} --policies 1 --probes ${outcome.probes} --backend ${outcome.backend}${outcome.features ? ' --features' : outcome.sets ? ' --sets' : ''})`;
   return [head, ...outcome.mismatches.map((m) => formatMismatch(outcome.seed, outcome.backend, m))].join('\n\n');
 }

@@ -15,6 +15,10 @@ export enum MapKey {
   DESTINATION_PORT = 'destination-port',
   /** The ICMP or ICMPv6 type (`icmp type` / `icmpv6 type`; the rule's protocol says which). */
   ICMP_TYPE = 'icmp-type',
+  /** The destination port of any transport header (`th dport`; the entry's `destinationPorts`). */
+  TRANSPORT_DESTINATION_PORT = 'transport-destination-port',
+  /** The source port of any transport header (`th sport`; the entry's `sourcePorts`). */
+  TRANSPORT_SOURCE_PORT = 'transport-source-port',
 }
 
 /**

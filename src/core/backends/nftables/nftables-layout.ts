@@ -105,6 +105,11 @@ function portsOf(m: RuleMatch, sets: Map<string, SetDefinition>): PortRange[] | 
   return m.destinationPorts;
 }
 
+function sourcePortsOf(m: RuleMatch, sets: Map<string, SetDefinition>): PortRange[] | undefined {
+  if (m.sourcePortSet !== undefined) return portsOf({ destinationPortSet: m.sourcePortSet }, sets);
+  return m.sourcePorts;
+}
+
 /** Family-specific rejects and ICMP matches carry their family in nft; other rules would need `meta nfproto`. */
 function familyImplied(rule: Rule): boolean {
   const m = rule.match;
@@ -307,6 +312,51 @@ class Builder {
     return truncate([...prefix, mapRule, ...tail], known);
   }
 
+  /**
+   * A chain that holds only TCP and UDP rules on ports (the raw and helper chains) behind
+   * one `meta l4proto . th dport vmap` (or `th sport`): a packet none of its rules can match
+   * leaves after one rule, the others meet only the rules for their protocol and port.
+   * Returns undefined when a rule has no protocol or ports to key on.
+   */
+  public gate(rules: Rule[], name: string): Rule[] | undefined {
+    if (rules.length < 2) return undefined;
+    const field = rules.every((r) => portsOf(r.match, this.sets) !== undefined) ? 'destination'
+      : rules.every((r) => sourcePortsOf(r.match, this.sets) !== undefined) ? 'source' : undefined;
+    if (!field) return undefined;
+    if (!rules.every((r) => r.match.protocol === Protocol.TCP || r.match.protocol === Protocol.UDP)) return undefined;
+    const ports = (r: Rule) => (field === 'destination' ? portsOf(r.match, this.sets) : sourcePortsOf(r.match, this.sets))!;
+    const entries: { protocol: Protocol; range: PortRange; content: Rule[] }[] = [];
+    for (const protocol of [Protocol.TCP, Protocol.UDP]) {
+      const own = rules.filter((r) => r.match.protocol === protocol);
+      const cuts = [...new Set(own.flatMap((r) => ports(r).flatMap((p) => [p.from, p.to + 1])))].sort((a, b) => a - b);
+      for (let i = 0; i < cuts.length - 1; i++) {
+        const range = { from: cuts[i], to: cuts[i + 1] - 1 };
+        const content = own.filter((r) => ports(r).some((p) => p.from <= range.from && range.to <= p.to));
+        if (content.length === 0) continue;
+        const last = entries[entries.length - 1];
+        if (last && last.protocol === protocol && last.range.to + 1 === range.from && contentKey(last.content) === contentKey(content)) {
+          last.range = { from: last.range.from, to: range.to };
+        } else {
+          entries.push({ protocol, range, content });
+        }
+      }
+    }
+    // nft lists a hash map (single ports) by the key's bytes read as one little-endian number
+    // (low port byte, high port byte, protocol); an interval map in the order it was given
+    const intervals = entries.some((e) => e.range.from !== e.range.to);
+    const order = (e: typeof entries[number]) => (intervals
+      ? [PROTOCOL_VALUE[e.protocol], e.range.from]
+      : [e.range.from & 255, e.range.from >> 8, PROTOCOL_VALUE[e.protocol]]);
+    entries.sort((a, b) => compareOrder(order(a), order(b)));
+    const portKey = field === 'destination' ? MapKey.TRANSPORT_DESTINATION_PORT : MapKey.TRANSPORT_SOURCE_PORT;
+    const mapEntries: VerdictMapEntry[] = entries.map((e) => ({
+      match: field === 'destination' ? { protocol: e.protocol, destinationPorts: [e.range] } : { protocol: e.protocol, sourcePorts: [e.range] },
+      verdict: Verdict.GOTO,
+      target: this.chainFor(e.content, `${name}_${e.protocol}${e.range.from}`),
+    }));
+    return [{ match: {}, verdict: Verdict.MAP, verdictMap: { keys: [MapKey.PROTOCOL, portKey], entries: mapEntries }, origins: [] }];
+  }
+
   private dispatchFor(level: Level, rules: readonly Rule[]): Dispatch {
     switch (level) {
       case 'state':
@@ -376,7 +426,8 @@ export function nftablesLayout(model: RulesetModel): RulesetModel {
       const name = chain.hook === ChainHook.INPUT && table.name !== 'raw' ? NFT_CHAIN_PREFIX : `${NFT_CHAIN_PREFIX}_${chain.name}`;
       // chains before conntrack (and the helper chain) do not look at the state: they start at family and protocol
       const level: Level = chain.rules.some((r) => r.match.states !== undefined) ? 'state' : 'family-protocol';
-      return { ...chain, rules: builder.layout(chain.rules, level, name, {}) };
+      const gated = level === 'family-protocol' ? builder.gate(chain.rules, name) : undefined;
+      return { ...chain, rules: gated ?? builder.layout(chain.rules, level, name, {}) };
     });
     return { name: table.name, chains: bases };
   });

@@ -136,6 +136,10 @@ function keyText(key: MapKey, protocol: Protocol | undefined): string {
     case MapKey.ICMP_TYPE:
       if (protocol !== Protocol.ICMP && protocol !== Protocol.ICMPV6) throw new Error('an icmp type map needs protocol icmp or icmpv6');
       return `${protocol === Protocol.ICMP ? 'icmp' : 'icmpv6'} type`;
+    case MapKey.TRANSPORT_DESTINATION_PORT:
+      return 'th dport';
+    case MapKey.TRANSPORT_SOURCE_PORT:
+      return 'th sport';
   }
 }
 
@@ -154,6 +158,10 @@ function keyValueText(key: MapKey, entry: VerdictMapEntry, protocol: Protocol | 
       const t = m.icmpTypes![0];
       return (protocol === Protocol.ICMP ? ICMP_NAMES : ICMPV6_NAMES)[t] ?? String(t);
     }
+    case MapKey.TRANSPORT_DESTINATION_PORT:
+      return portText(m.destinationPorts![0]);
+    case MapKey.TRANSPORT_SOURCE_PORT:
+      return portText(m.sourcePorts![0]);
   }
 }
 
