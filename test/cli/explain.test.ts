@@ -16,7 +16,7 @@ describe('sfw-explain', () => {
   });
 
   const root = path.join(__dirname, '..', '..');
-  /** A copy of the repository without lib/ (a clone that was never built): src and node_modules linked. */
+  /** A clone that was never built (no lib/): the launcher, with src and node_modules linked. */
   const clone = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'sfw-clone-'));
   beforeAll(() => {
     fs.mkdirSync(path.join(clone, 'bin'));
@@ -27,7 +27,7 @@ describe('sfw-explain', () => {
   });
 
   test.each([
-    ['the package\'s bin', path.join(root, 'bin', 'sfw-explain')],
+    ['the repository\'s bin', path.join(root, 'bin', 'sfw-explain')],
     ['the bin in a clone without lib/', path.join(clone, 'bin', 'sfw-explain')],
   ])('runs as a command (%s), and fails clearly', (_name, bin) => {
     const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NODE_PATH: path.join(root, 'node_modules') } });

@@ -17,14 +17,20 @@ describe('untracked services (notrack)', () => {
     expect(v4).toContain('-A SFW-PREROUTING -s 198.51.100.0/24 -p udp -m addrtype --dst-type LOCAL -m udp --dport 53 -m comment --comment "app/ns/Dns: untracked service" -j CT --notrack');
     expect(v4).toContain('-A SFW-OUTPUT -d 198.51.100.0/24 -p udp -m udp --sport 53 -m comment --comment "app/ns/Dns: untracked service replies" -j CT --notrack');
     expect(r.toIptablesRestore(IpFamily.IPV6)).toContain('-A SFW-PREROUTING -s 2001:db8:5::/48 -p udp -m addrtype --dst-type LOCAL -m udp --dport 53');
-    expect(nft).toContain('\tchain raw_prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tip saddr 198.51.100.0/24 fib daddr type local udp dport 53 notrack');
-    expect(nft).toContain('\tchain raw_output {\n\t\ttype filter hook output priority raw; policy accept;\n\t\tip daddr 198.51.100.0/24 udp sport 53 notrack');
+    // nftables: the raw hooks dispatch on protocol and port (one rule for a packet they do not concern)
+    expect(nft).toContain('\tchain raw_prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tmeta l4proto . th dport vmap { udp . 53 : goto sfw_raw_prerouting_udp53 }');
+    expect(nft).toContain('\tchain sfw_raw_prerouting_udp53 {\n\t\tip saddr 198.51.100.0/24 fib daddr type local udp dport 53 notrack');
+    expect(nft).toContain('\tchain raw_output {\n\t\ttype filter hook output priority raw; policy accept;\n\t\tmeta l4proto . th sport vmap { udp . 53 : goto sfw_raw_output_udp53 }');
+    expect(nft).toContain('\tchain sfw_raw_output_udp53 {\n\t\tip daddr 198.51.100.0/24 udp sport 53 notrack');
   });
 
   test('the input chain accepts them in state UNTRACKED, and no NEW opening exists for them', () => {
     expect(v4).toContain('-A SFW-INPUT -s 198.51.100.0/24 -p udp -m conntrack --ctstate UNTRACKED -m udp --dport 53 -m comment --comment "app/ns/Dns: untracked service" -j ACCEPT');
     expect(v4).not.toMatch(/ctstate NEW -m udp --dport 53/);
-    expect(nft).toContain('ip saddr 198.51.100.0/24 udp dport 53 ct state untracked accept');
+    // nftables: the state map sends untracked packets to their own chains
+    expect(nft).toContain('untracked : goto sfw_untracked }');
+    expect(nft).toContain('\tchain sfw_untracked_v4_udp {\n\t\tip saddr 198.51.100.0/24 udp dport 53 accept comment "app/ns/Dns: untracked service"');
+    expect(nft).not.toMatch(/chain sfw_new_v4_udp/);
   });
 
   test.each([Backend.IPTABLES, Backend.NFTABLES])('simulator (%s): a peer is accepted untracked, others meet the default action', (backend) => {
