@@ -3,7 +3,8 @@ import { declarationsUnder, denialsUnder, outboundUnder } from './declarations';
 import { HostGroup } from './host-group';
 import type { StatefulHost } from './stateful-host';
 import { icmpFamilyProblem } from './validation';
-import { coveringOrigins, openingKey } from '../checks/rules/redundant-declaration';
+import { PortCoverIndex } from '../checks/port-cover-index';
+import { coveredBy, openingKey } from '../checks/rules/redundant-declaration';
 import { Allowance } from '../core/policy/host-policy';
 import { MAX_EXPECTED_CONNECTIONS } from '../core/policy/conntrack-sizing';
 import { IpFamily } from '../core/values/family';
@@ -51,13 +52,15 @@ export function hostProblems(host: StatefulHost, groups: readonly HostGroup[]): 
 
   const denials = [host, ...groups].flatMap((scope) => denialsUnder(scope).map((d) => d.denial))
     .map((d) => ({ origin: d.origin, peers: d.peers, ports: d.ports ?? ALL_TRAFFIC }));
+  // the denials are indexed once per host, not compared with every port of every opening
+  const denialIndex = new PortCoverIndex(denials);
   for (const s of scopes) {
     for (const [direction, allowances] of [['in', s.inbound], ['out', s.outbound]] as const) {
       const seen = new Map<string, string>();
       for (const a of allowances) {
         if (direction === 'in') {
           // the denials differ per host: every member checks
-          const deniedBy = coveringOrigins(a, denials);
+          const deniedBy = coveredBy(a, denials, denialIndex.coverers(a.ports));
           if (deniedBy) errors.push(`${a.origin} allows traffic that ${deniedBy.join(', ')} denies entirely: remove the opening, or narrow the denial`);
         }
         if (!reports(s)) continue;

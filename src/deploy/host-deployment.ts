@@ -5,7 +5,7 @@ import {
   stringToTerraform, TerraformResource, TerraformSelf, TerraformStack,
 } from 'cdktf';
 import { Construct } from 'constructs';
-import { applyScript, sha256 } from './apply-script';
+import { applyScriptSha256, sha256 } from './apply-script';
 import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deployment-options';
 import { FIRST_SCRIPT_PATH, hostBundle, scriptStep, STEP_SCRIPT_PATH } from './remote-steps';
 import { REMOTE_STATE_DIR, StackDeployFiles } from './stack-deploy-files';
@@ -99,7 +99,6 @@ export class HostDeployment extends Construct {
       bastionHostKey: c.bastionHostKey,
       bastionPort: c.bastionPort,
     };
-    const script = applyScript();
     const files = StackDeployFiles.of(this);
     // sets.ipset is always uploaded for iptables, empty when the ruleset uses no sets: the
     // apply script treats an empty file as "no sets" (and prunes the library's old ones)
@@ -170,7 +169,7 @@ export class HostDeployment extends Construct {
     const triggers = {
       ...identity,
       rollback_timeout: String(timeout),
-      script_sha256: sha256(script),
+      script_sha256: applyScriptSha256(),
       // empty files stay out of the hash, so hosts without sets keep the hash they had before sets.ipset existed
       // the conntrack sizing is hashed with the files (hosts without one keep their hash)
       ruleset_sha256: Lazy.stringValue({ produce: (context) => (context.preparing ? '' : sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing())) }),

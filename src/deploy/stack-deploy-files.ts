@@ -63,8 +63,15 @@ export class StackDeployFiles extends Construct {
   /** Writes a host's bundle into the stack's output. */
   public writeBundle(stackDir: string, key: string, text: string): void {
     const dir = path.join(stackDir, DEPLOY_DIR, 'hosts');
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, `${key}.sh`), text);
+    const file = path.join(dir, `${key}.sh`);
+    try {
+      fs.writeFileSync(file, text);
+    } catch (e) {
+      // the first bundle of the stack creates the folder (not every host: fleets have thousands)
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(file, text);
+    }
   }
 
   /**

@@ -16,10 +16,10 @@ const STAGINGS = new WeakMap<object, Staging>();
 /**
  * Makes a synth of the whole app all-or-nothing: every stack is synthesized into a staging
  * directory next to the output, and only when the last stack has succeeded are the files
- * copied into the output. cdktf writes each stack's `cdk.tf.json` (and this library each
+ * moved into the output. cdktf writes each stack's `cdk.tf.json` (and this library each
  * host's rulesets) as soon as that stack passes, so without this a validation error or a
  * throwing aspect in a later stack would leave the earlier stacks rewritten and the rest
- * not. Files are copied over, never deleted, so Terraform's state and `.terraform` in the
+ * not. Files are moved over existing ones, never deleted, so Terraform's state and `.terraform` in the
  * stacks' working directories stay.
  *
  * Called for every new host: wraps the synthesizer of every stack of its app (stacks
@@ -74,8 +74,27 @@ function synthesizeStaged(stack: TerraformStack, inner: IStackSynthesizer, sessi
   }
   staging.done.add(stack);
   if (stacks.filter((s) => (s.synthesizer as any)[STAGED]).every((s) => staging!.done.has(s))) {
-    fs.cpSync(staging.dir, session.outdir, { recursive: true, force: true });
+    moveInto(staging.dir, session.outdir);
     fs.rmSync(staging.dir, { recursive: true, force: true });
     STAGINGS.delete(session);
   }
 }
+
+/**
+ * Moves the files under `from` to the same places under `to`, replacing files that are
+ * there and keeping the others (the staging folder is inside the output, on the same file
+ * system: a rename per file, or per folder the output does not have yet, not a copy).
+ */
+function moveInto(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.isDirectory() && fs.existsSync(target)) {
+      moveInto(source, target);
+    } else {
+      fs.renameSync(source, target);
+    }
+  }
+}
+

@@ -1,27 +1,38 @@
+import { AddressRange } from '../../core/net/address-range';
 import { Allowance } from '../../core/policy/host-policy';
 import { ALL_FAMILIES } from '../../core/values/family';
-import { Port } from '../../core/values/port';
 import { CheckLevel } from '../check-level';
 import { HostFacts, IPolicyCheck } from '../host-facts';
+import { PortCoverIndex } from '../port-cover-index';
 import { familyRanges, rangesContained } from '../port-coverage';
-
-function covers(outer: Port, inner: Port): boolean {
-  if (outer.protocol !== inner.protocol) return false;
-  if (inner.fromPort !== undefined) return outer.fromPort! <= inner.fromPort && inner.toPort! <= outer.toPort!;
-  return outer.icmpTypeNumber === inner.icmpTypeNumber && (outer.icmpCodeNumber === undefined || outer.icmpCodeNumber === inner.icmpCodeNumber);
-}
 
 /** Whether `others` already open every port of `a` to every peer of `a`; returns the covering origins. */
 export function coveringOrigins(a: Allowance, others: readonly Allowance[]): string[] | undefined {
+  return coveredBy(a, others, new PortCoverIndex(others).coverers(a.ports));
+}
+
+/**
+ * Whether the openers of each port of `a` (`openers[k]`: indices into `others` of those
+ * whose ports cover `a.ports[k]`) open it to every peer of `a`; returns their origins.
+ */
+export function coveredBy(a: Allowance, others: readonly Allowance[], openers: readonly (readonly number[])[]): string[] | undefined {
   const by = new Set<string>();
-  for (const port of a.ports) {
-    const openers = others.filter((o) => o.ports.some((p) => covers(p, port)));
-    for (const family of ALL_FAMILIES) {
-      const mine = familyRanges([a], family);
-      if (mine.length === 0) continue;
-      if (!rangesContained(mine, familyRanges(openers, family))) return undefined;
+  const mine = ALL_FAMILIES.map((family) => familyRanges([a], family));
+  // the same openers (often none) for many ports: their ranges unioned once
+  const theirs = new Map<string, AddressRange[][]>();
+  for (const of of openers) {
+    const key = of.join(',');
+    let ranges = theirs.get(key);
+    if (!ranges) {
+      const list = of.map((j) => others[j]);
+      ranges = ALL_FAMILIES.map((family) => familyRanges(list, family));
+      theirs.set(key, ranges);
     }
-    openers.forEach((o) => by.add(o.origin));
+    for (let f = 0; f < ALL_FAMILIES.length; f++) {
+      if (mine[f].length === 0) continue;
+      if (!rangesContained(mine[f], ranges[f])) return undefined;
+    }
+    of.forEach((j) => by.add(others[j].origin));
   }
   return [...by].sort();
 }
@@ -50,11 +61,21 @@ export class RedundantDeclaration implements IPolicyCheck {
 
   public check(host: HostFacts): string[] {
     const found: string[] = [];
-    const keys = host.allowances.map(openingKey);
-    host.allowances.forEach((a, i) => {
-      if (treated(a) || keys.some((k, j) => j !== i && k === keys[i])) return;
-      const others = host.allowances.filter((o, j) => j !== i && !treated(o));
-      const by = coveringOrigins(a, others);
+    const all = host.allowances;
+    const keys = all.map(openingKey);
+    const counts = new Map<string, number>();
+    for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+    // every plain declaration's ports, looked up at once among the plain declarations
+    const plain = all.map((a) => (treated(a) ? { ports: [] } : a));
+    const checked = all.map((a, i) => !treated(a) && counts.get(keys[i]) === 1);
+    const queries = all.flatMap((a, i) => (checked[i] ? a.ports : []));
+    const coverers = new PortCoverIndex(plain).coverers(queries);
+    let next = 0;
+    all.forEach((a, i) => {
+      if (!checked[i]) return;
+      // the openers are the other plain declarations (the index holds only plain ones)
+      const openers = a.ports.map(() => coverers[next++].filter((j) => j !== i));
+      const by = coveredBy(a, all, openers);
       if (by) {
         found.push(`${a.origin} opens nothing that ${by.join(', ')} do not already open (${a.ports.join(', ')} from ${a.peers.join(', ')}): remove it, or narrow the wider declaration`);
       }

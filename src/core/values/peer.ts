@@ -88,6 +88,9 @@ function parseRange(family: IpFamily, first: string, last: string): AddressRange
   return { family, first: a!, last: b! };
 }
 
+/** Each peer's elements, formatted once (kept outside the peer, which stays a plain value). */
+const FORMATTED = new WeakMap<object, string[]>();
+
 /**
  * A set of remote addresses that traffic may come from (or go to).
  *
@@ -179,7 +182,13 @@ export class Peer {
 
   /** The peer's addresses as rule elements (CIDRs, or `first-last` ranges), IPv4 first. */
   public get elements(): string[] {
-    return this._ranges.map(formatRange);
+    // formatted once (a peer never changes): every host that uses it reads them, often several times
+    let formatted = FORMATTED.get(this);
+    if (!formatted) {
+      formatted = this._ranges.map(formatRange);
+      FORMATTED.set(this, formatted);
+    }
+    return [...formatted];
   }
 
   /** The peer as written, e.g. `10.9.8.7-10.9.8.10` or `any`. */

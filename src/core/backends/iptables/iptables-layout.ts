@@ -47,15 +47,19 @@ export function chunkPorts(ports: readonly PortRange[]): PortRange[][] {
   return chunks;
 }
 
-/** Expands one neutral rule into the rules iptables needs: one per source element, port chunk and ICMP type (a named set stays one match). */
-function expandRule(rule: Rule): Rule[] {
+/**
+ * Expands one neutral rule into the rules iptables needs: one per source element, port
+ * chunk and ICMP type (a named set stays one match), without the family tag and with the
+ * jump target named as iptables holds it; appended to `out`.
+ */
+function expandRule(rule: Rule, out: Rule[]): void {
   const m = rule.match;
+  const target = rule.verdict === Verdict.JUMP && rule.target ? regularChainName(rule.target) : rule.target;
   const sources: (string | undefined)[] = m.source?.elements ? m.source.elements : [undefined];
   const destinations: (string | undefined)[] = m.destination?.elements ? m.destination.elements : [undefined];
   const portChunks: (PortRange[] | undefined)[] = m.destinationPorts ? chunkPorts(m.destinationPorts) : [undefined];
   const sourcePortChunks: (PortRange[] | undefined)[] = m.sourcePorts ? chunkPorts(m.sourcePorts) : [undefined];
   const types: (number | undefined)[] = m.icmpTypes ? m.icmpTypes : [undefined];
-  const out: Rule[] = [];
   for (const src of sources) {
     for (const dst of destinations) {
       for (const ports of portChunks) {
@@ -70,14 +74,15 @@ function expandRule(rule: Rule): Rule[] {
                 destinationPorts: ports,
                 sourcePorts,
                 icmpTypes: type === undefined ? undefined : [type],
+                family: undefined,
               },
+              target,
             });
           }
         }
       }
     }
   }
-  return out;
 }
 
 /**
@@ -94,14 +99,8 @@ export function iptablesLayout(model: RulesetModel, family: IpFamily): RulesetMo
     if (!builtins) throw new Error(`iptables has no table '${table.name}'`);
     const chains: Chain[] = builtins.map((name) => ({ name, hook: name.toLowerCase() as ChainHook, policy: Verdict.ACCEPT, rules: [] as Rule[] }));
     for (const chain of table.chains) {
-      const rules = chain.rules
-        .filter((r) => r.match.family === undefined || r.match.family === family)
-        .flatMap(expandRule)
-        .map((r) => ({
-          ...r,
-          match: { ...r.match, family: undefined },
-          target: r.verdict === Verdict.JUMP && r.target ? regularChainName(r.target) : r.target,
-        }));
+      const rules: Rule[] = [];
+      for (const r of chain.rules) if (r.match.family === undefined || r.match.family === family) expandRule(r, rules);
       if (chain.hook) {
         const own = ownChainName(chain.hook);
         const builtin = chains.find((c) => c.hook === chain.hook);
