@@ -37,7 +37,7 @@ export * from './constructs/fleet-baseline';
 export * from './constructs/fleet-diagram';
 export * from './deploy/ssh-connection';
 export * from './deploy/deployment-options';
-export * from './deploy/host-deployment';
+export { HostDeployment, type HostDeploymentProps, type IDeployableHost } from './deploy/host-deployment';
 export * from './checks/check-level';
 export * from './checks/host-facts';
 export * from './checks/policy-checks';
