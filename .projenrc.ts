@@ -79,6 +79,29 @@ project.testTask.prependExec('bash scripts/test-setup.sh');
 // Address arithmetic (CIDRs, ranges) is bitwise by nature.
 project.eslint?.addRules({ 'no-bitwise': 'off' });
 
+// Stable API guard: jsii-diff compares the compiled assembly with the committed baseline
+// (api/baseline: the API of the last release). Stable API only: the experimental `model`
+// submodule and @experimental members may change. `npm test` runs it, so CI does.
+// On a release: `npx projen api-baseline` and commit api/baseline (README, "API stability").
+project.removeTask('compat'); // compared with npm:cdktf-stateful-firewall, never published
+const apiCompat = project.addTask('api-compat', {
+  description: 'Fail on a breaking change of the stable API against api/baseline (jsii-diff)',
+  steps: [
+    { spawn: project.compileTask.name },
+    { exec: 'jsii-diff api/baseline . --keys' },
+  ],
+});
+project.testTask.spawn(apiCompat);
+project.addTask('api-baseline', {
+  description: 'Record the current jsii API as api/baseline (on a release; commit it)',
+  steps: [
+    { spawn: project.compileTask.name },
+    { exec: 'ts-node -T --project test/tsconfig.json scripts/api-baseline.ts' },
+  ],
+});
+project.gitignore.include('/api/baseline/.jsii');
+project.addPackageIgnore('/api/');
+
 // `npm run example`: synthesize the web server example and print its rulesets.
 project.addTask('example', {
   description: 'Synthesize examples/webserver and print each host\'s compiled ruleset',

@@ -21,6 +21,8 @@ import { SimulationResult, Simulator } from './simulate/simulator';
 export class CompiledRuleset {
   /**
    * A ruleset from a model compiled earlier (e.g. the `model.json` written by synth).
+   *
+   * @experimental
    */
   public static fromModel(hostName: string, model: RulesetModel): CompiledRuleset {
     return new CompiledRuleset(hostName, model);
@@ -37,6 +39,8 @@ export class CompiledRuleset {
   /**
    * The backend-neutral model: family-tagged rules in an `input` chain, lists not yet
    * expanded. `iptablesModel()` is what iptables holds.
+   *
+   * @experimental
    */
   public readonly model: RulesetModel;
 
@@ -48,7 +52,11 @@ export class CompiledRuleset {
     this.model = model;
   }
 
-  /** The model as iptables / ip6tables hold it for one family (own chains, lists expanded). */
+  /**
+   * The model as iptables / ip6tables hold it for one family (own chains, lists expanded).
+   *
+   * @experimental
+   */
   public iptablesModel(family: IpFamily): RulesetModel {
     let laid = this.ipLaid.get(family);
     if (!laid) {
@@ -67,6 +75,8 @@ export class CompiledRuleset {
    * The model as nftables holds it: the input chain dispatches with verdict maps on the
    * conntrack state, then family and protocol, then port or ICMP type, so every packet
    * is decided in a few rules (see `nftablesLayout`).
+   *
+   * @experimental
    */
   public nftablesModel(): RulesetModel {
     if (!this.nftLaid) this.nftLaid = nftablesLayout(this.model);

@@ -6,6 +6,8 @@ export const MODEL_FILE = 'model.json';
 /**
  * What `model.json` holds: enough to explain or simulate a host's ruleset later without
  * running the cdktf app again.
+ *
+ * @experimental
  */
 export interface HostModelFile {
   /** The host's name. */

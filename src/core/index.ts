@@ -1,4 +1,6 @@
-// The core: value types, policy, ruleset model, compiler, backends, simulator and explain.
+// The core's internal barrel: everything below src/core, for the tests and benchmarks.
+// It is NOT the package's API: src/index.ts names the public types one by one, and the
+// ruleset model is the experimental `model` submodule (src/core/model).
 // No cdktf import and no fs anywhere below this folder (test/core/no-cdktf.test.ts enforces it).
 export * from './values/family';
 export * from './values/protocol';
@@ -8,6 +10,7 @@ export * from './ir/connection-state';
 export * from './ir/verdict';
 export * from './ir/rate-limit';
 export * from './ir/connection-limits';
+export * from './ir/rate-matches';
 export * from './ir/conntrack-helper';
 export * from './ir/reject-with';
 export * from './ir/chain-hook';

@@ -1,5 +1,7 @@
 /**
  * The netfilter hook a base chain is attached to.
+ *
+ * @experimental
  */
 export enum ChainHook {
   /** Before routing (raw, mangle, nat). */

@@ -2,7 +2,11 @@ import { ChainHook } from './chain-hook';
 import { Rule } from './rule';
 import { Verdict } from './verdict';
 
-/** When a base chain runs on its hook. */
+/**
+ * When a base chain runs on its hook.
+ *
+ * @experimental
+ */
 export enum ChainPriority {
   /** Before connection tracking (iptables raw table, nft `priority raw`, -300). */
   RAW = 'raw',
@@ -13,6 +17,8 @@ export enum ChainPriority {
 /**
  * An ordered list of rules. Base chains are attached to a hook; regular chains are
  * only reached by a JUMP.
+ *
+ * @experimental
  */
 export interface Chain {
   /** The chain's name. */

@@ -1,5 +1,4 @@
 import { checkRateLimit, RateLimit } from './rate-limit';
-import { IpFamily } from '../values/family';
 
 /**
  * What happens to a new connection over a limit.
@@ -45,45 +44,6 @@ export interface ConnectionLimits {
    * @default - no cap
    */
   readonly synFloodLimit?: RateLimit;
-}
-
-/**
- * A per-source rate match: holds when the packet's source has exceeded the rate
- * (iptables `hashlimit --hashlimit-above ... --hashlimit-mode srcip`, nftables a meter:
- * `add @name { ip saddr limit rate over ... }`).
- */
-export interface SourceRateMatch {
-  /** The rate each source may not exceed. */
-  readonly limit: RateLimit;
-  /** The name of the per-source table (hashlimit name, nft set name); unique per host. */
-  readonly name: string;
-  /** The family of the sources counted (the nft set's type). */
-  readonly family: IpFamily;
-}
-
-/**
- * A rate match over all sources together: holds when the packets the rule sees exceed the
- * rate (iptables `hashlimit --hashlimit-above ... --hashlimit-name` without a mode; nft
- * `limit rate over ...`).
- */
-export interface AggregateRateMatch {
-  /** The rate all sources together may not exceed. */
-  readonly limit: RateLimit;
-  /** The hashlimit table's name (unique per host). */
-  readonly name: string;
-}
-
-/**
- * A per-source connection-count match: holds when the packet's source already has more
- * than `above` connections (iptables `connlimit`, nftables `ct count` in a meter).
- */
-export interface SourceConnectionMatch {
-  /** The most connections a source may have. */
-  readonly above: number;
-  /** The name of the nft set counting per source; unique per host. */
-  readonly name: string;
-  /** The family of the sources counted (the nft set's type). */
-  readonly family: IpFamily;
 }
 
 /** Throws unless the limits can be expressed by both backends (`what` names the declaration). */

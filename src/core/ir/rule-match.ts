@@ -1,11 +1,13 @@
 import { IpFamily } from '../values/family';
 import { Protocol } from '../values/protocol';
-import { AggregateRateMatch, SourceConnectionMatch, SourceRateMatch } from './connection-limits';
+import { AggregateRateMatch, SourceConnectionMatch, SourceRateMatch } from './rate-matches';
 import { ConnectionState } from './connection-state';
 import { RateLimit } from './rate-limit';
 
 /**
  * An inclusive range of transport ports; `from === to` for a single port.
+ *
+ * @experimental
  */
 export interface PortRange {
   /** First port. */
@@ -16,6 +18,8 @@ export interface PortRange {
 
 /**
  * Addresses a rule matches: a list of elements, or a named set.
+ *
+ * @experimental
  */
 export interface AddressMatch {
   /**
@@ -37,6 +41,8 @@ export interface AddressMatch {
 /**
  * What a packet must look like for a rule to match. Every field is optional and
  * absent fields match anything; all present fields must match.
+ *
+ * @experimental
  */
 export interface RuleMatch {
   /**

@@ -6,6 +6,8 @@ import { VerdictMap } from './verdict-map';
 
 /**
  * One rule: a match and a verdict, and the construct paths that asked for it.
+ *
+ * @experimental
  */
 export interface Rule {
   /** What the packet must look like. */

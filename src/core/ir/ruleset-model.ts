@@ -3,6 +3,8 @@ import { SetDefinition } from './set-definition';
 
 /**
  * A table: a named group of chains (`filter`, `raw`, or the library's own nftables table).
+ *
+ * @experimental
  */
 export interface Table {
   /** The table's name. */
@@ -16,6 +18,8 @@ export interface Table {
  * A complete ruleset for one host. Rules carry their address family in their match,
  * so the same model renders to iptables (IPv4), ip6tables (IPv6) and one nftables
  * `inet` table.
+ *
+ * @experimental
  */
 export interface RulesetModel {
   /** The tables. */

@@ -2,6 +2,8 @@ import { IpFamily } from '../values/family';
 
 /**
  * What a named set holds.
+ *
+ * @experimental
  */
 export enum SetKind {
   /** Addresses of one family: CIDR blocks and ranges (`ip saddr @name`, `-m set --match-set name src`). */
@@ -14,6 +16,8 @@ export enum SetKind {
  * A named set a ruleset's rules refer to (`AddressMatch.set`, `RuleMatch.destinationPortSet`).
  * The same definition renders as an nftables named set inside the library's table and as
  * an ipset (`sets.ipset`, in the format `ipset save` prints) for iptables.
+ *
+ * @experimental
  */
 export interface SetDefinition {
   /**

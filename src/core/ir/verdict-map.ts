@@ -3,6 +3,8 @@ import { Verdict } from './verdict';
 
 /**
  * A packet field a verdict map is keyed on.
+ *
+ * @experimental
  */
 export enum MapKey {
   /** The conntrack state (`ct state`). */
@@ -23,6 +25,8 @@ export enum MapKey {
 
 /**
  * One element of a verdict map: the key values, and what a packet with them gets.
+ *
+ * @experimental
  */
 export interface VerdictMapEntry {
   /**
@@ -62,6 +66,8 @@ export interface VerdictMapEntry {
  * A verdict map (nftables `vmap`): one lookup on the key fields picks the verdict, so a
  * rule dispatches any number of cases in one step. A packet whose key is not in the map
  * continues with the next rule.
+ *
+ * @experimental
  */
 export interface VerdictMap {
   /** The key fields, concatenated in this order (e.g. family, then protocol). */

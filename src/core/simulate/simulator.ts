@@ -33,6 +33,7 @@ export interface SimulationResult {
    * The rule that decided.
    *
    * @default - the base chain's policy decided
+   * @experimental
    */
   readonly rule?: Rule;
 
@@ -188,6 +189,8 @@ export class Simulator {
    * Evaluates a packet against a model's INPUT base chains: first match, jumps, gotos
    * and returns, verdict maps (one lookup; a packet not in the map goes on with the next
    * rule), sets from the model's set definitions.
+   *
+   * @experimental
    */
   public static evaluateModel(model: RulesetModel, packet: Packet): SimulationResult {
     const sets = setElementsByName(model);
