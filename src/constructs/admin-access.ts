@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
 import { requireDeclarationScope } from './placement';
 import { checkElements, checkNonEmpty, checkValues, constructError, icmpFamilyProblem } from './validation';
+import { checkConnectionLimits, ConnectionLimits } from '../core/ir/connection-limits';
 import { allowanceProblem } from '../core/policy/allowance-checks';
 import { Allowance } from '../core/policy/host-policy';
-import { checkConnectionLimits, ConnectionLimits } from '../core/ir/connection-limits';
 import { Peer } from '../core/values/peer';
 import { Port } from '../core/values/port';
 

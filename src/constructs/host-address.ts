@@ -1,7 +1,7 @@
 import { Token } from 'cdktf';
 import { enumProblem } from './validation';
-import { formatIp, parseIp } from '../core/net/ip';
 import { Backend } from '../core/backends/backend';
+import { formatIp, parseIp } from '../core/net/ip';
 import { DefaultAction } from '../core/policy/default-action';
 import { IpFamily } from '../core/values/family';
 

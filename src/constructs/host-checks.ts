@@ -5,8 +5,8 @@ import type { StatefulHost } from './stateful-host';
 import { icmpFamilyProblem } from './validation';
 import { PortCoverIndex } from '../checks/port-cover-index';
 import { coveredBy, openingKey } from '../checks/rules/redundant-declaration';
-import { Allowance } from '../core/policy/host-policy';
 import { MAX_EXPECTED_CONNECTIONS } from '../core/policy/conntrack-sizing';
+import { Allowance } from '../core/policy/host-policy';
 import { IpFamily } from '../core/values/family';
 import { Port } from '../core/values/port';
 

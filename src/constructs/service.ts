@@ -1,10 +1,10 @@
 import { Construct } from 'constructs';
 import { requireDeclarationScope } from './placement';
 import { checkElements, checkNonEmpty, checkValues, constructError, enumProblem, icmpFamilyProblem } from './validation';
-import { allowanceProblem } from '../core/policy/allowance-checks';
-import { Allowance } from '../core/policy/host-policy';
 import { checkConnectionLimits, ConnectionLimits } from '../core/ir/connection-limits';
 import { ConntrackHelper, helperPortsProblem } from '../core/ir/conntrack-helper';
+import { allowanceProblem } from '../core/policy/allowance-checks';
+import { Allowance } from '../core/policy/host-policy';
 import { Peer } from '../core/values/peer';
 import { Port } from '../core/values/port';
 

@@ -1,15 +1,15 @@
 import { Backend } from './backends/backend';
-import { compileHostPolicy } from './compile/compile';
-import { HostPolicy } from './policy/host-policy';
-import { ALL_FAMILIES, IpFamily } from './values/family';
-import { RulesetModel } from './ir/ruleset-model';
 import { IPSET_FILE, renderIpset } from './backends/iptables/ipset';
 import { iptablesLayout } from './backends/iptables/iptables-layout';
 import { renderIptablesRestore } from './backends/iptables/iptables-restore';
 import { NFT_TABLE, renderNftables } from './backends/nftables/nftables';
 import { nftablesLayout } from './backends/nftables/nftables-layout';
+import { compileHostPolicy } from './compile/compile';
+import { RulesetModel } from './ir/ruleset-model';
+import { HostPolicy } from './policy/host-policy';
 import { Packet } from './simulate/packet';
 import { SimulationResult, Simulator } from './simulate/simulator';
+import { ALL_FAMILIES, IpFamily } from './values/family';
 
 /**
  * A host's compiled ruleset: the model, and its renderings for every backend.

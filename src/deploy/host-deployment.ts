@@ -10,8 +10,8 @@ import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deplo
 import { FIRST_SCRIPT_PATH, hostBundle, scriptStep, STEP_SCRIPT_PATH } from './remote-steps';
 import { REMOTE_STATE_DIR, StackDeployFiles } from './stack-deploy-files';
 import { Backend } from '../core/backends/backend';
-import { ConntrackSizing } from '../core/policy/conntrack-sizing';
 import { IPSET_FILE } from '../core/backends/iptables/ipset';
+import { ConntrackSizing } from '../core/policy/conntrack-sizing';
 import { onSynthesize } from '../synth/synth-session';
 
 const NULL_PROVIDERS = new WeakMap<TerraformStack, NullProvider>();

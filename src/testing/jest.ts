@@ -5,8 +5,8 @@
 //   expect(host).toAllow(Packet.tcp({ from: '10.9.8.8', port: 22 }));
 //
 // `host` may be a StatefulHost (its backend is used) or a CompiledRuleset (iptables).
-import { CompiledRuleset } from '../core/compiled-ruleset';
 import { Backend } from '../core/backends/backend';
+import { CompiledRuleset } from '../core/compiled-ruleset';
 import { RejectWith } from '../core/ir/reject-with';
 import { Verdict } from '../core/ir/verdict';
 import { Packet } from '../core/simulate/packet';

@@ -1,6 +1,8 @@
-import { Allowance, ALL_FAMILIES, coveringOrigins, HostFacts, IpFamily, Ipv6WiderThanIpv4, Port, RedundantDeclaration } from '../../src';
+import { Allowance, HostFacts, IpFamily, Ipv6WiderThanIpv4, Port, RedundantDeclaration } from '../../src';
 import { PortCoverIndex, portCovers } from '../../src/checks/port-cover-index';
 import { familyRanges, opensToWorld, rangesContained } from '../../src/checks/port-coverage';
+import { coveringOrigins } from '../../src/checks/rules/redundant-declaration';
+import { ALL_FAMILIES } from '../../src/core/values/family';
 import { randomPeer, rng } from '../support/random-policy';
 
 // The sweep-based checks against the pairwise versions they replaced, on seeded random

@@ -26,9 +26,9 @@ import * as readline from 'readline';
 import { Lab, netnsSupported } from './netns';
 import { randomPolicy, randomPolicyWithFeatures, randomPolicyWithSets, rng } from './random-policy';
 import { Backend, CompiledRuleset, IpFamily, Packet, Protocol, RejectWith, Rule, SimulationResult, TcpFlag, Verdict } from '../../src/core';
-import { formatIp, parseIp } from '../../src/core/net/ip';
 import { iptablesRuleArgs } from '../../src/core/backends/iptables/iptables-restore';
 import { nftRuleText } from '../../src/core/backends/nftables/nftables';
+import { formatIp, parseIp } from '../../src/core/net/ip';
 import { isIcmpError } from '../../src/core/simulate/conntrack-state';
 
 export const HOST4 = '10.99.0.1';

@@ -1,9 +1,4 @@
 import { createHash } from 'crypto';
-import { AddressRange, formatRange, isWholeFamily, rangesKey, rangesSize, unionRanges } from '../net/address-range';
-import { ALL_FAMILIES, IpFamily } from '../values/family';
-import { allowanceProblem } from '../policy/allowance-checks';
-import { DefaultAction } from '../policy/default-action';
-import { DropLogging, HostPolicy } from '../policy/host-policy';
 import { groupPorts, PortDeclaration } from './port-segments';
 import { DEFAULT_SET_THRESHOLD, SetBuilder } from './sets';
 import { Chain, ChainPriority } from '../ir/chain';
@@ -17,6 +12,11 @@ import { Rule } from '../ir/rule';
 import { PortRange } from '../ir/rule-match';
 import { RulesetModel } from '../ir/ruleset-model';
 import { Verdict } from '../ir/verdict';
+import { AddressRange, formatRange, isWholeFamily, rangesKey, rangesSize, unionRanges } from '../net/address-range';
+import { allowanceProblem } from '../policy/allowance-checks';
+import { DefaultAction } from '../policy/default-action';
+import { DropLogging, HostPolicy } from '../policy/host-policy';
+import { ALL_FAMILIES, IpFamily } from '../values/family';
 import { Protocol } from '../values/protocol';
 
 /** Name of the neutral model's filter table and input chain (renderers map them to their own names). */

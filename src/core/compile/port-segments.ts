@@ -1,5 +1,5 @@
-import { AddressRange, rangesKey, unionRanges } from '../net/address-range';
 import { PortRange } from '../ir/rule-match';
+import { AddressRange, rangesKey, unionRanges } from '../net/address-range';
 
 /** One declaration of a port range opened to some addresses. */
 export interface PortDeclaration {

@@ -1,10 +1,10 @@
 import { createHash } from 'crypto';
+import { chunkPorts } from '../backends/iptables/iptables-layout';
+import { PortRange } from '../ir/rule-match';
+import { SetDefinition, SetKind } from '../ir/set-definition';
 import { AddressRange, formatRange, rangeToCidrs } from '../net/address-range';
 import { familyBits, parseIp } from '../net/ip';
 import { IpFamily } from '../values/family';
-import { PortRange } from '../ir/rule-match';
-import { SetDefinition, SetKind } from '../ir/set-definition';
-import { chunkPorts } from '../backends/iptables/iptables-layout';
 
 /** Peer lists with more elements than this become named sets unless the host says otherwise. */
 export const DEFAULT_SET_THRESHOLD = 8;

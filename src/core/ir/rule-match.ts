@@ -1,8 +1,8 @@
-import { IpFamily } from '../values/family';
-import { Protocol } from '../values/protocol';
-import { AggregateRateMatch, SourceConnectionMatch, SourceRateMatch } from './rate-matches';
 import { ConnectionState } from './connection-state';
 import { RateLimit } from './rate-limit';
+import { AggregateRateMatch, SourceConnectionMatch, SourceRateMatch } from './rate-matches';
+import { IpFamily } from '../values/family';
+import { Protocol } from '../values/protocol';
 
 /**
  * An inclusive range of transport ports; `from === to` for a single port.

@@ -1,5 +1,5 @@
-import { IpFamily } from '../values/family';
 import { familyBits, familyMax, formatIp } from './ip';
+import { IpFamily } from '../values/family';
 
 /**
  * A contiguous, inclusive range of addresses of one family. The unit the compiler

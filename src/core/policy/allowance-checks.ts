@@ -1,5 +1,5 @@
-import { Allowance } from './host-policy';
 import { expectedConnectionsProblem } from './conntrack-sizing';
+import { Allowance } from './host-policy';
 import { Protocol } from '../values/protocol';
 
 /**

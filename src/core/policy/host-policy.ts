@@ -1,10 +1,10 @@
-import { IpFamily } from '../values/family';
+import { DefaultAction } from './default-action';
 import { ConnectionLimits } from '../ir/connection-limits';
 import { ConntrackHelper } from '../ir/conntrack-helper';
 import { RateLimit } from '../ir/rate-limit';
+import { IpFamily } from '../values/family';
 import { Peer } from '../values/peer';
 import { Port } from '../values/port';
-import { DefaultAction } from './default-action';
 
 /**
  * One declared opening: these ports, from these peers. The unit of intent the

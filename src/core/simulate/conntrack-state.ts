@@ -1,7 +1,7 @@
-import { IpFamily } from '../values/family';
-import { ConnectionState } from '../ir/connection-state';
-import { Protocol } from '../values/protocol';
 import { TcpFlag } from './tcp-flag';
+import { ConnectionState } from '../ir/connection-state';
+import { IpFamily } from '../values/family';
+import { Protocol } from '../values/protocol';
 
 /** ICMP types conntrack accepts as opening a connection (echo, timestamp, info, address mask requests). */
 const ICMP_NEW_TYPES = new Set([8, 13, 15, 17]);

@@ -1,10 +1,10 @@
-import { parseIp } from '../net/ip';
-import { IpFamily } from '../values/family';
-import { ConnectionState } from '../ir/connection-state';
-import { Protocol } from '../values/protocol';
 import { stateOfFirstPacket } from './conntrack-state';
 import { Direction } from './direction';
 import { TcpFlag } from './tcp-flag';
+import { ConnectionState } from '../ir/connection-state';
+import { parseIp } from '../net/ip';
+import { IpFamily } from '../values/family';
+import { Protocol } from '../values/protocol';
 
 /** Properties shared by every test packet. */
 export interface PacketBaseProps {

@@ -1,7 +1,5 @@
-import { parseIp, parseIpv4, parseIpv6 } from '../net/ip';
-import type { CompiledRuleset } from '../compiled-ruleset';
 import { Backend } from '../backends/backend';
-import { IpFamily } from '../values/family';
+import type { CompiledRuleset } from '../compiled-ruleset';
 import { Direction } from './direction';
 import { Packet } from './packet';
 import { TcpFlag } from './tcp-flag';
@@ -13,6 +11,8 @@ import { Rule } from '../ir/rule';
 import { AddressMatch, RuleMatch } from '../ir/rule-match';
 import { RulesetModel } from '../ir/ruleset-model';
 import { Verdict } from '../ir/verdict';
+import { parseIp, parseIpv4, parseIpv6 } from '../net/ip';
+import { IpFamily } from '../values/family';
 import { Protocol } from '../values/protocol';
 
 /**

@@ -1,6 +1,6 @@
+import { ALL_FAMILIES, IpFamily } from './family';
 import { AddressRange, formatRange } from '../net/address-range';
 import { familyBits, familyMax, formatIp, parseIpv4, parseIpv6 } from '../net/ip';
-import { ALL_FAMILIES, IpFamily } from './family';
 
 function parseAddress(family: IpFamily, text: string): bigint | undefined {
   return family === IpFamily.IPV4 ? parseIpv4(text) : parseIpv6(text);

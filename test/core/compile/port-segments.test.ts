@@ -1,6 +1,6 @@
+import { groupPorts, PortDeclaration, PortGroup } from '../../../src/core/compile/port-segments';
 import { AddressRange, rangesKey, unionRanges } from '../../../src/core/net/address-range';
 import { parseIpv4 } from '../../../src/core/net/ip';
-import { groupPorts, PortDeclaration, PortGroup } from '../../../src/core/compile/port-segments';
 import { IpFamily } from '../../../src/core/values/family';
 import { rng } from '../../support/random-policy';
 

@@ -1,6 +1,6 @@
 import { ipsetElements } from '../../compile/sets';
-import { IpFamily } from '../../values/family';
 import { SetDefinition, SetKind } from '../../ir/set-definition';
+import { IpFamily } from '../../values/family';
 
 /** The file the iptables backend's sets are rendered to, next to `rules.v4` and `rules.v6`. */
 export const IPSET_FILE = 'sets.ipset';

@@ -1,4 +1,3 @@
-import { IpFamily } from '../../values/family';
 import { Chain } from '../../ir/chain';
 import { ChainHook } from '../../ir/chain-hook';
 import { Rule } from '../../ir/rule';
@@ -6,6 +5,7 @@ import { PortRange } from '../../ir/rule-match';
 import { RulesetModel, Table } from '../../ir/ruleset-model';
 import { SetDefinition } from '../../ir/set-definition';
 import { Verdict } from '../../ir/verdict';
+import { IpFamily } from '../../values/family';
 
 /** multiport takes at most 15 ports per rule; a range takes two of the slots. */
 export const MULTIPORT_SLOTS = 15;

@@ -1,4 +1,3 @@
-import { IpFamily } from '../../values/family';
 import { ConnectionState } from '../../ir/connection-state';
 import { DEFAULT_BURST, RateLimit, RateUnit } from '../../ir/rate-limit';
 import { RejectWith } from '../../ir/reject-with';
@@ -6,6 +5,7 @@ import { Rule } from '../../ir/rule';
 import { PortRange } from '../../ir/rule-match';
 import { RulesetModel } from '../../ir/ruleset-model';
 import { Verdict } from '../../ir/verdict';
+import { IpFamily } from '../../values/family';
 import { Protocol } from '../../values/protocol';
 import { ruleComment } from '../rule-comment';
 

@@ -1,4 +1,3 @@
-import { IpFamily } from '../../values/family';
 import { Chain } from '../../ir/chain';
 import { ChainHook } from '../../ir/chain-hook';
 import { ConnectionState } from '../../ir/connection-state';
@@ -9,6 +8,7 @@ import { RulesetModel } from '../../ir/ruleset-model';
 import { SetDefinition } from '../../ir/set-definition';
 import { Verdict } from '../../ir/verdict';
 import { MapKey, VerdictMapEntry } from '../../ir/verdict-map';
+import { IpFamily } from '../../values/family';
 import { Protocol } from '../../values/protocol';
 import { withReferencedSets } from '../iptables/iptables-layout';
 

@@ -1,4 +1,3 @@
-import { IpFamily } from '../../values/family';
 import { ChainPriority } from '../../ir/chain';
 import { ConnectionState } from '../../ir/connection-state';
 import { HELPER_PROTOCOL } from '../../ir/conntrack-helper';
@@ -10,6 +9,7 @@ import { RulesetModel } from '../../ir/ruleset-model';
 import { SetDefinition, SetKind } from '../../ir/set-definition';
 import { Verdict } from '../../ir/verdict';
 import { MapKey, VerdictMap, VerdictMapEntry } from '../../ir/verdict-map';
+import { IpFamily } from '../../values/family';
 import { Protocol } from '../../values/protocol';
 import { ruleComment } from '../rule-comment';
 
