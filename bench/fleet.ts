@@ -164,7 +164,9 @@ export async function measureCompile(limitS: number): Promise<CompileScale> {
   const external = path.join(BENCH_DIR, 'compile-scale.ts');
   if (fs.existsSync(external)) {
     log('compile scale: bench/compile-scale.ts');
-    const mod = (await import(external)) as { measureCompileScale: () => Promise<Record<string, number>> };
+    // require, not import(): this process runs under ts-node's CommonJS hook, which import() bypasses
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(external) as { measureCompileScale: () => Promise<Record<string, number>> };
     return { source: 'bench/compile-scale.ts', limitS: NaN, values: await mod.measureCompileScale() };
   }
   const values: Record<string, number> = {};
@@ -404,10 +406,16 @@ export function fleetTargets(res: FleetResults): string[] {
   if (cs) {
     const pick = (re: RegExp) => Object.entries(cs.values).filter(([k]) => re.test(k));
     const show = (e: [string, number][]) => e.map(([k, v]) => `${k} ${Number.isFinite(v) ? secs(v) : `did not finish within ${cs.limitS} s`}`).join(', ');
-    const ports = pick(/port/i);
+    // the target's case: 65,535 distinct ports (compile and render, and a full synth), both backends
+    const ports = pick(/^ports(Synth)?65535/i);
+    // a harder case than the target's, reported on its own: 32,768 ports none of which are adjacent
+    const sparse = pick(/sparse/i);
     const services = pick(/service/i);
     const worst = (e: [string, number][]) => (e.length === 0 ? NaN : Math.max(...e.map(([, v]) => v)));
     L.push(`| 65,535 distinct ports compile in under 2 s | ${ports.length > 0 ? met(worst(ports) < 2000) : '–'} | ${show(ports) || 'not measured'} |`);
+    if (sparse.length > 0) {
+      L.push(`| (beyond the targets) 32,768 non-adjacent ports compile in under 2 s | ${met(worst(sparse) < 2000)} | ${show(sparse)} |`);
+    }
     L.push(`| 5,000 services compile in under 5 s | ${services.length > 0 ? met(worst(services) < 5000) : '–'} | ${show(services) || 'not measured'} |`);
   }
   const ssh = res.ssh;

@@ -270,7 +270,9 @@ function applyScriptRuns(backend: Backend, first: CompiledRuleset, second: Compi
   try {
     const dir = fs.mkdtempSync(path.join(TMP, 'apply-'));
     const env = { PATH: process.env.PATH, LC_ALL: 'C', TMPDIR: dir, SFW_ROOT: path.join(dir, 'root'), SFW_TIMER: 'detached' };
-    fs.mkdirSync(path.join(dir, 'root'));
+    // a host with systemd under the scratch root: confirm persists through the library's boot
+    // unit there (a confirm that cannot persist fails since boot persistence landed)
+    fs.mkdirSync(path.join(dir, 'root', 'etc', 'systemd', 'system'), { recursive: true });
     const pending = path.join(dir, 'pending');
     const run = (r: CompiledRuleset) => {
       fs.rmSync(pending, { recursive: true, force: true });
@@ -569,12 +571,13 @@ function flatRatios(f: Flatness): { share: number; total: number } {
 // ---------------------------------------------------------------------------------------
 // report
 
+/** A duration with its unit: `12.3 ms`, `1.29 s`. */
 function ms(v: number | undefined): string {
   if (v === Infinity) return `>&nbsp;${CHANGE_LIMIT_S}&nbsp;s`;
   if (v === undefined || !Number.isFinite(v)) return '–';
-  if (v < 10) return v.toFixed(2);
-  if (v < 1000) return v.toFixed(1);
-  return `${(v / 1000).toFixed(2)} s`.replace(' s', '&nbsp;s');
+  if (v < 10) return `${v.toFixed(2)}&nbsp;ms`;
+  if (v < 1000) return `${v.toFixed(1)}&nbsp;ms`;
+  return `${(v / 1000).toFixed(2)}&nbsp;s`;
 }
 
 function ns(v: number): string {
@@ -651,9 +654,9 @@ function kernelTargets(res: Results): string[] {
     const worstInc = Math.max(...big.map((x) => x.changeIncrementalMs ?? NaN));
     const worstFull = Math.max(...big.map((x) => x.changeFullMs ?? NaN));
     L.push(`| the ${int(largest)}-address policy applies in under 0.1 s (${LABEL[c]}) | kernel load: ${met(worstLoad < 100)}; apply script end to end: ${met(worstScript < 100)} `
-      + `| slowest of the three port counts: load ${ms(worstLoad)} ms; \`sfw-apply.sh apply\` (validation in a scratch namespace, rollback point, armed timer, load) ${ms(worstScript)} ms |`);
+      + `| slowest of the three port counts: load ${ms(worstLoad)}; \`sfw-apply.sh apply\` (validation in a scratch namespace, rollback point, armed timer, load) ${ms(worstScript)} |`);
     L.push(`| a one-address change in under 10 ms (${LABEL[c]}) | incremental: ${met(worstInc < 10)}; redeploy through the apply script: ${met(worstFull < 10)} `
-      + `| ${c === 'ours-iptables' ? '`ipset add`' : '`nft add element`'} ${ms(worstInc)} ms; apply script with the new address (set swapped${c === 'ours-nftables' ? ', table replaced' : ''}) ${ms(worstFull)} ms |`);
+      + `| ${c === 'ours-iptables' ? '`ipset add`' : '`nft add element`'} ${ms(worstInc)}; apply script with the new address (set swapped${c === 'ours-nftables' ? ', table replaced' : ''}) ${ms(worstFull)} |`);
   }
   return L;
 }
