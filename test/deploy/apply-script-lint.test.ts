@@ -25,14 +25,22 @@ const EXCLUDED: ReadonlyArray<readonly [code: string, reason: string]> = [
 
 /**
  * Left out for a part linted on its own (assets/sfw-apply/NN-*.sh) only: what another part
- * decides. The whole script is linted without these exclusions.
+ * decides, as assets/sfw-apply/.shellcheckrc sets it (so a plain `shellcheck -s sh` on a part
+ * agrees with this test), each with its reason from that file's comments. The whole script is
+ * linted without these exclusions.
  */
-const PART_EXCLUDED: ReadonlyArray<readonly [code: string, reason: string]> = [
-  ['SC2034', 'cross-part: a variable assigned here is used in a later part (the whole-script lint checks it is used)'],
-  ['SC2154', 'cross-part: a variable used here is assigned in another part (the whole-script lint checks it is assigned)'],
-  ['SC2153', 'cross-part: a "possible misspelling" of a variable assigned in another part (A_PID next to A_ID)'],
-  ['SC2016', 'file-wide: 00-header.sh disables it for the whole script (the awk programs and the scratch-namespace sh -c are single-quoted on purpose)'],
-];
+const PART_EXCLUDED: ReadonlyArray<readonly [code: string, reason: string]> = partExclusions(path.join(APPLY_PARTS_DIR, '.shellcheckrc'));
+
+function partExclusions(rc: string): [string, string][] {
+  const text = fs.readFileSync(rc, 'utf8');
+  const disabled = (/^disable=(.*)$/m.exec(text)?.[1] ?? '').split(',').filter(Boolean);
+  const reasons = new Map([...text.matchAll(/^# (SC\d{4}): (.*)$/gm)].map((m) => [m[1], m[2]] as [string, string]));
+  // every disabled check is explained, and every explained one disabled
+  if (disabled.length === 0 || disabled.some((c) => !reasons.has(c)) || [...reasons.keys()].some((c) => !disabled.includes(c))) {
+    throw new Error(`${rc}: each check in disable= needs a '# SCnnnn: reason' line, and each such line its check in disable=`);
+  }
+  return disabled.map((c) => [c, reasons.get(c)!]);
+}
 
 /**
  * SC2310 (a function called in an `if`, `||`, `&&` or `!` runs with set -e off) is
