@@ -8,9 +8,8 @@ import { AdminAccess } from './admin-access';
 import { declarationsUnder } from './declarations';
 import { HostGroup } from './host-group';
 import { StatefulHost } from './stateful-host';
+import { onSynthesize } from '../synth/synth-session';
 
-/** cdktf calls `onSynthesize` of constructs registered under this symbol after validation. */
-const CUSTOM_SYNTHESIS = Symbol.for('cdktf/customSynthesis');
 
 /** A flow in the diagram: from a source (host, group, or peer text) to a host or group, on ports. */
 interface Flow {
@@ -192,15 +191,12 @@ export class FleetDiagram extends Construct {
 
   public constructor(scope: Construct, id: string, private readonly options: FleetDiagramOptions = {}) {
     super(scope, id);
-    Object.defineProperty(this, CUSTOM_SYNTHESIS, {
-      value: { onSynthesize: (session: { outdir: string; manifest: any }) => this.write(session) },
-      enumerable: false,
-    });
+    onSynthesize(this, (_session, stackDir) => this.write(stackDir));
   }
 
-  private write(session: { outdir: string; manifest: any }): void {
+  private write(stackDir: string): void {
     const stack = TerraformStack.of(this);
-    const dir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory, 'firewall');
+    const dir = path.join(stackDir, 'firewall');
     fs.mkdirSync(dir, { recursive: true });
     const dot = FleetDiagram.dot(stack, this.options);
     fs.writeFileSync(path.join(dir, 'fleet.mmd'), FleetDiagram.mermaid(stack, this.options));

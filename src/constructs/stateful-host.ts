@@ -36,7 +36,7 @@ import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
 import { SshConnectionOptions } from '../deploy/ssh-connection';
 import { deploymentProblem } from '../deploy/validate-deployment';
 import { stageSynthesis } from '../synth/staged-synthesis';
-import { stackIsFailing } from '../synth/synth-session';
+import { onSynthesize } from '../synth/synth-session';
 
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
@@ -53,8 +53,6 @@ interface PolicySnapshot {
   readonly outboundAllowances: Allowance[];
 }
 
-/** cdktf calls `onSynthesize` of constructs registered under this symbol after validation. */
-const CUSTOM_SYNTHESIS = Symbol.for('cdktf/customSynthesis');
 
 /**
  * Properties of a `StatefulHost`.
@@ -300,10 +298,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
         ...this.warnEmptySources(), ...this.runPolicyChecks(),
       ],
     });
-    Object.defineProperty(this, CUSTOM_SYNTHESIS, {
-      value: { onSynthesize: (session: { outdir: string; manifest: any }) => this.writeRulesets(session) },
-      enumerable: false,
-    });
+    // after validation; a stack that carries errors writes nothing
+    onSynthesize(this, (_session, stackDir) => this.writeRulesets(stackDir));
   }
 
   /** Adds a service (ports open to peers; anyone by default). */
@@ -538,12 +534,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     return message ? [message] : [];
   }
 
-  private writeRulesets(session: { outdir: string; manifest: any }): void {
-    const stack = TerraformStack.of(this);
-    // a synth that is going to fail must not leave rulesets behind
-    if (stackIsFailing(session, stack)) return;
-    const workdir = session.manifest.forStack(stack).workingDirectory;
-    const dir = path.join(session.outdir, workdir, 'firewall', this.hostName);
+  private writeRulesets(stackDir: string): void {
+    const dir = path.join(stackDir, 'firewall', this.hostName);
     fs.mkdirSync(dir, { recursive: true });
     const ruleset = this.ruleset;
     const files: Record<string, string> = {
