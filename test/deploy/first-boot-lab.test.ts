@@ -145,8 +145,14 @@ describeKernel('first-boot baseline on the kernel', () => {
     expect(lab.run(t.host, ['dash', ...argv.slice(1)], { env }).status).toBe(0);
     expect(probes(lab, t)['other web']).toBe('refused');
 
-    // the first deploy: the whole ruleset replaces the baseline in one transaction
+    // the first deploy: the whole ruleset replaces the baseline in one transaction;
+    // a deploy that is not confirmed rolls back to the baseline, not to an open machine
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(ctx.pending, name), text);
+    scriptOk(runScript(lab, t.host, ctx, ['apply', '--dir', ctx.pending]));
+    expect(probes(lab, t)['other web']).toBe('open');
+    scriptOk(runScript(lab, t.host, ctx, ['rollback']));
+    expect(probes(lab, t)).toEqual({ 'admin ssh': 'open', 'admin ssh v6': 'open', 'denied ssh': 'timeout', 'other ssh': 'refused', 'other web': 'refused' });
+    expect(lab.exec(t.host, c.save)).toContain('(first-boot baseline)');
     scriptOk(runScript(lab, t.host, ctx, ['apply', '--dir', ctx.pending]));
     scriptOk(runScript(lab, t.host, ctx, ['confirm']));
     expect(probes(lab, t)).toEqual({ 'admin ssh': 'open', 'admin ssh v6': 'open', 'denied ssh': 'timeout', 'other ssh': 'refused', 'other web': 'open' });
