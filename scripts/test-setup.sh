@@ -14,6 +14,7 @@ PACKAGES=(
   python3 python3-scapy python3-pyftpdlib          # probe agents, FTP and TFTP servers
   iputils-ping netcat-openbsd procps util-linux    # ping, nc, ps/pkill, unshare/setsid
   graphviz shellcheck                              # fleet diagrams, the apply script's lint
+  python3-yaml                                     # cloud-init's YAML loader, to read the first-boot user data as cloud-init does
   gawk busybox                                     # the apply script's awk programs on gawk and busybox awk (mawk is Debian's awk)
 )
 
@@ -24,7 +25,8 @@ elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
 else
   echo "test-setup: not root: the kernel and deploy labs need root (network namespaces) and are skipped:" >&2
   for f in test/kernel/*.test.ts test/deploy/apply-script.test.ts test/deploy/conntrack-sizing.test.ts \
-    test/deploy/terraform-lab.test.ts test/deploy/fleet-lab.test.ts test/deploy/deploy-safety.test.ts; do
+    test/deploy/terraform-lab.test.ts test/deploy/fleet-lab.test.ts test/deploy/deploy-safety.test.ts \
+    test/deploy/first-boot-lab.test.ts; do
     [ -f "$f" ] && echo "  - $f" >&2
   done
   echo "test-setup: run 'sudo npm test' (or as root) to run them; the other suites run now." >&2

@@ -38,6 +38,8 @@ export * from './constructs/fleet-diagram';
 export * from './deploy/ssh-connection';
 export * from './deploy/deployment-options';
 export { HostDeployment, type HostDeploymentProps, type IDeployableHost } from './deploy/host-deployment';
+export { type UserDataOptions } from './constructs/first-boot';
+export { UserDataFormat } from './deploy/first-boot-script';
 export * from './checks/check-level';
 export * from './checks/host-facts';
 export * from './checks/policy-checks';

@@ -8,6 +8,7 @@ import { Connections, IConnectable } from './connections';
 import { ConntrackOptions } from './conntrack-options';
 import { declarationsUnder, denialsUnder, outboundUnder } from './declarations';
 import { Deny, DenyOptions } from './deny';
+import { userDataFor, UserDataOptions } from './first-boot';
 import { hostEnumProblem, managementAddressProblem, ownAddressProblem } from './host-address';
 import { claimFinding, hostProblems } from './host-checks';
 import { HostGroup } from './host-group';
@@ -300,6 +301,29 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     });
     // after validation; a stack that carries errors writes nothing
     onSynthesize(this, (_session, stackDir) => this.writeRulesets(stackDir));
+  }
+
+  /**
+   * The host's first-boot baseline as user data for the machine that runs it (e.g. an
+   * instance's `user_data`), so the machine is never open between its first boot and its
+   * first deploy: established and related traffic, loopback, ICMPv6 neighbour discovery,
+   * the admin access with its peers, the denials and the default action, in the library's
+   * own chains or table (the first deploy replaces them). Services, outbound filtering and
+   * logging start with the first deploy. Peers known only at deploy time are left out, so
+   * machines' user data never depends on each other. Resolved at synth: declarations made
+   * after this call are in it.
+   *
+   * The host needs an `AdminAccess` (its own or a group's), or the baseline would refuse
+   * the first deploy's SSH connection too.
+   */
+  public userData(options: UserDataOptions = {}): string {
+    return userDataFor({
+      scope: this,
+      backend: this.backend,
+      nftTableName: this.nftTableName,
+      policy: () => this.policy,
+      adminAccessPaths: () => this.facts.adminAccessPaths,
+    }, options);
   }
 
   /** Adds a service (ports open to peers; anyone by default). */
