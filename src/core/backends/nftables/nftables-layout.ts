@@ -445,10 +445,8 @@ class Builder {
 const PLACEHOLDER = ' chain#';
 
 function renameTargets(rules: Rule[], rename: Map<string, string>): Rule[] {
-  const to = (t: string | undefined) => (t !== undefined ? rename.get(t) ?? t : t);
-  return rules.map((r) => (r.verdictMap
-    ? { ...r, verdictMap: { ...r.verdictMap, entries: r.verdictMap.entries.map((e) => (e.target !== undefined ? { ...e, target: to(e.target) } : e)) } }
-    : r.target !== undefined ? { ...r, target: to(r.target) } : r));
+  const to = <T extends { readonly target?: string }>(x: T): T => (x.target !== undefined ? { ...x, target: rename.get(x.target) ?? x.target } : x);
+  return rules.map((r) => (r.verdictMap ? { ...r, verdictMap: { ...r.verdictMap, entries: r.verdictMap.entries.map(to) } } : to(r)));
 }
 
 /** The level after `level` for the packets with key `value`. */
