@@ -332,6 +332,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     if (this.addresses.length === 0) return undefined;
     return Peer.anyOf(...this.addresses.map((a) => (parseIp(a)!.family === IpFamily.IPV4 ? Peer.ipv4(a) : Peer.ipv6(a))));
   }
+  /** The same as `peer`: the addresses as they are now, or undefined while there are none (`IPeer`). */
+  public toPeer(): Peer | undefined {
+    return this.peer;
+  }
+
 
   /** @internal called by `HostGroup.addHost` */
   public _joinGroup(group: HostGroup): void {
