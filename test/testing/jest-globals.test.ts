@@ -1,5 +1,7 @@
 // The matchers with `import { expect } from '@jest/globals'` (the `expect` package's types, not
 // @types/jest's global `expect`): type-checked by `tsc -p test/tsconfig.json` and run by jest.
+// @jest/globals is installed with jest (not a devDependency of its own here)
+// eslint-disable-next-line import/no-extraneous-dependencies
 import { describe, expect, test } from '@jest/globals';
 import { TerraformStack, Testing } from 'cdktf';
 import { Backend, CompiledRuleset, Packet, Peer, Port, RejectWith, StatefulHost, TcpFlag } from '../../src';
