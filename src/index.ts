@@ -8,7 +8,7 @@
 export { IpFamily } from './core/values/family';
 export { Protocol } from './core/values/protocol';
 export { Port } from './core/values/port';
-export { Peer } from './core/values/peer';
+export { type IPeer, Peer } from './core/values/peer';
 export { ConnectionState } from './core/ir/connection-state';
 export { Verdict } from './core/ir/verdict';
 export { type RateLimit, RateUnit } from './core/ir/rate-limit';

@@ -5,9 +5,11 @@ import * as path from 'path';
 import { TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
 import { AdminAccess } from './admin-access';
+import { IConnectable } from './connections';
 import { declarationsUnder } from './declarations';
 import { HostGroup } from './host-group';
 import { StatefulHost } from './stateful-host';
+import { Peer } from '../core/values/peer';
 import { onSynthesize } from '../synth/synth-session';
 
 
@@ -95,7 +97,16 @@ function graph(scope: IConstruct, options: FleetDiagramOptions): Graph {
       }
     }
     for (const rule of target.connections.ingressRules) {
-      flows.push({ from: idOf(rule.from), to: idOf(target), label: rule.ports.join(', '), admin: false });
+      let from: string;
+      if (rule.from instanceof Peer) {
+        // a Peer is drawn as the declarations' peers are: an external node
+        const label = rule.from.toString();
+        from = nodeId('p', label);
+        externals.set(from, label);
+      } else {
+        from = idOf(rule.from as IConnectable);
+      }
+      flows.push({ from, to: idOf(target), label: rule.ports.join(', '), admin: false });
     }
   }
   // a flow every member of a group has (e.g. from an aspect) is drawn once, to the group

@@ -35,7 +35,7 @@ export function hostProblems(host: StatefulHost, groups: readonly HostGroup[]): 
   const scopes: ScopeOpenings[] = [host, ...groups].map((scope) => ({
     scope,
     inbound: [...declarationsUnder(scope).flatMap((c) => c.allowances), ...scope.connections._resolve().allowances],
-    outbound: outboundUnder(scope).flatMap((o) => o.allowances),
+    outbound: [...outboundUnder(scope).flatMap((o) => o.allowances), ...scope.connections._peerEgress()],
   }));
   const reports = (s: ScopeOpenings) => s.scope === host || (s.scope as HostGroup).hosts[0] === host;
   const members = (s: ScopeOpenings): StatefulHost[] => (s.scope === host ? [host] : (s.scope as HostGroup).hosts);
@@ -46,6 +46,11 @@ export function hostProblems(host: StatefulHost, groups: readonly HostGroup[]): 
         const lacking = members(s).filter((h) => !h.outboundFiltering);
         if (lacking.length === 0) continue;
         errors.push(`${o.node.path} allows outbound traffic, but ${list(lacking)} ${lacking.length === 1 ? 'does' : 'do'} not filter it: set outboundFiltering: true, or remove the OutboundAccess`);
+      }
+      for (const a of s.scope.connections._peerEgress()) {
+        const lacking = members(s).filter((h) => !h.outboundFiltering);
+        if (lacking.length === 0) continue;
+        errors.push(`${a.origin}: connections.allowTo a Peer allows outbound traffic, but ${list(lacking)} ${lacking.length === 1 ? 'does' : 'do'} not filter it: set outboundFiltering: true, or remove the connection`);
       }
     }
   }

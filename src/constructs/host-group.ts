@@ -74,6 +74,11 @@ export class HostGroup extends Construct implements IConnectable {
     const peers = this.members.map((h) => h.peer).filter((p): p is Peer => p !== undefined);
     return peers.length > 0 ? Peer.anyOf(...peers) : undefined;
   }
+  /** The same as `peer`: the addresses as they are now, or undefined while there are none (`IPeer`). */
+  public toPeer(): Peer | undefined {
+    return this.peer;
+  }
+
 
   /** Adds a service every member offers. */
   public addService(id: string, options: ServiceOptions): Service {

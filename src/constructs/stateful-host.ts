@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, TerraformStack } from 'cdktf';
+import { Annotations, Lazy, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { addressConflicts, registerHost } from './address-conflicts';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
@@ -32,6 +32,7 @@ import { DefaultAction } from '../core/policy/default-action';
 import { Allowance, Denial, DropLogging, HostPolicy } from '../core/policy/host-policy';
 import { ALL_FAMILIES, IpFamily } from '../core/values/family';
 import { Peer } from '../core/values/peer';
+import { sha256 } from '../deploy/apply-script';
 import { DeploymentOptions } from '../deploy/deployment-options';
 import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
 import { SshConnectionOptions } from '../deploy/ssh-connection';
@@ -167,6 +168,17 @@ export interface StatefulHostProps {
    * @default - a null_resource that connects as root with the SSH agent, a 60 s rollback, shared ownership
    */
   readonly deployment?: DeploymentOptions;
+
+  /**
+   * Add `TerraformOutput`s for the host to its stack: `<hostName>_ruleset_sha256` (the
+   * sha256 of the rendered ruleset files; it changes exactly when what the host loads
+   * changes) and `<hostName>_explain` (the `explain.md` text: every opening, where it
+   * comes from, what it allows). `.` in the host name becomes `_`. Read them with e.g.
+   * `terraform output -raw web_explain` in the stack's output directory.
+   *
+   * @default false
+   */
+  readonly terraformOutputs?: boolean;
 }
 
 /**
@@ -301,6 +313,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     });
     // after validation; a stack that carries errors writes nothing
     onSynthesize(this, (_session, stackDir) => this.writeRulesets(stackDir));
+    if (props.terraformOutputs) this.addOutputs(stack);
   }
 
   /**
@@ -356,6 +369,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     if (this.addresses.length === 0) return undefined;
     return Peer.anyOf(...this.addresses.map((a) => (parseIp(a)!.family === IpFamily.IPV4 ? Peer.ipv4(a) : Peer.ipv6(a))));
   }
+  /** The same as `peer`: the addresses as they are now, or undefined while there are none (`IPeer`). */
+  public toPeer(): Peer | undefined {
+    return this.peer;
+  }
+
 
   /** @internal called by `HostGroup.addHost` */
   public _joinGroup(group: HostGroup): void {
@@ -558,13 +576,45 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     return message ? [message] : [];
   }
 
+  /** The host's outputs, in its stack (output names are per stack): a clash of names is an error naming the host. */
+  private addOutputs(stack: TerraformStack): void {
+    const name = this.hostName.replace(/\./g, '_');
+    // produced at synth, from the frozen policy (the preparing pass only collects tokens)
+    const lazy = (produce: () => string) => Lazy.stringValue({ produce: (context) => (context.preparing ? '' : produce()) });
+    const outputs: [string, string, () => string][] = [
+      ['ruleset_sha256', `sha256 of the rendered ruleset files of ${this.node.path} (${this.backend})`, () => this.rulesetSha256],
+      ['explain', `what the firewall of ${this.node.path} allows (firewall/${this.hostName}/explain.md)`, () => this.explainMarkdown()],
+    ];
+    for (const [what, description, produce] of outputs) {
+      const id = `${name}_${what}`;
+      const taken = stack.node.tryFindChild(id);
+      if (taken) {
+        throw constructError(this, `terraformOutputs: the stack already has an output or construct '${id}' (${taken.node.path}): give this host another hostName`);
+      }
+      new TerraformOutput(stack, id, { value: lazy(produce), description, staticId: true });
+    }
+  }
+
+  /**
+   * The sha256 of the rendered ruleset files (`name`, newline, content; empty files left
+   * out), as the `<hostName>_ruleset_sha256` output gives it.
+   */
+  public get rulesetSha256(): string {
+    const files = this.rendered();
+    return sha256(Object.keys(files).sort().filter((n) => files[n] !== '').map((n) => `${n}\n${files[n]}`).join('\n'));
+  }
+
+  private explainMarkdown(): string {
+    return explainWithSizing(Explain.markdown(this.ruleset), this.conntrackSizing, this.kernelConntrackSizing !== undefined);
+  }
+
   private writeRulesets(stackDir: string): void {
     const dir = path.join(stackDir, 'firewall', this.hostName);
     fs.mkdirSync(dir, { recursive: true });
     const ruleset = this.ruleset;
     const files: Record<string, string> = {
       ...this.rendered(),
-      'explain.md': explainWithSizing(Explain.markdown(ruleset), this.conntrackSizing, this.kernelConntrackSizing !== undefined),
+      'explain.md': this.explainMarkdown(),
       [MODEL_FILE]: `${JSON.stringify(this.modelFile(ruleset), undefined, 2)}\n`,
     };
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);

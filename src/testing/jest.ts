@@ -4,6 +4,9 @@
 //   import 'cdktf-stateful-firewall/lib/testing/jest';
 //   expect(host).toAllow(Packet.tcp({ from: '10.9.8.8', port: 22 }));
 //
+// The types work with the global `expect` (@types/jest) and with
+// `import { expect } from '@jest/globals'`.
+//
 // `host` may be a StatefulHost (its backend is used) or a CompiledRuleset (iptables).
 import { Backend } from '../core/backends/backend';
 import { CompiledRuleset } from '../core/compiled-ruleset';
@@ -15,18 +18,29 @@ import { SimulationResult } from '../core/simulate/simulator';
 /** Anything the matchers accept: a compiled ruleset, or a host exposing one. */
 type FirewallSubject = CompiledRuleset | { readonly ruleset: CompiledRuleset; readonly backend?: Backend; readonly node?: { readonly path: string } };
 
+/** The matchers' signatures, for both the global `expect` and `@jest/globals`' `expect`. */
+interface FirewallMatchers<R> {
+  /** The firewall accepts the packet. */
+  toAllow(packet: Packet): R;
+  /** The firewall rejects the packet (optionally: with this answer). */
+  toReject(packet: Packet, rejectWith?: RejectWith): R;
+  /** The firewall drops the packet silently. */
+  toDrop(packet: Packet): R;
+}
+
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace jest {
-    interface Matchers<R> {
-      /** The firewall accepts the packet. */
-      toAllow(packet: Packet): R;
-      /** The firewall rejects the packet (optionally: with this answer). */
-      toReject(packet: Packet, rejectWith?: RejectWith): R;
-      /** The firewall drops the packet silently. */
-      toDrop(packet: Packet): R;
-    }
+    // the global `expect` (@types/jest)
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface Matchers<R> extends FirewallMatchers<R> {}
   }
+}
+
+// `import { expect } from '@jest/globals'` (the `expect` package's own types)
+declare module 'expect' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unused-vars
+  interface Matchers<R extends void | Promise<void>, T = unknown> extends FirewallMatchers<R> {}
 }
 
 function resolve(received: FirewallSubject): { ruleset: CompiledRuleset; backend: Backend; name: string } {
@@ -48,6 +62,11 @@ function outcome(r: SimulationResult): string {
 
 function check(received: FirewallSubject, packet: Packet, want: Verdict, wantReject: RejectWith | undefined, negated: boolean) {
   const { ruleset, backend, name } = resolve(received);
+  // without types (plain JavaScript, a cast) a string would simulate as an empty packet
+  if (!(packet instanceof Packet)) throw new Error(`the firewall matchers need a Packet, e.g. Packet.tcp({ from: '10.9.8.8', port: 22 }), got ${typeof packet} ${String(packet)}`);
+  if (wantReject !== undefined && !Object.values(RejectWith).includes(wantReject)) {
+    throw new Error(`toReject's answer must be a RejectWith, e.g. RejectWith.TCP_RESET, got ${String(wantReject)}`);
+  }
   const result = ruleset.simulate(packet, backend);
   const pass = result.verdict === want && (wantReject === undefined || result.rejectWith === wantReject);
   const wanted = `${want === Verdict.ACCEPT ? 'allow' : want === Verdict.DROP ? 'drop' : 'reject'}${wantReject ? ` (${wantReject})` : ''}`;

@@ -66,7 +66,11 @@ const THROWN: [string, Build, string][] = [
   ['12 allowFrom with port 0', (s) => { const a = new HostGroup(s, 'app'); host(s).connections.allowFrom(a, Port.tcp(0)); },
     'stack/web: connections.allowFrom(stack/app, tcp/0): tcp port 0 is out of range: use a port between 1 and 65535'],
   ['12 allowFrom from undefined', (s) => host(s).connections.allowFrom(any(undefined), Port.HTTPS),
-    'stack/web: connections.allowFrom needs a StatefulHost or HostGroup to allow, got undefined'],
+    "stack/web: connections.allowFrom needs a StatefulHost, a HostGroup or a Peer (e.g. Peer.ipv4('198.51.100.0/24')), got undefined"],
+  ['12 allowFrom from a bad Peer', (s) => host(s).connections.allowFrom(Peer.ipv4('198.51.100.1/24'), Port.HTTPS),
+    "stack/web: connections.allowFrom(198.51.100.1/24, ...): '198.51.100.1/24' has host bits set: did you mean 198.51.100.0/24?"],
+  ['12 allowTo a string', (s) => host(s).connections.allowTo(any('198.51.100.0/24'), Port.HTTPS),
+    "stack/web: connections.allowTo needs a StatefulHost, a HostGroup or a Peer (e.g. Peer.ipv4('198.51.100.0/24')), got 198.51.100.0/24"],
   // 13: the management address
   ...([
     ['10.0.0.1/24', "address '10.0.0.1/24' is a CIDR block: give the host's own address, e.g. '10.0.0.1', not its network"],

@@ -15,6 +15,7 @@ import { ChildProcess, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CompiledRuleset, Peer, Port } from '../../src/core';
 import { isLibraryLine, library, target } from '../support/iptables-objects';
 import { Lab, netnsSupported, RunResult, withLab } from '../support/netns';
 import { SCRIPT, Variant, VARIANTS } from '../support/script-lab';
@@ -707,6 +708,36 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
     expect(await session.send('after-confirm')).toBe('echo:after-confirm');
     session.close();
   }));
+  test('5b. nftables: a redeploy after the chains were renamed leaves none of the old chains behind', () => withLab((lab) => {
+    const c = (ctx = makeCtx());
+    const host = lab.addNamespace('host');
+    const ruleset = CompiledRuleset.compile({
+      name: 'h',
+      allowances: [
+        { origin: 'h/Web', ports: [Port.HTTP], peers: [Peer.any()] },
+        { origin: 'h/Ssh4', ports: [Port.SSH], peers: [Peer.ipv4('192.0.2.0/24')] },
+        { origin: 'h/Ssh6', ports: [Port.SSH], peers: [Peer.ipv6('2001:db8::/48')] },
+      ],
+    });
+    const now = ruleset.toNftables();
+    expect(now).toContain('chain sfw_untracked_tcp {');
+    // what releases before the chain names said what they hold wrote for the same policy
+    const before = now.split('sfw_untracked_tcp').join('sfw_untracked_v4_tcp');
+    const chains = () => lab.exec(host, ['nft', 'list', 'table', 'inet', 'stateful_firewall']).split('\n')
+      .map((l) => /^\s*chain (\S+) \{/.exec(l)?.[1]).filter((n): n is string => n !== undefined).sort();
+    const written = (text: string) => [...text.matchAll(/^\s*chain (\S+) \{/gm)].map((m) => m[1]).sort();
+
+    writePending(c, { 'ruleset.nft': before });
+    ok(apply(lab, host, c));
+    ok(sfw(lab, host, c, ['confirm']));
+    expect(chains()).toContain('sfw_untracked_v4_tcp');
+    writePending(c, { 'ruleset.nft': now });
+    ok(apply(lab, host, c));
+    ok(sfw(lab, host, c, ['confirm']));
+    expect(chains()).toEqual(written(now));
+    expect(chains()).not.toContain('sfw_untracked_v4_tcp');
+  }));
+
   test('6c. without conntrack seeding (SFW_CT_SEED=0): an active session survives, an idle one is reset when its client speaks first', async () => withLab(async (lab) => {
     const c = (ctx = makeCtx());
     const host = lab.addNamespace('host');

@@ -92,12 +92,23 @@ function parseRange(family: IpFamily, first: string, last: string): AddressRange
 const FORMATTED = new WeakMap<object, string[]>();
 
 /**
+ * Something with addresses that traffic can be allowed from or to: a `Peer`, or a
+ * connectable (`StatefulHost`, `HostGroup`) whose addresses are read at synth. What
+ * `connections.allowFrom` and `connections.allowTo` take, as aws-cdk's `IPeer` is what
+ * its `Connections` take.
+ */
+export interface IPeer {
+  /** The addresses (both families) as they are now, or undefined while there are none (a group without hosts). */
+  toPeer(): Peer | undefined;
+}
+
+/**
  * A set of remote addresses that traffic may come from (or go to).
  *
  * Create one with the static factories, e.g. `Peer.ipv4('10.9.8.7')`,
  * `Peer.ipv4('10.0.0.0/8')`, `Peer.ipv4Range('10.9.8.7', '10.9.8.10')` or `Peer.any()`.
  */
-export class Peer {
+export class Peer implements IPeer {
   /** An IPv4 address or CIDR block, e.g. `10.9.8.7` or `10.0.0.0/8`. */
   public static ipv4(cidr: string): Peer {
     return Peer.parsed(() => [parseCidr(IpFamily.IPV4, cidr)], cidr, notAString('Peer.ipv4', cidr));
@@ -173,6 +184,11 @@ export class Peer {
     this._ranges = ranges;
     this.label = label;
     this.problem = problem;
+  }
+
+  /** The peer itself: a `Peer` is an `IPeer` (e.g. for `connections.allowFrom(Peer.ipv4(...), port)`). */
+  public toPeer(): Peer | undefined {
+    return this;
   }
 
   /** The address families this peer has addresses in. */

@@ -27,6 +27,42 @@ export const PROTOCOL_VALUE: Record<Protocol, number> = { [Protocol.ICMP]: 1, [P
 
 const FAMILY_SHORT: Record<IpFamily, string> = { [IpFamily.IPV4]: 'v4', [IpFamily.IPV6]: 'v6' };
 
+/** What a part of a chain name says: the base chain, the conntrack state, the family, the protocol, the port or ICMP type. */
+type NameKind = 'base' | 'state' | 'family' | 'protocol' | 'key';
+const NAME_KINDS: NameKind[] = ['base', 'state', 'family', 'protocol', 'key'];
+/** A chain name as the parts the dispatch levels above it add (`sfw`, `new`, `v6`, `tcp`, `p22`). */
+type ChainName = readonly { readonly kind: NameKind; readonly value: string }[];
+/** A part with more values than this says `..._plusN` for the rest (a chain many ports share keeps a short name). */
+const MAX_JOINED_VALUES = 3;
+
+/**
+ * The name of a chain reached under several names (identical rule lists share one chain):
+ * each part says every case the chain holds. A chain both families reach drops the family
+ * (`sfw_new_tcp`, not `sfw_new_v4_tcp`); other parts list their values in the order they
+ * were reached (`sfw_new_tcp_p80_p443` for a chain ports 80 and 443 share,
+ * `sfw_new_untracked_v6_icmpv6` for one new and untracked connections share).
+ */
+function chainName(requests: readonly ChainName[]): string {
+  const words: string[] = [];
+  for (const kind of NAME_KINDS) {
+    const values = [...new Set(requests.flatMap((r) => r.filter((p) => p.kind === kind).map((p) => p.value)))];
+    if (kind === 'family' && (values.length > 1 || requests.some((r) => !r.some((p) => p.kind === 'family')))) continue;
+    if (kind === 'base' && values.length > 1) {
+      // the input chain's own chains have no base part (`sfw_new`): name it when others share the chain
+      const bases = values.map((v) => (v === NFT_CHAIN_PREFIX ? `${NFT_CHAIN_PREFIX}_input` : v));
+      words.push(bases[0], ...bases.slice(1).map((b) => b.slice(NFT_CHAIN_PREFIX.length + 1)));
+      continue;
+    }
+    const shown = values.length > MAX_JOINED_VALUES ? [...values.slice(0, MAX_JOINED_VALUES - 1), `plus${values.length - MAX_JOINED_VALUES + 1}`] : values;
+    words.push(...shown);
+  }
+  return words.join('_');
+}
+
+function extend(name: ChainName, ...parts: { kind: NameKind; value: string }[]): ChainName {
+  return [...name, ...parts];
+}
+
 /**
  * A chain below the state level is split by a verdict map only when it holds more rules
  * than this: with the state map, the loopback rule and the family-protocol map in front,
@@ -170,8 +206,8 @@ interface Dispatch {
   values(rule: Rule): KeyValue[] | undefined;
   /** Whether a rule admits a key value (for rules that constrain only some key fields). */
   admits(rule: Rule, value: KeyValue): boolean;
-  /** The chain name suffix of a value. */
-  suffix(value: KeyValue): string;
+  /** The chain name parts of a value. */
+  suffix(value: KeyValue): { kind: NameKind; value: string }[];
   /** Sort key (nft lists map elements by value). */
   order(value: KeyValue): number[];
 }
@@ -181,7 +217,7 @@ const STATE_DISPATCH: Dispatch = {
   values: (rule) => rule.match.states?.map((s) => ({ states: [s] })),
   admits: (rule, v) => rule.match.states === undefined || rule.match.states.includes(v.states![0]),
   domain: STATE_KEY_ORDER.map((s) => ({ states: [s] })),
-  suffix: (v) => v.states![0],
+  suffix: (v) => [{ kind: 'state', value: v.states![0] }],
   order: (v) => [STATE_KEY_ORDER.indexOf(v.states![0])],
 };
 
@@ -198,7 +234,7 @@ const FAMILY_PROTOCOL_DISPATCH: Dispatch = {
     const family = familyOf(rule.match);
     return (family === undefined || family === v.family) && (rule.match.protocol === undefined || rule.match.protocol === v.protocol);
   },
-  suffix: (v) => `${FAMILY_SHORT[v.family!]}_${v.protocol}`,
+  suffix: (v) => [{ kind: 'family', value: FAMILY_SHORT[v.family!] }, { kind: 'protocol', value: v.protocol! }],
   // nft sorts concatenated keys as one little-endian number of their bytes: protocol first
   order: (v) => [PROTOCOL_VALUE[v.protocol!], FAMILY_VALUE[v.family!]],
 };
@@ -207,7 +243,7 @@ const ICMP_TYPE_DISPATCH: Dispatch = {
   keys: [MapKey.ICMP_TYPE],
   values: (rule) => rule.match.icmpTypes?.map((t) => ({ icmpTypes: [t] })),
   admits: (rule, v) => rule.match.icmpTypes === undefined || rule.match.icmpTypes.includes(v.icmpTypes![0]),
-  suffix: (v) => `t${v.icmpTypes![0]}`,
+  suffix: (v) => [{ kind: 'key', value: `t${v.icmpTypes![0]}` }],
   order: (v) => [v.icmpTypes![0]],
 };
 
@@ -237,7 +273,7 @@ function portDispatch(rules: readonly Rule[], sets: Map<string, SetDefinition>):
       const ports = portsOf(rule.match, sets);
       return ports === undefined || covers(ports, v.destinationPorts![0].from, v.destinationPorts![0].to);
     },
-    suffix: (v) => `p${v.destinationPorts![0].from}`,
+    suffix: (v) => [{ kind: 'key', value: `p${v.destinationPorts![0].from}` }],
     order: (v) => [v.destinationPorts![0].from],
   };
 }
@@ -254,12 +290,13 @@ function valueKey(v: KeyValue): string {
 class Builder {
   public readonly chains: Chain[] = [];
   private readonly byContent = new Map<string, string>();
-  private readonly used = new Set<string>();
+  /** The names each chain was asked for (once per case that reaches it). */
+  private readonly requests = new Map<string, ChainName[]>();
 
   public constructor(private readonly sets: Map<string, SetDefinition>) {}
 
   /** Lays out the rules a packet meets at a dispatch level, as a chain named `name`; returns its rules. */
-  public layout(rules: Rule[], level: Level | undefined, name: string, known: Known): Rule[] {
+  public layout(rules: Rule[], level: Level | undefined, name: ChainName, known: Known): Rule[] {
     rules = truncate(rules, known);
     if (level === undefined) return rules;
     const dispatch = this.dispatchFor(level, rules);
@@ -289,7 +326,7 @@ class Builder {
         ...(value.family ? { family: value.family } : {}),
         ...(value.protocol ? { protocol: value.protocol } : {}),
       };
-      const content = this.layout(admitted, nextLevel(level, value), `${name}_${dispatch.suffix(value)}`, below);
+      const content = this.layout(admitted, nextLevel(level, value), extend(name, ...dispatch.suffix(value)), below);
       if (content.length === 0) continue; // nothing applies: the walk ends at the policy, as in the linear chain
       const key = contentKey(content);
       if (previous && previous.key === key && adjacent(previous.value, value)) {
@@ -303,7 +340,7 @@ class Builder {
       const inline = content.length === 1 && alwaysMatches(only.match, below) && (only.verdict === Verdict.ACCEPT || only.verdict === Verdict.DROP);
       entries.push(inline
         ? { match: value, verdict: only.verdict, origins: only.origins, comment: only.comment }
-        : { match: value, verdict: Verdict.GOTO, target: this.chainFor(content, `${name}_${dispatch.suffix(value)}`) });
+        : { match: value, verdict: Verdict.GOTO, target: this.chainFor(content, extend(name, ...dispatch.suffix(value))) });
       previous = { key, value };
     }
     if (entries.length === 0) return rules;
@@ -318,7 +355,7 @@ class Builder {
    * leaves after one rule, the others meet only the rules for their protocol and port.
    * Returns undefined when a rule has no protocol or ports to key on.
    */
-  public gate(rules: Rule[], name: string): Rule[] | undefined {
+  public gate(rules: Rule[], name: ChainName): Rule[] | undefined {
     if (rules.length < 2) return undefined;
     const field = rules.every((r) => portsOf(r.match, this.sets) !== undefined) ? 'destination'
       : rules.every((r) => sourcePortsOf(r.match, this.sets) !== undefined) ? 'source' : undefined;
@@ -352,7 +389,7 @@ class Builder {
     const mapEntries: VerdictMapEntry[] = entries.map((e) => ({
       match: field === 'destination' ? { protocol: e.protocol, destinationPorts: [e.range] } : { protocol: e.protocol, sourcePorts: [e.range] },
       verdict: Verdict.GOTO,
-      target: this.chainFor(e.content, `${name}_${e.protocol}${e.range.from}`),
+      target: this.chainFor(e.content, extend(name, { kind: 'key', value: `${e.protocol}${e.range.from}` })),
     }));
     return [{ match: {}, verdict: Verdict.MAP, verdictMap: { keys: [MapKey.PROTOCOL, portKey], entries: mapEntries }, origins: [] }];
   }
@@ -370,17 +407,46 @@ class Builder {
     }
   }
 
-  private chainFor(rules: Rule[], name: string): string {
+  /**
+   * The chains with their final names: each named after every case that reaches it
+   * (`chainName`), unique (`_2`, ... on a clash), with the rules' targets renamed too.
+   */
+  public named(): Chain[] {
+    const rename = new Map<string, string>();
+    const used = new Set<string>();
+    for (const chain of this.chains) {
+      const base = chainName(this.requests.get(chain.name)!);
+      let unique = base;
+      for (let i = 2; used.has(unique); i++) unique = `${base}_${i}`;
+      used.add(unique);
+      rename.set(chain.name, unique);
+    }
+    return this.chains.map((c) => ({ ...c, name: rename.get(c.name)!, rules: renameTargets(c.rules, rename) }));
+  }
+
+  /** A placeholder name (renamed by `named`) for the chain holding `rules`, shared by identical rule lists. */
+  private chainFor(rules: Rule[], name: ChainName): string {
     const key = contentKey(rules);
     const existing = this.byContent.get(key);
-    if (existing) return existing;
-    let unique = name;
-    for (let i = 2; this.used.has(unique); i++) unique = `${name}_${i}`;
-    this.used.add(unique);
-    this.byContent.set(key, unique);
-    this.chains.push({ name: unique, rules });
-    return unique;
+    if (existing) {
+      this.requests.get(existing)!.push(name);
+      return existing;
+    }
+    // placeholders keep the content keys of the chains that lead here as unique as the final names
+    const placeholder = `${PLACEHOLDER}${this.chains.length}`;
+    this.byContent.set(key, placeholder);
+    this.requests.set(placeholder, [name]);
+    this.chains.push({ name: placeholder, rules });
+    return placeholder;
   }
+}
+
+/** Chain names while the layout runs (no chain name of the library starts with a space). */
+const PLACEHOLDER = ' chain#';
+
+function renameTargets(rules: Rule[], rename: Map<string, string>): Rule[] {
+  const to = <T extends { readonly target?: string }>(x: T): T => (x.target !== undefined ? { ...x, target: rename.get(x.target) ?? x.target } : x);
+  return rules.map((r) => (r.verdictMap ? { ...r, verdictMap: { ...r.verdictMap, entries: r.verdictMap.entries.map(to) } } : to(r)));
 }
 
 /** The level after `level` for the packets with key `value`. */
@@ -423,7 +489,7 @@ export function nftablesLayout(model: RulesetModel): RulesetModel {
   const tables = model.tables.map((table) => {
     const bases = table.chains.map((chain) => {
       // the input chain keeps the short names (`sfw_new`, ...); other base chains name theirs after themselves
-      const name = chain.hook === ChainHook.INPUT && table.name !== 'raw' ? NFT_CHAIN_PREFIX : `${NFT_CHAIN_PREFIX}_${chain.name}`;
+      const name: ChainName = [{ kind: 'base', value: chain.hook === ChainHook.INPUT && table.name !== 'raw' ? NFT_CHAIN_PREFIX : `${NFT_CHAIN_PREFIX}_${chain.name}` }];
       // chains before conntrack (and the helper chain) do not look at the state: they start at family and protocol
       const level: Level = chain.rules.some((r) => r.match.states !== undefined) ? 'state' : 'family-protocol';
       const gated = level === 'family-protocol' ? builder.gate(chain.rules, name) : undefined;
@@ -431,8 +497,10 @@ export function nftablesLayout(model: RulesetModel): RulesetModel {
     });
     return { name: table.name, chains: bases };
   });
+  const chains = builder.named();
+  const rename = new Map(builder.chains.map((c, i) => [c.name, chains[i].name]));
+  for (const t of tables) t.chains = t.chains.map((c) => ({ ...c, rules: renameTargets(c.rules, rename) }));
   // each table lists its base chains, then the chains they lead to (a chain two tables share is listed once)
-  const chains = [...builder.chains];
   const laid: RulesetModel = {
     tables: tables.map((t) => ({ name: t.name, chains: topDown([...t.chains, ...chains], t.chains.length, seen) })),
   };

@@ -64,11 +64,67 @@ describe('nftablesLayout', () => {
     // 80 and 443 share one chain; each chain keeps its rule's port match, so it still reads as what it allows
     const e = tcp.rules[0].verdictMap!.entries;
     expect(e[1].target).toBe(e[2].target);
-    expect(ruleset.toNftables()).toContain('\t\ttcp dport vmap { 22 : goto sfw_new_v4_tcp_p22, 80 : goto sfw_new_v4_tcp_p80, 443 : goto sfw_new_v4_tcp_p80, ');
+    // named after every case it holds: ports 80 and 443 of both families (IPv6 TCP has only the web rule)
+    expect(ruleset.toNftables()).toContain('\t\ttcp dport vmap { 22 : goto sfw_new_v4_tcp_p22, 80 : goto sfw_new_tcp_p80_p443, 443 : goto sfw_new_tcp_p80_p443, ');
+    expect(ruleset.toNftables()).toContain('ipv4 . tcp : goto sfw_new_v4_tcp, ipv6 . tcp : goto sfw_new_tcp_p80_p443,');
     expect(ruleset.toNftables()).toContain('\t\tip saddr 192.0.2.0/24 tcp dport 22 tcp flags syn / fin,syn,rst,ack accept comment "h/Ssh"\n');
     const names = chainNames(model);
     expect(names.indexOf('sfw_new')).toBeLessThan(names.indexOf('sfw_new_v4_tcp'));
     expect(names.indexOf('sfw_new_v4_tcp')).toBeLessThan(names.indexOf('sfw_new_v4_tcp_p22'));
+  });
+
+  test('chain names say what they hold: a chain both families share has no family, an IPv6-only chain says v6', () => {
+    const ruleset = CompiledRuleset.compile({
+      name: 'h',
+      allowances: [
+        { origin: 'h/Web', ports: [Port.HTTP], peers: [Peer.any()] },
+        { origin: 'h/Ssh4', ports: [Port.SSH], peers: [Peer.ipv4('192.0.2.0/24')] },
+        { origin: 'h/Ssh6', ports: [Port.SSH], peers: [Peer.ipv6('2001:db8::/48')] },
+      ],
+    });
+    const nft = ruleset.toNftables();
+    // new TCP connections meet different rules per family (the SSH peers): one chain each, named after its family
+    expect(nft).toContain('ipv4 . tcp : goto sfw_new_v4_tcp, ipv6 . tcp : goto sfw_new_v6_tcp,');
+    expect(nft).toContain('ipv6 . ipv6-icmp : goto sfw_new_v6_icmpv6');
+    // untracked TCP meets the same rules in both families: one chain, no family (it was `sfw_untracked_v4_tcp`)
+    expect(nft).toContain('ipv4 . tcp : goto sfw_untracked_tcp, ipv6 . tcp : goto sfw_untracked_tcp,');
+    // no chain is named after a family it does not serve: a v4 chain is reached only from ipv4 keys, v6 only from ipv6
+    const model = ruleset.nftablesModel();
+    const reachedFrom = new Map<string, Set<IpFamily>>();
+    const walk = (name: string, family: IpFamily | undefined) => {
+      const chain = model.tables.flatMap((t) => t.chains).find((c) => c.name === name)!;
+      for (const rule of chain.rules) {
+        for (const e of rule.verdictMap?.entries ?? []) {
+          if (e.target === undefined) continue;
+          const f = e.match.family ?? family;
+          if (f !== undefined) {
+            if (!reachedFrom.has(e.target)) reachedFrom.set(e.target, new Set());
+            reachedFrom.get(e.target)!.add(f);
+          }
+          walk(e.target, f);
+        }
+      }
+    };
+    walk('sfw_new', undefined);
+    walk('sfw_untracked', undefined);
+    expect(reachedFrom.size).toBeGreaterThan(4);
+    for (const [name, families] of reachedFrom) {
+      if (/_v4(_|$)/.test(name)) expect([name, [...families]]).toEqual([name, [IpFamily.IPV4]]);
+      else if (/_v6(_|$)/.test(name)) expect([name, [...families]]).toEqual([name, [IpFamily.IPV6]]);
+      else expect([name, families.size]).toEqual([name, 2]);
+    }
+  });
+
+  test('names stay unique and every goto names a chain that exists, across 150 random policies', () => {
+    for (let seed = 1; seed <= 150; seed++) {
+      const model = CompiledRuleset.compile(randomPolicy(seed)).nftablesModel();
+      const names = model.tables.flatMap((t) => t.chains.map((c) => c.name));
+      expect(new Set(names).size).toBe(names.length);
+      for (const c of model.tables.flatMap((t) => t.chains)) {
+        expect(c.name).toMatch(/^[a-z][a-z0-9_]*$/);
+        for (const r of c.rules) for (const t of [r.target, ...(r.verdictMap?.entries.map((e) => e.target) ?? [])]) if (t) expect(names).toContain(t);
+      }
+    }
   });
 
   test('models it does not understand are left as they are', () => {
