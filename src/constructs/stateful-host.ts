@@ -460,7 +460,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
    * it to the provisioning resource's triggers, so `terraform plan` names the openings a
    * change alters.
    */
-  public get planSummary(): { [key: string]: string } {
+  public get planSummary(): { [key: string]: string } | undefined {
     const ruleset = this.ruleset;
     return this.cached('plan-summary', () => planSummary(ruleset.model, { hostPath: this.node.path }));
   }

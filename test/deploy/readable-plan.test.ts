@@ -68,7 +68,7 @@ describeLab('terraform plan names the changed opening (namespace lab)', () => {
     // the unchanged rows are hidden, not shown as changed
     expect(text).toMatch(/# \(\d+ unchanged (attributes|elements) hidden\)/);
     expect(text).not.toContain('"in: Webmasters" =');
-    expect(changed.planSummary['in: Website']).toBe('tcp 80,8443 from any');
+    expect(changed.planSummary?.['in: Website']).toBe('tcp 80,8443 from any');
     console.log(`terraform plan after changing one port:\n${text.split('\n').filter((l) => /triggers_replace|~ |unchanged|forces/.test(l)).join('\n')}`);
 
     // applied, the plan is empty again and the new port answers
