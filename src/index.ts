@@ -24,7 +24,7 @@ export { TcpFlag } from './core/simulate/tcp-flag';
 export { Direction } from './core/simulate/direction';
 export { type IcmpPacketProps, Packet, type PacketBaseProps, type TcpPacketProps, type UdpPacketProps } from './core/simulate/packet';
 export { type SimulationResult, Simulator } from './core/simulate/simulator';
-export { Explain, type ExplainRow } from './core/explain/explain';
+export { Explain, type ExplainOptions, type ExplainRow } from './core/explain/explain';
 export * from './constructs/service';
 export * from './constructs/admin-access';
 export * from './constructs/deny';

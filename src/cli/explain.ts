@@ -4,9 +4,11 @@
 //   npx sfw-explain [cdktf.out] [--markdown] [--host NAME]
 import * as fs from 'fs';
 import * as path from 'path';
+import { Backend } from '../core/backends/backend';
 import { CompiledRuleset } from '../core/compiled-ruleset';
 import { Explain } from '../core/explain/explain';
 import { HostModelFile, MODEL_FILE } from '../core/host-model-file';
+import { ConntrackSizing } from '../core/policy/conntrack-sizing';
 
 /** Every host model under a synthesized output directory, sorted by stack and host. */
 export function findHostModels(outdir: string): { stack: string; file: HostModelFile }[] {
@@ -32,7 +34,13 @@ export function explainOutput(outdir: string, options: { markdown?: boolean; hos
     .map(({ stack, file }) => {
       const ruleset = CompiledRuleset.fromModel(file.hostName, file.model);
       const title = `stack ${stack}, ${file.path}, backend ${file.backend}`;
-      return options.markdown ? `<!-- ${title} -->\n${Explain.markdown(ruleset)}` : `# ${title}\n${Explain.text(ruleset)}`;
+      const backend = (Object.values(Backend) as string[]).includes(file.backend) ? file.backend as Backend : undefined;
+      const explain = {
+        backend,
+        conntrackSizing: file.conntrack ? ConntrackSizing.forConnections(file.conntrack.expectedConnections) : undefined,
+        tunesKernel: file.conntrack?.tuneKernel,
+      };
+      return options.markdown ? `<!-- ${title} -->\n${Explain.markdown(ruleset, explain)}` : `# ${title}\n${Explain.text(ruleset, explain)}`;
     })
     .join('\n');
 }
@@ -41,8 +49,10 @@ export function explainOutput(outdir: string, options: { markdown?: boolean; hos
 export const USAGE = `usage: sfw-explain [OUTDIR] [--markdown] [--host NAME]
 
 Prints, for every host in a synthesized cdktf output (default: cdktf.out), who can
-reach what: each opening with its peers, ports and limits, as the compiled ruleset
-decides it (the same table as firewall/<host>/explain.md).
+reach what, as the compiled ruleset decides it, chain by chain: inbound (input),
+outbound (output), before connection tracking (notrack of untracked services) and
+conntrack helpers, with rate and connection limits and logging in their rows; then
+the host's conntrack sizing (the same tables as firewall/<host>/explain.md).
 
   OUTDIR        the output directory of \`cdktf synth\` (default: cdktf.out)
   --markdown    Markdown tables instead of plain text

@@ -24,6 +24,7 @@ import { Backend } from '../core/backends/backend';
 import { checkPingRateLimit, dropLoggingPrefix } from '../core/compile/compile';
 import { CompiledRuleset } from '../core/compiled-ruleset';
 import { Explain } from '../core/explain/explain';
+import { planSummary } from '../core/explain/plan-summary';
 import { HostModelFile, MODEL_FILE } from '../core/host-model-file';
 import { RateLimit } from '../core/ir/rate-limit';
 import { parseIp } from '../core/net/ip';
@@ -495,6 +496,17 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     return this.conntrack?.tuneKernel === false ? undefined : this.conntrackSizing;
   }
 
+  /**
+   * A short human summary of the compiled ruleset, one row per declaration and kind
+   * (`in: Webmasters = "tcp 22 from 10.9.8.7-10.9.8.10"`), bounded in rows: the deploy adds
+   * it to the provisioning resource's triggers, so `terraform plan` names the openings a
+   * change alters.
+   */
+  public get planSummary(): { [key: string]: string } | undefined {
+    const ruleset = this.ruleset;
+    return this.cached('plan-summary', () => planSummary(ruleset.model, { hostPath: this.node.path }));
+  }
+
   /** The rendered files of the host's backend, by file name (rendered once per compilation). */
   public get renderedFiles(): { [name: string]: string } {
     return { ...this.rendered() };
@@ -506,7 +518,9 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   }
 
   private modelFile(ruleset: CompiledRuleset): HostModelFile {
-    return { hostName: this.hostName, path: this.node.path, backend: this.backend, model: ruleset.model };
+    const sizing = this.conntrackSizing;
+    const conntrack = sizing ? { expectedConnections: sizing.expectedConnections, tuneKernel: this.kernelConntrackSizing !== undefined } : undefined;
+    return { hostName: this.hostName, path: this.node.path, backend: this.backend, model: ruleset.model, ...(conntrack ? { conntrack } : {}) };
   }
 
   /** What the policy checks see of this host. */
@@ -605,7 +619,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   }
 
   private explainMarkdown(): string {
-    return explainWithSizing(Explain.markdown(this.ruleset), this.conntrackSizing, this.kernelConntrackSizing !== undefined);
+    return Explain.markdown(this.ruleset, { backend: this.backend, conntrackSizing: this.conntrackSizing, tunesKernel: this.kernelConntrackSizing !== undefined });
   }
 
   private writeRulesets(stackDir: string): void {
@@ -619,11 +633,4 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     };
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   }
-}
-
-/** explain.md with the conntrack sizing at the end, when there is one. */
-function explainWithSizing(markdown: string, sizing: ConntrackSizing | undefined, tuned: boolean): string {
-  if (!sizing) return markdown;
-  const how = tuned ? 'the deploy raises the host\'s values to these where they are lower' : 'reported only (conntrack.tuneKernel is false)';
-  return `${markdown}\n## Conntrack sizing\n\n${sizing.describe()}; ${how}.\n`;
 }

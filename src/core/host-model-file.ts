@@ -18,4 +18,23 @@ export interface HostModelFile {
   readonly backend: string;
   /** The compiled, backend-neutral model. */
   readonly model: RulesetModel;
+  /**
+   * The connections the host's conntrack table is sized for, and whether the deploy sets
+   * that sizing on the host (`conntrack.tuneKernel`).
+   *
+   * @default - no sizing declared
+   */
+  readonly conntrack?: HostModelConntrack;
+}
+
+/**
+ * The conntrack sizing recorded in `model.json`.
+ *
+ * @experimental
+ */
+export interface HostModelConntrack {
+  /** The connections expected to be tracked at once (`ConntrackSizing.forConnections`). */
+  readonly expectedConnections: number;
+  /** Whether the deploy raises the host's values to the sizing. */
+  readonly tuneKernel: boolean;
 }

@@ -30,4 +30,5 @@ export * from './simulate/direction';
 export * from './simulate/packet';
 export * from './simulate/simulator';
 export * from './explain/explain';
+export * from './explain/plan-summary';
 export * from './host-model-file';

@@ -36,6 +36,14 @@ export interface IDeployableHost {
    * @default - the host's conntrack table is left as it is
    */
   readonly kernelConntrackSizing?: ConntrackSizing;
+  /**
+   * A short human summary of the ruleset, read at synth time: added to the provisioning
+   * resource's triggers next to the ruleset's hash, so `terraform plan` and `cdktf diff`
+   * show which openings a change alters (keys are stable per declaration).
+   *
+   * @default - the triggers carry only the ruleset's hash
+   */
+  readonly planSummary?: { [key: string]: string };
 }
 
 /** Properties of a `HostDeployment`. */
@@ -166,14 +174,21 @@ export class HostDeployment extends Construct {
       backend: props.host.backend,
       ownership,
     };
-    const triggers = {
+    const fixed = {
       ...identity,
       rollback_timeout: String(timeout),
       script_sha256: applyScriptSha256(),
-      // empty files stay out of the hash, so hosts without sets keep the hash they had before sets.ipset existed
-      // the conntrack sizing is hashed with the files (hosts without one keep their hash)
-      ruleset_sha256: Lazy.stringValue({ produce: (context) => (context.preparing ? '' : sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing())) }),
     };
+    // empty files stay out of the hash, so hosts without sets keep the hash they had before sets.ipset existed
+    // the conntrack sizing is hashed with the files (hosts without one keep their hash)
+    const rulesetSha256 = () => sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing());
+    // the readable summary next to the hash (its keys never collide with the fixed ones: each has a ':' or is 'more'),
+    // read after validation like the rendered files
+    const triggers = Lazy.anyValue({
+      produce: (context) => (context.preparing
+        ? { ...fixed, ruleset_sha256: '' }
+        : { ...(props.host.planSummary ?? {}), ...fixed, ruleset_sha256: rulesetSha256() }),
+    }) as unknown as { [key: string]: string };
 
     if (data) {
       files.requireTerraformData();

@@ -1,6 +1,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { buildApp as buildResolver } from '../../examples/resolver/main';
 import { buildApp } from '../../examples/webserver/main';
 import { explainOutput, USAGE } from '../../src/cli/explain';
 
@@ -13,6 +14,25 @@ describe('sfw-explain', () => {
     expect(text.split('\n')[0]).toBe('# stack webserver, webserver/web, backend iptables');
     expect(text).toContain('10.9.8.7-10.9.8.10');
     expect(explainOutput(outdir, { markdown: true })).toBe(`<!-- stack webserver, webserver/web, backend iptables -->\n${fs.readFileSync(path.join(outdir, 'stacks/webserver/firewall/web/explain.md'), 'utf8')}`);
+  });
+
+  test('every chain and the conntrack sizing: outbound, before conntrack, limits, logging (the resolver example)', () => {
+    const resolverOut = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'sfw-explain-resolver-'));
+    buildResolver(resolverOut).synth();
+    const text = explainOutput(resolverOut);
+    const lines = text.split('\n');
+    expect(lines.filter((l) => /^(\w+|conntrack sizing): /.test(l))).toEqual([
+      'input: inbound: what reaches the host [iptables filter INPUT -> SFW-INPUT]',
+      'output: outbound: what the host sends [iptables filter OUTPUT -> SFW-OUTPUT]',
+      'raw_prerouting: received, before connection tracking (untracked services) [iptables raw PREROUTING -> SFW-PREROUTING]',
+      'raw_output: sent, before connection tracking (untracked services) [iptables raw OUTPUT -> SFW-OUTPUT]',
+      'conntrack sizing: 21000 expected connections: nf_conntrack_max 42496, 42496 hash buckets, about 13.3 MiB of kernel memory; the deploy raises the host\'s values to these where they are lower.',
+    ]);
+    expect(text).toMatch(/udp from port 53 +untracked +accept +resolver\/ns1\/DnsUdp/);
+    expect(text).toMatch(/tcp 22 \(SYN\) over 10\/minute burst 5 per source +new +drop/);
+    expect(text).toContain("log (prefix 'sfw ns1: ')");
+    // the Markdown form is explain.md, sizing included
+    expect(explainOutput(resolverOut, { markdown: true })).toBe(`<!-- stack resolver, resolver/ns1, backend iptables -->\n${fs.readFileSync(path.join(resolverOut, 'stacks/resolver/firewall/ns1/explain.md'), 'utf8')}`);
   });
 
   const root = path.join(__dirname, '..', '..');

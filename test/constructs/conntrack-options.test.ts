@@ -75,6 +75,6 @@ describe('conntrack sizing', () => {
     h.addAdminAccess('Ops', { peers: [Peer.ipv4('198.51.100.7')] });
     app.synth();
     const md = fs.readFileSync(path.join(outdir, 'stacks', 'stack', 'firewall', 'ns', 'explain.md'), 'utf8');
-    expect(md).toMatch(/\n## Conntrack sizing\n\n4096 expected connections: nf_conntrack_max 8192, 8192 hash buckets, about 2\.6 MiB of kernel memory; the deploy raises the host's values to these where they are lower\.\n$/);
+    expect(md).toMatch(/\n#### Conntrack sizing\n\n4096 expected connections: nf_conntrack_max 8192, 8192 hash buckets, about 2\.6 MiB of kernel memory; the deploy raises the host's values to these where they are lower\.\n$/);
   });
 });

@@ -92,18 +92,24 @@ describe('HostDeployment', () => {
     });
   });
 
-  test('triggers: address and sha256 of the rendered rulesets and of the script', () => {
+  test('triggers: address and sha256 of the rendered rulesets and of the script, and the ruleset\'s summary', () => {
     let host: StatefulHost | undefined;
     const r = only(synth((s) => (host = web(s))), 'null_resource');
     const rendered = `rules.v4\n${host!.ruleset.toIptablesRestore(IpFamily.IPV4)}\nrules.v6\n${host!.ruleset.toIptablesRestore(IpFamily.IPV6)}`;
     expect(r.triggers).toEqual({
-      host: '203.0.113.10',
-      backend: 'iptables',
-      ownership: 'shared',
-      rollback_timeout: '60',
-      script_sha256: sha256(applyScript()),
-      ruleset_sha256: sha256(rendered),
+      'host': '203.0.113.10',
+      'backend': 'iptables',
+      'ownership': 'shared',
+      'rollback_timeout': '60',
+      'script_sha256': sha256(applyScript()),
+      'ruleset_sha256': sha256(rendered),
+      // the plan names the openings (src/core/explain/plan-summary.ts)
+      'default: in': 'tcp: reject (tcp-reset); reject (port-unreachable)',
+      'in: Ops': 'tcp 2222 from 192.0.2.0/24',
+      'in: Web': 'tcp 443 from any',
+      'in: ping': 'icmp type 8 up to 20/second burst 50 from any; icmpv6 type 128 up to 20/second burst 50 from any',
     });
+    expect(host!.planSummary).toEqual(Object.fromEntries(Object.entries(r.triggers).filter(([k]) => k.includes(': '))));
   });
 
   test('only a changed ruleset changes the triggers', () => {
@@ -112,7 +118,12 @@ describe('HostDeployment', () => {
     const c = only(synth((s) => web(s).addService('Extra', { ports: [Port.tcp(8443)] })), 'null_resource').triggers;
     expect(b).toEqual(a);
     expect(c.ruleset_sha256).not.toBe(a.ruleset_sha256);
-    expect({ ...c, ruleset_sha256: a.ruleset_sha256 }).toEqual(a);
+    // the summary's rows change with it: the new port joins the rule it was merged into (same peers)
+    const { 'in: Extra + Web': merged, ...rest } = c;
+    expect(merged).toBe('tcp 443,8443 from any');
+    const { 'in: Web': web443, ...restA } = a;
+    expect(web443).toBe('tcp 443 from any');
+    expect({ ...rest, ruleset_sha256: a.ruleset_sha256 }).toEqual(restA);
   });
 
   test('provisioners: one step checks, writes the host\'s files and applies; confirm on a fresh connection; destroy removes', () => {
