@@ -7,7 +7,9 @@ import { DiffHost, formatDiffMarkdown, formatDiffText, hasChanges, semanticDiff,
 
 /** The compiled hosts of a synthesized output, as the diff compares them. */
 export function outputHosts(outdir: string): DiffHost[] {
-  return findHostModels(outdir).map(({ stack, file }) => ({ stack, hostName: file.hostName, path: file.path, backend: file.backend, model: file.model }));
+  return findHostModels(outdir).map(({ stack, file }) => ({
+    stack, hostName: file.hostName, path: file.path, backend: file.backend, model: file.model,
+  }));
 }
 
 /** The semantic difference between two synthesized outputs (`cdktf synth` folders). */

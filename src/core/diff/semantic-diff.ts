@@ -46,6 +46,9 @@ export interface DiffRow {
   /** The verdict before and after (`accept`, `drop`, `reject:<with>`, with limits when they differ). */
   readonly before: string;
   readonly after: string;
+  /** The verdicts before and after in each of the four `LIMIT_CASES` (under limits first). */
+  readonly beforeByLimits: string[];
+  readonly afterByLimits: string[];
   /** One packet of the row, evaluated by the simulator on both rulesets. */
   readonly example: Packet;
   /** The simulator's verdicts for the example (old, new). */
@@ -103,8 +106,9 @@ export function describeVerdicts(tuple: string): string {
   const v = tuple.split('|');
   if (v.every((x) => x === v[0])) return v[0];
   const names = ['', 'over a rate limit', 'over a connection limit', 'over both limits'];
-  // over both limits is shown only when it is neither what one limit alone gives
-  const shown = [1, 2, 3].filter((i) => v[i] !== v[0] && (i < 3 || (v[3] !== v[1] && v[3] !== v[2])));
+  // over both limits is left out only when a single limit is in play and explains it
+  const onlyOne = (v[1] === v[0] && v[3] === v[2]) || (v[2] === v[0] && v[3] === v[1]);
+  const shown = [1, 2, 3].filter((i) => v[i] !== v[0] && (i < 3 || !onlyOne));
   const extra = shown.map((i) => `${names[i]}: ${v[i]}`);
   return `${v[0]} (${extra.join('; ')})`;
 }
@@ -239,6 +243,8 @@ function diffSlice(oldHost: DiffHost, newHost: DiffHost, slice: SpaceSlice): Dif
         ports,
         before: describeVerdicts(b),
         after: describeVerdicts(af),
+        beforeByLimits: b.split('|'),
+        afterByLimits: af.split('|'),
         example,
         exampleVerdicts: got,
       });

@@ -193,7 +193,8 @@ export function cutsOf(models: readonly RulesetModel[], slice: SpaceSlice): Cuts
   if (!hasPorts(slice.protocol)) {
     // the first-packet state and the hop limit change with the ICMP type
     for (let t = 1; t <= 255; t++) {
-      if (firstPacketState(slice, t) !== firstPacketState(slice, t - 1) || icmpHopLimit(slice.family, t) !== icmpHopLimit(slice.family, t - 1)) ports.add(t);
+      const stateChanges = firstPacketState(slice, t) !== firstPacketState(slice, t - 1);
+      if (stateChanges || icmpHopLimit(slice.family, t) !== icmpHopLimit(slice.family, t - 1)) ports.add(t);
     }
   }
   return {
