@@ -12,7 +12,8 @@ import { Direction } from '../../src/core/simulate/direction';
 import { BASE, host, ssh, web } from '../core/diff/pairs';
 import { randomEdit } from '../core/diff/random-pair';
 import {
-  DifferentialLab, differentialLabSupported, expectedObservation, LOAD_BACKENDS, LoadBackend, observed, Probe, probePacket, simulatorBackend, usableSource,
+  DifferentialLab, differentialLabSupported, expectedObservation, LOAD_BACKENDS, LoadBackend, observed, Probe, probePacket,
+  simulatorBackend, usableSource,
 } from '../support/differential-lab';
 import { randomPolicy, randomPolicyWithSets } from '../support/random-policy';
 
