@@ -203,7 +203,7 @@ describeLab('a fleet (web, app, db groups) deployed with terraform onto a shared
     expectResetByFirewall(web, db, 22, 4);
     // the matrix: 6 ordered pairs, app -> db:5432 and web -> app:8080 the only openings between them
     expectMatrixMatchesConnections();
-  }, 150_000);
+  }, 400_000);
 
   test('3. a second app host joins the app group: db is redeployed (only db), app-2 reaches db', async () => {
     await synth(true);
@@ -228,7 +228,7 @@ describeLab('a fleet (web, app, db groups) deployed with terraform onto a shared
     expectMatrixMatchesConnections();
     metrics['reachability matrix checked with real connections'] =
       `${matrixChecks.agreed}/${matrixChecks.probes} probes agree over ${matrixChecks.cells} cells (steps 2 and 3)`;
-  }, 150_000);
+  }, 400_000);
 
   test('4. terraform destroy removes every SFW-* chain; the segment is open again', async () => {
     const r = ok(await lab.terraform(['destroy', '-auto-approve', '-input=false'], 120_000), 'terraform destroy');
