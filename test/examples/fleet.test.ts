@@ -72,7 +72,7 @@ describe('examples/fleet', () => {
       cwd: path.join(__dirname, '..', '..', 'examples', 'fleet'),
       encoding: 'utf8',
       env: { ...process.env, CHECKPOINT_DISABLE: '1', CDKTF_DISABLE_TELEMETRY: 'true', DISABLE_VERSION_CHECK: 'true', CI: '1' },
-      timeout: 120_000,
+      timeout: 300_000, // ts-node type-checks the library first: minutes on a busy machine
     });
     expect(r.status).toBe(0);
     expect(fs.existsSync(path.join(out, 'stacks', 'fleet', 'firewall', 'fleet.mmd'))).toBe(true);

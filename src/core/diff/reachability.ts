@@ -248,9 +248,15 @@ function formatRanges(ports: readonly PortRange[]): string {
   return ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(',');
 }
 
-/** Openings as text: `tcp/22,8080; icmp 8`, a family named when the two differ. */
+/** Openings as text: `tcp/22,8080; icmp 8`, a family named when the two differ (and both have openings). */
 export function formatOpenings(openings: readonly Opening[]): string {
   const parts: string[] = [];
+  const families = new Set(openings.map((o) => o.family));
+  if (families.size === 1) {
+    // one family only (e.g. IPv4-only hosts): no need to name it
+    for (const o of openings) parts.push(hasPorts(o.protocol) ? `${o.protocol}/${formatRanges(o.ports)}` : `${o.protocol} ${formatRanges(o.ports)}`);
+    return parts.join('; ');
+  }
   for (const protocol of [Protocol.TCP, Protocol.UDP]) {
     const v4 = openings.find((o) => o.family === IpFamily.IPV4 && o.protocol === protocol);
     const v6 = openings.find((o) => o.family === IpFamily.IPV6 && o.protocol === protocol);
