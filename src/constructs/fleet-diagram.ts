@@ -5,10 +5,10 @@ import * as path from 'path';
 import { TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
 import { AdminAccess } from './admin-access';
-import { IConnectable } from './connections';
 import { declarationsUnder } from './declarations';
 import { HostGroup } from './host-group';
 import { StatefulHost } from './stateful-host';
+import { formatOpenings, reachability, reachabilityJson, reachabilityMarkdown, ReachabilityMatrix } from '../core/diff/reachability';
 import { Peer } from '../core/values/peer';
 import { onSynthesize } from '../synth/synth-session';
 
@@ -72,7 +72,7 @@ function dotText(text: string): string {
 }
 
 /** Hosts, groups and allowed flows of a scope (usually a stack). */
-function graph(scope: IConstruct, options: FleetDiagramOptions): Graph {
+function graph(scope: IConstruct, options: FleetDiagramOptions, reach?: ReachabilityMatrix): Graph {
   const max = options.maxHostsPerGroup ?? 6;
   const all = scope.node.findAll();
   const groups = all.filter(HostGroup.isHostGroup);
@@ -97,17 +97,32 @@ function graph(scope: IConstruct, options: FleetDiagramOptions): Graph {
       }
     }
     for (const rule of target.connections.ingressRules) {
-      let from: string;
-      if (rule.from instanceof Peer) {
-        // a Peer is drawn as the declarations' peers are: an external node
-        const label = rule.from.toString();
-        from = nodeId('p', label);
-        externals.set(from, label);
-      } else {
-        from = idOf(rule.from as IConnectable);
-      }
+      // a Peer is drawn as the declarations' peers are: an external node (flows between
+      // the fleet's hosts and groups come from the reachability matrix below)
+      if (!(rule.from instanceof Peer)) continue;
+      const label = rule.from.toString();
+      const from = nodeId('p', label);
+      externals.set(from, label);
       flows.push({ from, to: idOf(target), label: rule.ports.join(', '), admin: false });
     }
+  }
+  // flows between the fleet's hosts and groups: what the compiled rulesets let the source
+  // open to the target (its OUTPUT and the target's INPUT), beyond what the target opens to
+  // every address (drawn above from its declarations)
+  const matrix = reach ?? fleetReachability(scope);
+  const byName = new Map(hosts.map((h) => [h.node.path, h]));
+  const grouped = new Set(groups.flatMap((x) => x.hosts));
+  const groupByPath = new Map(groups.map((x) => [x.node.path, x]));
+  for (const c of matrix.groupCells) {
+    if (c.specific.length === 0) continue;
+    flows.push({ from: idOf(groupByPath.get(c.from)!), to: idOf(groupByPath.get(c.to)!), label: formatOpenings(c.specific), admin: false });
+  }
+  for (const c of matrix.cells) {
+    const from = byName.get(c.from)!;
+    const to = byName.get(c.to)!;
+    // pairs inside groups are drawn by their groups' cells
+    if (c.specific.length === 0 || (grouped.has(from) && grouped.has(to))) continue;
+    flows.push({ from: idOf(from), to: idOf(to), label: formatOpenings(c.specific), admin: false });
   }
   // a flow every member of a group has (e.g. from an aspect) is drawn once, to the group
   for (const group of groups) {
@@ -142,62 +157,53 @@ function graph(scope: IConstruct, options: FleetDiagramOptions): Graph {
   };
 }
 
+/** The reachability matrix of the hosts and groups below `scope`, from their compiled rulesets (hosts and groups by construct path). */
+function fleetReachability(scope: IConstruct): ReachabilityMatrix {
+  const all = scope.node.findAll();
+  const hosts = all.filter(StatefulHost.isStatefulHost);
+  const groups = all.filter(HostGroup.isHostGroup);
+  return reachability(
+    hosts.map((h) => ({
+      name: h.node.path, addresses: h.addresses.length > 0 ? h.addresses : [h.address], backend: h.backend, model: h.ruleset.model,
+    })),
+    groups.map((g) => ({ name: g.node.path, members: g.hosts.map((h) => h.node.path) })),
+  );
+}
+
+/** The matrix with the names the reader knows: host names and group ids. */
+function readableMatrix(scope: IConstruct, m: ReachabilityMatrix): ReachabilityMatrix {
+  const all = scope.node.findAll();
+  const names = new Map<string, string>();
+  for (const h of all.filter(StatefulHost.isStatefulHost)) names.set(h.node.path, h.hostName);
+  for (const g of all.filter(HostGroup.isHostGroup)) names.set(g.node.path, g.node.id);
+  const n = (p: string) => names.get(p) ?? p;
+  return {
+    hosts: m.hosts.map(n),
+    groups: m.groups.map((g) => ({ name: n(g.name), members: g.members.map(n) })),
+    cells: m.cells.map((c) => ({ ...c, from: n(c.from), to: n(c.to) })),
+    groupCells: m.groupCells.map((c) => ({ ...c, from: n(c.from), to: n(c.to) })),
+    openToAny: Object.fromEntries(Object.entries(m.openToAny).map(([k, v]) => [n(k), v])),
+  };
+}
+
 /**
  * The fleet as a diagram: hosts (inside their first group), groups, outside peers, and
- * the flows the rulesets allow. Added to a stack, it writes `firewall/fleet.mmd`,
- * `firewall/fleet.dot` and, when Graphviz's `dot` is installed, `firewall/fleet.svg`
+ * the flows the rulesets allow (between the fleet's hosts and groups: computed from their
+ * compiled rulesets, the source's OUTPUT and the target's INPUT). Added to a stack, it
+ * writes `firewall/fleet.mmd`, `firewall/fleet.dot`, the reachability matrix
+ * `firewall/reachability.md` and `firewall/reachability.json`, and, when Graphviz's
+ * `dot` is installed, `firewall/fleet.svg`
  * with the synthesized output.
  */
 export class FleetDiagram extends Construct {
   /** The fleet below `scope` as a Mermaid flowchart. */
   public static mermaid(scope: IConstruct, options: FleetDiagramOptions = {}): string {
-    const g = graph(scope, options);
-    const lines = ['flowchart LR'];
-    const hostLabel = new Map(g.hosts.map((h) => [h.id, mermaidText(h.label).replace('\\n', '<br/>')]));
-    const inGroup = new Set(g.groups.flatMap((x) => x.hosts));
-    for (const group of g.groups) {
-      if (group.collapsed) {
-        lines.push(`  ${group.id}[["${mermaidText(group.label)}"]]`);
-        continue;
-      }
-      lines.push(`  subgraph ${group.id}["${mermaidText(group.label)}"]`);
-      for (const h of group.hosts) lines.push(`    ${h}["${hostLabel.get(h)}"]`);
-      lines.push('  end');
-    }
-    for (const h of g.hosts) if (!inGroup.has(h.id)) lines.push(`  ${h.id}["${hostLabel.get(h.id)}"]`);
-    for (const e of g.externals) lines.push(`  ${e.id}(("${mermaidText(e.label)}"))`);
-    for (const f of g.flows) lines.push(`  ${f.from} ${f.admin ? '-.' : '--'} "${mermaidText(f.label)}" ${f.admin ? '.->' : '-->'} ${f.to}`);
-    return `${lines.join('\n')}\n`;
+    return mermaidOf(graph(scope, options));
   }
 
   /** The fleet below `scope` as a Graphviz DOT digraph. */
   public static dot(scope: IConstruct, options: FleetDiagramOptions = {}): string {
-    const g = graph(scope, options);
-    const lines = ['digraph fleet {', '  rankdir=LR;', '  compound=true;', '  node [shape=box, fontname="Helvetica"];'];
-    const anchor = new Map<string, string>();
-    for (const group of g.groups) {
-      if (group.collapsed) {
-        lines.push(`  ${group.id} [label="${dotText(group.label)}", shape=box3d];`);
-        continue;
-      }
-      lines.push(`  subgraph cluster_${group.id} {`, `    label="${dotText(group.label)}";`);
-      // an invisible anchor lets flows end at the group's border
-      lines.push(`    ${group.id} [shape=point, style=invis];`);
-      for (const h of group.hosts) lines.push(`    ${h};`);
-      lines.push('  }');
-      anchor.set(group.id, `cluster_${group.id}`);
-    }
-    for (const h of g.hosts) lines.push(`  ${h.id} [label="${dotText(h.label)}"];`);
-    for (const e of g.externals) lines.push(`  ${e.id} [label="${dotText(e.label)}", shape=ellipse];`);
-    for (const f of g.flows) {
-      const attrs = [`label="${dotText(f.label)}"`];
-      if (anchor.has(f.to)) attrs.push(`lhead=${anchor.get(f.to)}`);
-      if (anchor.has(f.from)) attrs.push(`ltail=${anchor.get(f.from)}`);
-      if (f.admin) attrs.push('style=dashed');
-      lines.push(`  ${f.from} -> ${f.to} [${attrs.join(', ')}];`);
-    }
-    lines.push('}');
-    return `${lines.join('\n')}\n`;
+    return dotOf(graph(scope, options));
   }
 
   public constructor(scope: Construct, id: string, private readonly options: FleetDiagramOptions = {}) {
@@ -209,10 +215,63 @@ export class FleetDiagram extends Construct {
     const stack = TerraformStack.of(this);
     const dir = path.join(stackDir, 'firewall');
     fs.mkdirSync(dir, { recursive: true });
-    const dot = FleetDiagram.dot(stack, this.options);
-    fs.writeFileSync(path.join(dir, 'fleet.mmd'), FleetDiagram.mermaid(stack, this.options));
+    // the matrix is computed once, for the diagrams and the matrix files
+    const reach = fleetReachability(stack);
+    const g = graph(stack, this.options, reach);
+    const dot = dotOf(g);
+    fs.writeFileSync(path.join(dir, 'fleet.mmd'), mermaidOf(g));
     fs.writeFileSync(path.join(dir, 'fleet.dot'), dot);
+    const matrix = readableMatrix(stack, reach);
+    fs.writeFileSync(path.join(dir, 'reachability.md'), reachabilityMarkdown(matrix));
+    fs.writeFileSync(path.join(dir, 'reachability.json'), reachabilityJson(matrix));
     const svg = spawnSync('dot', ['-Tsvg'], { input: dot, encoding: 'utf8' });
     if (svg.status === 0) fs.writeFileSync(path.join(dir, 'fleet.svg'), svg.stdout);
   }
+}
+
+function mermaidOf(g: Graph): string {
+  const lines = ['flowchart LR'];
+  const hostLabel = new Map(g.hosts.map((h) => [h.id, mermaidText(h.label).replace('\\n', '<br/>')]));
+  const inGroup = new Set(g.groups.flatMap((x) => x.hosts));
+  for (const group of g.groups) {
+    if (group.collapsed) {
+      lines.push(`  ${group.id}[["${mermaidText(group.label)}"]]`);
+      continue;
+    }
+    lines.push(`  subgraph ${group.id}["${mermaidText(group.label)}"]`);
+    for (const h of group.hosts) lines.push(`    ${h}["${hostLabel.get(h)}"]`);
+    lines.push('  end');
+  }
+  for (const h of g.hosts) if (!inGroup.has(h.id)) lines.push(`  ${h.id}["${hostLabel.get(h.id)}"]`);
+  for (const e of g.externals) lines.push(`  ${e.id}(("${mermaidText(e.label)}"))`);
+  for (const f of g.flows) lines.push(`  ${f.from} ${f.admin ? '-.' : '--'} "${mermaidText(f.label)}" ${f.admin ? '.->' : '-->'} ${f.to}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function dotOf(g: Graph): string {
+  const lines = ['digraph fleet {', '  rankdir=LR;', '  compound=true;', '  node [shape=box, fontname="Helvetica"];'];
+  const anchor = new Map<string, string>();
+  for (const group of g.groups) {
+    if (group.collapsed) {
+      lines.push(`  ${group.id} [label="${dotText(group.label)}", shape=box3d];`);
+      continue;
+    }
+    lines.push(`  subgraph cluster_${group.id} {`, `    label="${dotText(group.label)}";`);
+    // an invisible anchor lets flows end at the group's border
+    lines.push(`    ${group.id} [shape=point, style=invis];`);
+    for (const h of group.hosts) lines.push(`    ${h};`);
+    lines.push('  }');
+    anchor.set(group.id, `cluster_${group.id}`);
+  }
+  for (const h of g.hosts) lines.push(`  ${h.id} [label="${dotText(h.label)}"];`);
+  for (const e of g.externals) lines.push(`  ${e.id} [label="${dotText(e.label)}", shape=ellipse];`);
+  for (const f of g.flows) {
+    const attrs = [`label="${dotText(f.label)}"`];
+    if (anchor.has(f.to)) attrs.push(`lhead=${anchor.get(f.to)}`);
+    if (anchor.has(f.from)) attrs.push(`ltail=${anchor.get(f.from)}`);
+    if (f.admin) attrs.push('style=dashed');
+    lines.push(`  ${f.from} -> ${f.to} [${attrs.join(', ')}];`);
+  }
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
 }

@@ -5,11 +5,16 @@
  * 10.97.0.0/24 and fd00:97::/64), so the openings between groups are tested host to host:
  * app -> db:5432 and web -> app:8080 connect, everything else gets the firewall's TCP reset.
  * Admin SSH comes from the terraform client only, through a `FleetBaseline` aspect.
+ * The reachability matrix the synth writes (`firewall/reachability.json`, from the compiled
+ * rulesets) is checked cell by cell with real connections: every ordered pair of hosts,
+ * both families, every port a target listens on (sshd on 22, the services on 5432, 8080).
  *
  * The tests run in order and build on each other's Terraform state.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { Aspects, TerraformStack } from 'cdktf';
-import { FleetBaseline, HostGroup, Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
+import { FleetBaseline, FleetDiagram, HostGroup, Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
 import { LabHost, TerraformLab, TerraformResult, terraformLabUnsupported } from '../support/terraform-lab';
 
 const unsupported = terraformLabUnsupported();
@@ -81,6 +86,7 @@ describeLab('a fleet (web, app, db groups) deployed with terraform onto a shared
     groups.app.connections.allowFrom(groups.web, Port.tcp(8080));
     // admin SSH from the terraform client only, on every host
     Aspects.of(stack).add(new FleetBaseline({ adminPeers: [Peer.ipv4(lab.lanClientAddress), Peer.ipv6(lab.lanClientAddress6)] }));
+    new FleetDiagram(stack, 'Diagram');
     return out;
   }
 
@@ -101,6 +107,45 @@ describeLab('a fleet (web, app, db groups) deployed with terraform onto a shared
     const before = resets(to, family);
     expect(lab.probeFrom(from, addr(to, family), port)).toBe('refused');
     expect(resets(to, family)).toBeGreaterThan(before);
+  }
+
+  /** Ports each lab host listens on (sshd on every host). */
+  const listening = () => new Map<LabHost, number[]>([[web, [22]], [app, [22, 8080]], [db, [22, 5432]], [app2, [22, 8080]]]);
+  const matrixChecks = { cells: 0, probes: 0, agreed: 0 };
+
+  /**
+   * Every cell of the synthesized reachability matrix between deployed hosts, probed with a
+   * real TCP connection on each port the target listens on, both families: open exactly
+   * when the matrix says the source can open that port to the target.
+   */
+  function expectMatrixMatchesConnections(): void {
+    const matrix = JSON.parse(fs.readFileSync(path.join(lab.stackDir, 'firewall', 'reachability.json'), 'utf8')) as {
+      cells: { from: string; to: string; open: string }[];
+    };
+    const byName = new Map([...hosts.keys()].map((h) => [h.name, h]));
+    const mismatches: string[] = [];
+    for (const cell of matrix.cells) {
+      const from = byName.get(cell.from)!;
+      const to = byName.get(cell.to)!;
+      matrixChecks.cells++;
+      for (const family of FAMILIES) {
+        for (const port of listening().get(to)!) {
+          // the cell's TCP ports, per family when the families differ (`tcp/5432 (IPv4)`)
+          const tcp = cell.open.split('; ').filter((p) => p.startsWith('tcp/'))
+            .filter((p) => !p.includes('(IPv') || p.endsWith(`(IPv${family})`))
+            .flatMap((p) => p.slice(4).replace(/ \(IPv[46]\)$/, '').split(','));
+          const opens = tcp.some((r) => {
+            const [a, b] = r.split('-').map(Number);
+            return a <= port && port <= (b ?? a);
+          });
+          const seen = lab.probeFrom(from, addr(to, family), port);
+          matrixChecks.probes++;
+          if (seen === (opens ? 'open' : 'refused')) matrixChecks.agreed++;
+          else mismatches.push(`${cell.from} -> ${cell.to} IPv${family} tcp/${port}: matrix '${cell.open}', connection ${seen}`);
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
   }
 
   beforeAll(async () => {
@@ -156,7 +201,9 @@ describeLab('a fleet (web, app, db groups) deployed with terraform onto a shared
     for (const h of [web, app, db]) expect(lab.ssh(h, 'true', v4(h)).status).toBe(0);
     expect(lab.ssh(db, 'true', v6(db)).status).toBe(0);
     expectResetByFirewall(web, db, 22, 4);
-  }, 90_000);
+    // the matrix: 6 ordered pairs, app -> db:5432 and web -> app:8080 the only openings between them
+    expectMatrixMatchesConnections();
+  }, 400_000);
 
   test('3. a second app host joins the app group: db is redeployed (only db), app-2 reaches db', async () => {
     await synth(true);
@@ -178,7 +225,10 @@ describeLab('a fleet (web, app, db groups) deployed with terraform onto a shared
       expectResetByFirewall(db, app2, 8080, family);
       expectResetByFirewall(web, db, 5432, family);
     }
-  }, 90_000);
+    expectMatrixMatchesConnections();
+    metrics['reachability matrix checked with real connections'] =
+      `${matrixChecks.agreed}/${matrixChecks.probes} probes agree over ${matrixChecks.cells} cells (steps 2 and 3)`;
+  }, 400_000);
 
   test('4. terraform destroy removes every SFW-* chain; the segment is open again', async () => {
     const r = ok(await lab.terraform(['destroy', '-auto-approve', '-input=false'], 120_000), 'terraform destroy');

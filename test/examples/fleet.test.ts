@@ -17,12 +17,26 @@ describe('examples/fleet', () => {
     process.stdout.write(`fleet example: 52 hosts synthesized in ${ms} ms\n`);
     const hosts = app.node.findAll().filter(StatefulHost.isStatefulHost);
     expect(hosts).toHaveLength(52);
-    expect(fs.readdirSync(path.join(outdir, 'stacks', 'fleet', 'firewall')).filter((f) => !f.startsWith('fleet.') && f !== '_deploy')).toHaveLength(52);
+    expect(fs.readdirSync(path.join(outdir, 'stacks', 'fleet', 'firewall')).filter((f) => !f.startsWith('fleet.') && !f.startsWith('reachability.') && f !== '_deploy')).toHaveLength(52);
     const tf = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'fleet', 'cdk.tf.json'), 'utf8'));
     expect(Object.keys(tf.resource.null_resource).filter((k) => k.includes('_Deployment_Apply_'))).toHaveLength(52);
     // no policy check warns: SFW6 (host keys not pinned) is acknowledged, with its reason, for the example's documentation addresses
     expect(allWarnings(app)).toEqual([]);
     expect(PolicyChecks.of(app.node.findChild('fleet')).reasonFor('SFW6')).toContain('documentation addresses');
+    // the reachability matrix, from the compiled rulesets: each group's openings to the others
+    const matrix = fs.readFileSync(path.join(outdir, 'stacks', 'fleet', 'firewall', 'reachability.md'), 'utf8');
+    expect(matrix).toContain([
+      '| from \\ to | web | app | db | bastion |',
+      '|---|---|---|---|---|',
+      '| **web** | tcp/80,443; icmp 8; icmpv6 128 | tcp/8080; icmp 8; icmpv6 128 | icmp 8; icmpv6 128 | icmp 8; icmpv6 128 |',
+      '| **app** | tcp/80,443; icmp 8; icmpv6 128 | icmp 8; icmpv6 128 | tcp/5432; icmp 8; icmpv6 128 | icmp 8; icmpv6 128 |',
+      '| **db** | tcp/80,443; icmp 8; icmpv6 128 | icmp 8; icmpv6 128 | icmp 8; icmpv6 128 | icmp 8; icmpv6 128 |',
+      '| **bastion** | tcp/22,80,443; icmp 8; icmpv6 128 | tcp/22; icmp 8; icmpv6 128 | tcp/22; icmp 8; icmpv6 128 | icmp 8; icmpv6 128 |',
+    ].join('\n'));
+    const cells = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'fleet', 'firewall', 'reachability.json'), 'utf8')).cells;
+    expect(cells).toHaveLength(52 * 51);
+    expect(cells).toContainEqual({ from: 'app-7', to: 'db-3', open: 'tcp/5432; icmp 8; icmpv6 128', specific: 'tcp/5432' });
+    expect(cells).toContainEqual({ from: 'web-1', to: 'db-3', open: 'icmp 8; icmpv6 128', specific: '-' });
   });
 
   test('roles: web for everyone, app from web, db from app, SSH from the bastions', () => {
@@ -58,7 +72,7 @@ describe('examples/fleet', () => {
       cwd: path.join(__dirname, '..', '..', 'examples', 'fleet'),
       encoding: 'utf8',
       env: { ...process.env, CHECKPOINT_DISABLE: '1', CDKTF_DISABLE_TELEMETRY: 'true', DISABLE_VERSION_CHECK: 'true', CI: '1' },
-      timeout: 120_000,
+      timeout: 300_000, // ts-node type-checks the library first: minutes on a busy machine
     });
     expect(r.status).toBe(0);
     expect(fs.existsSync(path.join(out, 'stacks', 'fleet', 'firewall', 'fleet.mmd'))).toBe(true);

@@ -1,0 +1,402 @@
+import {
+  cutsOf, evaluateSlice, hasPorts, initialState, LIMIT_CASES, OWN_ADDRESS, portAxisMax, protocolsOf, SpaceSlice,
+} from './traffic-space';
+import { Backend } from '../backends/backend';
+import { CompiledRuleset } from '../compiled-ruleset';
+import { ConnectionState } from '../ir/connection-state';
+import { PortRange } from '../ir/rule-match';
+import { RulesetModel } from '../ir/ruleset-model';
+import { AddressRange, isWholeFamily, rangeToCidrs, unionRanges } from '../net/address-range';
+import { familyMax, formatIp, parseIp } from '../net/ip';
+import { Direction } from '../simulate/direction';
+import { Packet } from '../simulate/packet';
+import { Simulator } from '../simulate/simulator';
+import { ALL_FAMILIES, IpFamily } from '../values/family';
+import { Protocol } from '../values/protocol';
+
+/** One host's compiled ruleset as a synth output holds it (`firewall/<host>/model.json`). */
+export interface DiffHost {
+  /** The stack the host is in. */
+  readonly stack: string;
+  /** The host's name. */
+  readonly hostName: string;
+  /** The host's construct path. */
+  readonly path: string;
+  /** `iptables` or `nftables`. */
+  readonly backend: string;
+  /** The backend-neutral model. */
+  readonly model: RulesetModel;
+}
+
+/** How a row's traffic changed. */
+export type ChangeKind = 'newly allowed' | 'newly refused' | 'refused differently' | 'limits changed';
+
+/** A set of packets whose verdict changed the same way: peers x protocol and ports x state. */
+export interface DiffRow {
+  readonly kind: ChangeKind;
+  readonly family: IpFamily;
+  readonly direction: Direction;
+  readonly protocol: Protocol;
+  /** The state the packets start in (new for SYNs and UDP, ICMP by type). */
+  readonly state: ConnectionState;
+  /** Peer addresses (sources inbound, destinations outbound), merged. */
+  readonly peers: AddressRange[];
+  /** Destination ports (TCP, UDP) or ICMP types, merged. */
+  readonly ports: PortRange[];
+  /** The verdict before and after (`accept`, `drop`, `reject:<with>`, with limits when they differ). */
+  readonly before: string;
+  readonly after: string;
+  /** The verdicts before and after in each of the four `LIMIT_CASES` (under limits first). */
+  readonly beforeByLimits: string[];
+  readonly afterByLimits: string[];
+  /** One packet of the row, evaluated by the simulator on both rulesets. */
+  readonly example: Packet;
+  /** The simulator's verdicts for the example (old, new). */
+  readonly exampleVerdicts: [string, string];
+}
+
+/** A host present in both outputs whose behaviour changed. */
+export interface HostDiff {
+  readonly stack: string;
+  readonly hostName: string;
+  readonly path: string;
+  readonly oldBackend: string;
+  readonly newBackend: string;
+  readonly rows: DiffRow[];
+}
+
+/** The semantic difference between two synth outputs. */
+export interface SemanticDiffResult {
+  readonly changed: HostDiff[];
+  /** Hosts only in the new output (stack/hostName). */
+  readonly added: DiffHost[];
+  /** Hosts only in the old output. */
+  readonly removed: DiffHost[];
+  /** Hosts compared and found to behave the same. */
+  readonly unchanged: number;
+}
+
+/** The deployed model of a host: the layout its backend loads (what the simulator evaluates). */
+export function deployedModel(host: DiffHost, family: IpFamily): RulesetModel {
+  const ruleset = CompiledRuleset.fromModel(host.hostName, host.model);
+  return host.backend === Backend.NFTABLES ? ruleset.nftablesModel() : ruleset.iptablesModel(family);
+}
+
+function backendOf(host: DiffHost): Backend {
+  return host.backend === Backend.NFTABLES ? Backend.NFTABLES : Backend.IPTABLES;
+}
+
+function key(h: DiffHost): string {
+  return `${h.stack}/${h.hostName}`;
+}
+
+/** The slices of the space, in report order. */
+export function allSlices(): SpaceSlice[] {
+  const out: SpaceSlice[] = [];
+  for (const family of ALL_FAMILIES) {
+    for (const direction of [Direction.INBOUND, Direction.OUTBOUND]) {
+      for (const protocol of protocolsOf(family)) out.push({ family, direction, protocol });
+    }
+  }
+  return out;
+}
+
+/** A readable verdict tuple: `accept`, or `accept; over rate limit: drop; ...`. */
+export function describeVerdicts(tuple: string): string {
+  const v = tuple.split('|');
+  if (v.every((x) => x === v[0])) return v[0];
+  const names = ['', 'over a rate limit', 'over a connection limit', 'over both limits'];
+  // over both limits is left out only when a single limit is in play and explains it
+  const onlyOne = (v[1] === v[0] && v[3] === v[2]) || (v[2] === v[0] && v[3] === v[1]);
+  const shown = [1, 2, 3].filter((i) => v[i] !== v[0] && (i < 3 || !onlyOne));
+  const extra = shown.map((i) => `${names[i]}: ${v[i]}`);
+  return `${v[0]} (${extra.join('; ')})`;
+}
+
+function kindOf(before: string, after: string): ChangeKind {
+  const b = before.split('|');
+  const a = after.split('|');
+  if (b[0] !== a[0]) {
+    if (a[0] === 'accept') return 'newly allowed';
+    if (b[0] === 'accept') return 'newly refused';
+    return 'refused differently';
+  }
+  return 'limits changed';
+}
+
+/** The packet the simulator evaluates for a point of a slice (in one limit case). */
+export function packetAt(slice: SpaceSlice, peer: bigint, port: number, limitCase: number): Packet {
+  const address = formatIp(slice.family, peer);
+  const [overRateLimit, overConnectionLimit] = LIMIT_CASES[limitCase];
+  const inbound = slice.direction === Direction.INBOUND;
+  const ends = inbound
+    ? { from: address }
+    : { from: OWN_ADDRESS[slice.family], to: address, direction: Direction.OUTBOUND };
+  const base = { ...ends, overRateLimit, overConnectionLimit };
+  switch (slice.protocol) {
+    case Protocol.TCP:
+      return Packet.tcp({ ...base, port });
+    case Protocol.UDP:
+      return Packet.udp({ ...base, port });
+    default:
+      return Packet.icmp({ ...base, type: port });
+  }
+}
+
+/** The simulator's verdict as the diff writes it. */
+export function simulatedVerdict(ruleset: CompiledRuleset, backend: Backend, packet: Packet): string {
+  const r = Simulator.evaluate(ruleset, packet, backend);
+  return r.verdict === 'reject' ? `reject:${r.rejectWith}` : r.verdict;
+}
+
+function mergePorts(ps: number[], cuts: readonly number[], max: number): PortRange[] {
+  const out: PortRange[] = [];
+  for (const p of ps) {
+    const from = cuts[p];
+    const to = p + 1 < cuts.length ? cuts[p + 1] - 1 : max;
+    const prev = out[out.length - 1];
+    if (prev && prev.to + 1 === from) out[out.length - 1] = { from: prev.from, to };
+    else out.push({ from, to });
+  }
+  return out;
+}
+
+/** Addresses an example prefers when a row holds them: documentation and private ranges. */
+const EXAMPLE_CANDIDATES: Record<IpFamily, string[]> = {
+  [IpFamily.IPV4]: ['203.0.113.10', '198.51.100.10', '192.0.2.10', '10.0.0.10', '172.16.0.10', '192.168.0.10', '100.64.0.10'],
+  [IpFamily.IPV6]: ['2001:db8::10', '2001:db8:1::10', 'fd00::10', '2a00:1450::10'],
+};
+
+/** An address of the ranges that reads well as an example (and is a usable unicast source). */
+function exampleAddress(family: IpFamily, ranges: readonly AddressRange[]): bigint {
+  for (const text of EXAMPLE_CANDIDATES[family]) {
+    const v = parseIp(text)!.value;
+    if (ranges.some((r) => r.first <= v && v <= r.last)) return v;
+  }
+  const r = ranges[0];
+  const lowest = family === IpFamily.IPV4 ? 0x01000000n : 1n << 120n; // past 0.0.0.0/8, ::/8
+  if (r.first < lowest && r.last >= lowest) return lowest + 1n <= r.last ? lowest + 1n : lowest;
+  return r.last - r.first >= 2n ? r.first + 1n : r.first;
+}
+
+function examplePort(range: PortRange, protocol: Protocol): number {
+  return hasPorts(protocol) && range.from === 0 && range.to > 0 ? 1 : range.from;
+}
+
+/** The rows of one slice in which `oldHost` and `newHost` differ. */
+function diffSlice(oldHost: DiffHost, newHost: DiffHost, slice: SpaceSlice): DiffRow[] {
+  const oldModel = deployedModel(oldHost, slice.family);
+  const newModel = deployedModel(newHost, slice.family);
+  const cuts = cutsOf([oldModel, newModel], slice);
+  const before = evaluateSlice(oldModel, slice, cuts).verdicts;
+  const after = evaluateSlice(newModel, slice, cuts).verdicts;
+  const nA = cuts.addressCuts.length;
+  const nP = cuts.portCuts.length;
+  const amax = familyMax(slice.family);
+  const pmax = portAxisMax(slice.protocol);
+  // per change (before -> after, start state): address interval -> its changed port intervals
+  const groups = new Map<string, Map<number, number[]>>();
+  for (let a = 0; a < nA; a++) {
+    for (let p = 0; p < nP; p++) {
+      const i = a * nP + p;
+      if (before[i] === after[i]) continue;
+      const state = initialState(slice, cuts.portCuts[p]);
+      const g = `${before[i]}>${after[i]}>${state}`;
+      let byAddress = groups.get(g);
+      if (!byAddress) groups.set(g, (byAddress = new Map()));
+      let ports = byAddress.get(a);
+      if (!ports) byAddress.set(a, (ports = []));
+      ports.push(p);
+    }
+  }
+  const rows: DiffRow[] = [];
+  for (const [g, byAddress] of groups) {
+    const [b, af, state] = g.split('>');
+    // address intervals with the same ports become one row
+    const byPorts = new Map<string, { ports: PortRange[]; peers: AddressRange[] }>();
+    for (const [a, ps] of byAddress) {
+      const ports = mergePorts(ps, cuts.portCuts, pmax);
+      const k = ports.map((r) => `${r.from}-${r.to}`).join(',');
+      let entry = byPorts.get(k);
+      if (!entry) byPorts.set(k, (entry = { ports, peers: [] }));
+      const first = cuts.addressCuts[a];
+      const last = a + 1 < nA ? cuts.addressCuts[a + 1] - 1n : amax;
+      entry.peers.push({ family: slice.family, first, last });
+    }
+    for (const { ports, peers } of byPorts.values()) {
+      const merged = unionRanges(peers);
+      const limitCase = b.split('|').findIndex((x, i) => x !== af.split('|')[i]);
+      const example = packetAt(slice, exampleAddress(slice.family, merged), examplePort(ports[0], slice.protocol), limitCase);
+      const expected: [string, string] = [b.split('|')[limitCase], af.split('|')[limitCase]];
+      const got: [string, string] = [
+        simulatedVerdict(CompiledRuleset.fromModel(oldHost.hostName, oldHost.model), backendOf(oldHost), example),
+        simulatedVerdict(CompiledRuleset.fromModel(newHost.hostName, newHost.model), backendOf(newHost), example),
+      ];
+      if (got[0] !== expected[0] || got[1] !== expected[1]) {
+        throw new Error(`semantic diff: internal disagreement with the simulator on ${newHost.hostName}: ${example} is ${got.join(' -> ')}, computed ${expected.join(' -> ')}`);
+      }
+      rows.push({
+        kind: kindOf(b, af),
+        ...slice,
+        state: state as ConnectionState,
+        peers: merged,
+        ports,
+        before: describeVerdicts(b),
+        after: describeVerdicts(af),
+        beforeByLimits: b.split('|'),
+        afterByLimits: af.split('|'),
+        example,
+        exampleVerdicts: got,
+      });
+    }
+  }
+  const order: ChangeKind[] = ['newly allowed', 'newly refused', 'refused differently', 'limits changed'];
+  return rows.sort((x, y) => order.indexOf(x.kind) - order.indexOf(y.kind)
+    || (x.peers[0].first < y.peers[0].first ? -1 : x.peers[0].first > y.peers[0].first ? 1 : 0)
+    || x.ports[0].from - y.ports[0].from);
+}
+
+/** The behaviour change of one host. */
+export function diffHost(oldHost: DiffHost, newHost: DiffHost): DiffRow[] {
+  return allSlices().flatMap((slice) => diffSlice(oldHost, newHost, slice));
+}
+
+/**
+ * The semantic difference between two sets of compiled hosts (two synth outputs): per
+ * host, the first packets of connections whose verdict changed, merged into rows, each
+ * with an example the simulator confirms; hosts added and removed (by stack and name).
+ */
+export function semanticDiff(oldHosts: readonly DiffHost[], newHosts: readonly DiffHost[]): SemanticDiffResult {
+  const oldByKey = new Map(oldHosts.map((h) => [key(h), h]));
+  const newByKey = new Map(newHosts.map((h) => [key(h), h]));
+  const changed: HostDiff[] = [];
+  let unchanged = 0;
+  for (const [k, n] of [...newByKey].sort(([a], [b]) => a.localeCompare(b))) {
+    const o = oldByKey.get(k);
+    if (!o) continue;
+    const rows = diffHost(o, n);
+    if (rows.length === 0) unchanged++;
+    else changed.push({ stack: n.stack, hostName: n.hostName, path: n.path, oldBackend: o.backend, newBackend: n.backend, rows });
+  }
+  return {
+    changed,
+    added: newHosts.filter((h) => !oldByKey.has(key(h))),
+    removed: oldHosts.filter((h) => !newByKey.has(key(h))),
+    unchanged,
+  };
+}
+
+/** Whether the two outputs behave differently. */
+export function hasChanges(diff: SemanticDiffResult): boolean {
+  return diff.changed.length > 0 || diff.added.length > 0 || diff.removed.length > 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// formatting
+
+const MAX_PEERS_SHOWN = 6;
+
+function formatRanges(ranges: readonly AddressRange[]): string[] {
+  return ranges.flatMap((r) => {
+    const cidrs = rangeToCidrs(r);
+    return cidrs.length <= 2 ? cidrs : [`${formatIp(r.family, r.first)}-${formatIp(r.family, r.last)}`];
+  });
+}
+
+/** The addresses of the family the ranges leave out. */
+function complement(ranges: readonly AddressRange[]): AddressRange[] {
+  const family = ranges[0].family;
+  const out: AddressRange[] = [];
+  let next = 0n;
+  for (const r of unionRanges(ranges)) {
+    if (r.first > next) out.push({ family, first: next, last: r.first - 1n });
+    next = r.last + 1n;
+  }
+  if (next <= familyMax(family)) out.push({ family, first: next, last: familyMax(family) });
+  return out;
+}
+
+/** Peers as CIDR blocks or ranges (`any`, `any except ...` when shorter), shortened past a few. */
+export function formatPeers(peers: readonly AddressRange[]): string {
+  if (peers.length === 1 && isWholeFamily(peers[0])) return 'any';
+  const listed = formatRanges(peers);
+  const missing = formatRanges(complement(peers));
+  const [prefix, list] = missing.length < listed.length ? ['any except ', missing] : ['', listed];
+  if (list.length <= MAX_PEERS_SHOWN) return prefix + list.join(', ');
+  return `${prefix}${list.slice(0, MAX_PEERS_SHOWN - 1).join(', ')} and ${list.length - MAX_PEERS_SHOWN + 1} more`;
+}
+
+/** Protocol and ports: `tcp/22,80-90`, `udp any port`, `icmp type 8`. */
+export function formatPorts(protocol: Protocol, ports: readonly PortRange[]): string {
+  const max = portAxisMax(protocol);
+  if (ports.length === 1 && ports[0].from === 0 && ports[0].to === max) return hasPorts(protocol) ? `${protocol} any port` : `${protocol} any type`;
+  const list = ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(',');
+  return hasPorts(protocol) ? `${protocol}/${list}` : `${protocol} type ${list}`;
+}
+
+function familyName(f: IpFamily): string {
+  return f === IpFamily.IPV4 ? 'IPv4' : 'IPv6';
+}
+
+function rowText(r: DiffRow): string {
+  const way = r.direction === Direction.INBOUND ? 'inbound from' : 'outbound to';
+  return `${way} ${formatPeers(r.peers)}: ${formatPorts(r.protocol, r.ports)}, state ${r.state}: ${r.before} -> ${r.after}`;
+}
+
+function exampleText(r: DiffRow): string {
+  return `${r.example} (${r.direction}): ${r.exampleVerdicts[0]} -> ${r.exampleVerdicts[1]}`;
+}
+
+function hostTitle(h: { stack: string; hostName: string; path: string }): string {
+  return `${h.hostName} (stack ${h.stack}, ${h.path})`;
+}
+
+function summary(diff: SemanticDiffResult): string {
+  const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
+  return `${n(diff.changed.length, 'host')} changed, ${diff.added.length} added, ${diff.removed.length} removed, ${diff.unchanged} unchanged`;
+}
+
+/** The diff as plain text. */
+export function formatDiffText(diff: SemanticDiffResult): string {
+  const lines = [`semantic diff: ${summary(diff)}`];
+  if (!hasChanges(diff)) lines.push('no change in the traffic any host accepts');
+  for (const h of diff.added) lines.push('', `host added: ${hostTitle(h)}, ${h.backend}`);
+  for (const h of diff.removed) lines.push('', `host removed: ${hostTitle(h)}, ${h.backend}`);
+  for (const h of diff.changed) {
+    const backend = h.oldBackend === h.newBackend ? h.newBackend : `${h.oldBackend} -> ${h.newBackend}`;
+    lines.push('', `host ${hostTitle(h)}, ${backend}`);
+    for (const family of ALL_FAMILIES) {
+      const rows = h.rows.filter((r) => r.family === family);
+      let kind: string | undefined;
+      for (const r of rows) {
+        if (r.kind !== kind) {
+          kind = r.kind;
+          lines.push(`  ${familyName(family)} ${kind}:`);
+        }
+        lines.push(`    ${rowText(r)}`, `      e.g. ${exampleText(r)}`);
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+/** The diff as Markdown (a pull-request comment). */
+export function formatDiffMarkdown(diff: SemanticDiffResult): string {
+  const lines = ['### Firewall semantic diff', '', summary(diff)];
+  if (!hasChanges(diff)) lines.push('', 'No change in the traffic any host accepts.');
+  if (diff.added.length > 0) lines.push('', `**Hosts added:** ${diff.added.map((h) => `\`${h.hostName}\` (${h.stack})`).join(', ')}`);
+  if (diff.removed.length > 0) lines.push('', `**Hosts removed:** ${diff.removed.map((h) => `\`${h.hostName}\` (${h.stack})`).join(', ')}`);
+  for (const h of diff.changed) {
+    lines.push('', `#### \`${h.hostName}\` (stack ${h.stack}, \`${h.path}\`)`, '');
+    lines.push('| change | family | direction | peers | protocol and ports | state | before | after | example |');
+    lines.push('|---|---|---|---|---|---|---|---|---|');
+    for (const r of h.rows) {
+      lines.push(`| ${[r.kind, familyName(r.family), r.direction, formatPeers(r.peers), formatPorts(r.protocol, r.ports), r.state, r.before, r.after, `\`${r.example}\``].map(cell).join(' | ')} |`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
