@@ -1,6 +1,6 @@
 import { TerraformStack, Testing } from 'cdktf';
-import { CompiledRuleset, IpFamily, Peer, Port } from '../../../src/core';
 import { StatefulHost } from '../../../src';
+import { CompiledRuleset, IpFamily, Peer, Port } from '../../../src/core';
 
 const db = { origin: 'app/docker/Db', ports: [Port.POSTGRES, Port.tcpRange(8000, 8001)], peers: [Peer.ipv4('198.51.100.0/24')], published: true };
 const web = { origin: 'app/docker/Web', ports: [Port.tcp(8080)], peers: [Peer.any()], published: true };
