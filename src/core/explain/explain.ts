@@ -11,7 +11,10 @@ import { Protocol } from '../values/protocol';
  * state) with which result, and which declarations asked for it.
  */
 export interface ExplainRow {
-  /** Position of the rule in the host's input chain (1-based). */
+  /**
+   * Position of the rule in its chain (1-based): the host's input chain, then the forward
+   * chain of published container ports (their rows' traffic starts with `published`).
+   */
   readonly position: number;
   /** `IPv4`, `IPv6` or `both`. */
   readonly family: string;
@@ -44,7 +47,8 @@ function traffic(rule: Rule, sets: Map<string, SetDefinition>): string {
   const m = rule.match;
   const parts: string[] = [];
   if (m.inInterface) parts.push(`via ${m.inInterface}`);
-  if (m.protocol === Protocol.TCP || m.protocol === Protocol.UDP) {
+  if (m.destinationNat === false) parts.push('not published (docker decides)');
+  if (m.originalDestinationPorts) {parts.push(`published ${m.protocol} ${ports(m.originalDestinationPorts)}${m.tcpSynOnly ? ' (SYN)' : ''}`);} else if (m.protocol === Protocol.TCP || m.protocol === Protocol.UDP) {
     const list = m.destinationPortSet ? setSummary(m.destinationPortSet, sets, ',', 8) : ports(m.destinationPorts);
     parts.push(`${m.protocol} ${list}${m.tcpSynOnly ? ' (SYN)' : ''}`);
   } else if (m.protocol) {
@@ -81,20 +85,23 @@ const HEADER = ['#', 'family', 'from', 'traffic', 'state', 'verdict', 'declared 
  * A per-host table of who can reach what, in rule order, for review and snapshots.
  */
 export class Explain {
-  /** The rows of a host's table: one per rule of its input chain. */
+  /** The rows of a host's table: one per rule of its input chain, then one per rule of its published-ports chain. */
   public static rows(ruleset: CompiledRuleset): ExplainRow[] {
-    const chain = ruleset.model.tables.flatMap((t) => t.chains).find((c) => c.hook === 'input');
-    if (!chain) return [];
+    const chains = ruleset.model.tables.flatMap((t) => t.chains);
+    const input = chains.find((c) => c.hook === 'input');
+    if (!input) return [];
+    const forward = chains.find((c) => c.hook === 'forward');
     const sets = new Map((ruleset.model.sets ?? []).map((s) => [s.name, s]));
-    return chain.rules.map((rule, i) => ({
+    const rows = (chain: typeof input, published: boolean) => chain.rules.map((rule, i) => ({
       position: i + 1,
       family: family(rule),
       peers: rule.match.source?.set ? setSummary(rule.match.source.set, sets, ', ', 3) : rule.match.source?.elements?.join(', ') ?? 'any',
-      traffic: traffic(rule, sets),
+      traffic: published && !rule.match.originalDestinationPorts && rule.match.destinationNat === undefined ? `published: ${traffic(rule, sets)}` : traffic(rule, sets),
       state: rule.match.states ? rule.match.states.join(', ') : 'any',
       verdict: verdict(rule),
       origins: rule.origins,
     }));
+    return [...rows(input, false), ...(forward ? rows(forward, true) : [])];
   }
 
   /** The table as aligned plain text, with the host's name as a title. */

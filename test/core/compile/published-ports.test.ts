@@ -1,6 +1,7 @@
 import { TerraformStack, Testing } from 'cdktf';
 import { StatefulHost } from '../../../src';
-import { CompiledRuleset, IpFamily, Peer, Port } from '../../../src/core';
+import { CompiledRuleset, Direction, Explain, IpFamily, Packet, Peer, Port, Verdict } from '../../../src/core';
+import { Backend } from '../../../src/core/backends/backend';
 
 const db = { origin: 'app/docker/Db', ports: [Port.POSTGRES, Port.tcpRange(8000, 8001)], peers: [Peer.ipv4('198.51.100.0/24')], published: true };
 const web = { origin: 'app/docker/Web', ports: [Port.tcp(8080)], peers: [Peer.any()], published: true };
@@ -59,5 +60,30 @@ describe('published container ports', () => {
     expect(() => host.addService('Db', { ports: [Port.POSTGRES], published: true, ...extra })).toThrow(/stack\/docker\/Db/);
     expect(() => new StatefulHost(new TerraformStack(Testing.app(), 's2'), 'h', { address: '192.0.2.10', deployment: { enabled: false } })
       .addService('Db', { ports: [Port.POSTGRES], published: true, ...extra })).toThrow(message);
+  });
+});
+
+describe('published container ports in the simulator and explain', () => {
+  const r = CompiledRuleset.compile({ name: 'docker', origin: 'app/docker', allowances: [ssh, db, web] });
+
+  test.each([Backend.IPTABLES, Backend.NFTABLES])('simulator (%s): forwarded packets to published ports obey the peers', (backend) => {
+    const pg = (from: string) => r.simulate(Packet.tcp({ from, port: 5432, direction: Direction.PUBLISHED }), backend);
+    expect(pg('198.51.100.9').verdict).toBe(Verdict.ACCEPT);
+    // iptables returns to DOCKER-USER (Docker's chains decide next), nftables accepts in its own chain: both name the declaration
+    expect(pg('198.51.100.9').trace.some((t) => /matched: (return|accept) \(app\/docker\/Db\)/.test(t))).toBe(true);
+    const refused = pg('203.0.113.5');
+    expect(refused.verdict).toBe(Verdict.REJECT);
+    expect(refused.origins).toEqual(['app/docker published']);
+    // 8080 is published to anyone; 22 is an INPUT service, not a published port
+    expect(r.simulate(Packet.tcp({ from: '203.0.113.5', port: 8080, direction: Direction.PUBLISHED }), backend).verdict).toBe(Verdict.ACCEPT);
+    expect(r.simulate(Packet.tcp({ from: '192.0.2.7', port: 22, direction: Direction.PUBLISHED }), backend).verdict).toBe(Verdict.REJECT);
+    // and INPUT does not open the published port
+    expect(r.simulate(Packet.tcp({ from: '198.51.100.9', port: 5432 }), backend).verdict).toBe(Verdict.REJECT);
+  });
+
+  test('explain lists the published chain after the input chain', () => {
+    const text = Explain.text(r);
+    expect(text).toMatch(/not published \(docker decides\)\s+any\s+accept\s+app\/docker published/);
+    expect(text).toMatch(/198\.51\.100\.0\/24\s+published tcp 5432 \(SYN\)\s+new\s+accept\s+app\/docker\/Db/);
   });
 });
