@@ -18,7 +18,7 @@ import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { Backend, Peer, Port, StatefulHost } from '../../src';
 import { Lab, netnsSupported, ProbeResult, RunResult, withLab } from '../support/netns';
-import { makeScriptCtx, runScript, ScriptCtx, scriptOk, startListener, Variant, VARIANTS } from '../support/script-lab';
+import { makeScriptCtx, runScript, ScriptCtx, scriptOk, Variant, VARIANTS } from '../support/script-lab';
 
 const describeKernel = netnsSupported() ? describe : describe.skip;
 
@@ -98,6 +98,33 @@ function render(backend: Backend): Record<string, string> {
   host.addService('Web', { ports: [Port.tcp(8080)], published: true });
   host.addOutbound('Api', { ports: [Port.tcp(7000)], peers: [Peer.ipv4(ALLOWED)] });
   return host.renderedFiles;
+}
+
+// Accepts and closes connections on each port (IPv4); prints "ready"; lives 15 minutes (a test here takes minutes under load).
+const LISTENER = `
+import socket, sys, threading, time
+def listen(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(64)
+    def loop():
+        while True:
+            c, _ = s.accept()
+            c.close()
+    threading.Thread(target=loop, daemon=True).start()
+for p in sys.argv[1:]:
+    listen(int(p))
+print("ready", flush=True)
+time.sleep(900)
+`;
+
+async function startListener(lab: Lab, ns: string, ports: readonly number[]): Promise<void> {
+  const child = lab.spawn(ns, ['python3', '-c', LISTENER, ...ports.map(String)]);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+    child.on('exit', (code) => reject(new Error(`listener exited ${code}`)));
+  });
 }
 
 const PROBE = `
