@@ -45,6 +45,7 @@ export * from './checks/host-facts';
 export * from './checks/policy-checks';
 export { AdminPortOpenToWorld } from './checks/rules/admin-port-open-to-world';
 export { SensitivePortOpenToAny } from './checks/rules/sensitive-port-open-to-any';
+export { PublishedDatabasePortOpenToAny } from './checks/rules/published-database-port-open-to-any';
 export { Ipv6WiderThanIpv4 } from './checks/rules/ipv6-wider-than-ipv4';
 export { NoAdminAccess } from './checks/rules/no-admin-access';
 export { RedundantDeclaration } from './checks/rules/redundant-declaration';

@@ -5,6 +5,7 @@ import { AdminPortOpenToWorld } from './rules/admin-port-open-to-world';
 import { HostKeyNotPinned } from './rules/host-key-not-pinned';
 import { Ipv6WiderThanIpv4 } from './rules/ipv6-wider-than-ipv4';
 import { NoAdminAccess } from './rules/no-admin-access';
+import { PublishedDatabasePortOpenToAny } from './rules/published-database-port-open-to-any';
 import { RedundantDeclaration } from './rules/redundant-declaration';
 import { SensitivePortOpenToAny } from './rules/sensitive-port-open-to-any';
 
@@ -21,7 +22,7 @@ const CONFIGS = new WeakMap<IConstruct, PolicyChecks>();
  * PolicyChecks.of(stack).strict();                                   // every warning is an error
  */
 export class PolicyChecks {
-  /** The built-in checks, SFW1 to SFW6. */
+  /** The built-in checks, SFW1 to SFW7. */
   public static readonly BUILT_IN: IPolicyCheck[] = [
     new AdminPortOpenToWorld(),
     new SensitivePortOpenToAny(),
@@ -29,6 +30,7 @@ export class PolicyChecks {
     new NoAdminAccess(),
     new RedundantDeclaration(),
     new HostKeyNotPinned(),
+    new PublishedDatabasePortOpenToAny(),
   ];
 
   /** The configuration of a scope (created on first use). */

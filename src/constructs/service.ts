@@ -49,6 +49,22 @@ export interface ServiceOptions {
   readonly notrack?: boolean;
 
   /**
+   * The ports are published by containers (Docker `-p HOST:CONTAINER`) rather than served
+   * by the host itself. Docker DNATs such connections in nat PREROUTING and forwards them
+   * to the container, so they never reach INPUT and an ordinary Service would not filter
+   * them. A published Service is compiled into the forward path instead: iptables, a
+   * library chain (`SFW-PUBLISHED`) jumped to first from Docker's `DOCKER-USER` chain;
+   * nftables, a forward-hook chain in the library's table. It matches the connection's
+   * original destination port (the host port of `-p`, not the container's), new
+   * connections only, and published traffic nobody allowed meets the host's default
+   * action. The host's INPUT chain does not open these ports. TCP and UDP only; not with
+   * a helper, limits or notrack.
+   *
+   * @default false
+   */
+  readonly published?: boolean;
+
+  /**
    * Connections to this service the host is expected to track at once: counted into the
    * host's conntrack sizing (`StatefulHost.conntrackSizing`).
    *
@@ -91,6 +107,8 @@ export class Service extends Construct {
   public readonly notrack: boolean;
   /** Connections expected at once, if declared. */
   public readonly expectedConnections?: number;
+  /** Whether the ports are published container ports (filtered on the forward path). */
+  public readonly published: boolean;
 
   public constructor(scope: Construct, id: string, props: ServiceProps) {
     super(scope, id);
@@ -110,6 +128,7 @@ export class Service extends Construct {
     if (helperProblem) throw constructError(this, helperProblem);
     if (this.limits) checkConnectionLimits(this.limits, this.node.path);
     this.notrack = props.notrack ?? false;
+    this.published = props.published ?? false;
     this.expectedConnections = props.expectedConnections;
     const icmp = icmpFamilyProblem(this.ports, this.peers);
     if (icmp) throw constructError(this, icmp);
@@ -127,6 +146,7 @@ export class Service extends Construct {
       limits: this.limits,
       helper: this.helper,
       notrack: this.notrack || undefined,
+      published: this.published || undefined,
       expectedConnections: this.expectedConnections,
     }];
   }

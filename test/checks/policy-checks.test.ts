@@ -105,7 +105,7 @@ describe('policy checks', () => {
       h.addService('Telnet', { ports: [Port.tcp(23)], peers: [Peer.ipv4('192.0.2.0/24')] });
     });
     expect(synthError(app)).toContain('[stack/web] [ACME1] stack/web opens telnet');
-    expect(PolicyChecks.BUILT_IN.map((c) => c.id)).toEqual(['SFW1', 'SFW2', 'SFW3', 'SFW4', 'SFW5', 'SFW6']);
+    expect(PolicyChecks.BUILT_IN.map((c) => c.id)).toEqual(['SFW1', 'SFW2', 'SFW3', 'SFW4', 'SFW5', 'SFW6', 'SFW7']);
   });
 });
 

@@ -42,12 +42,14 @@ FILENAME == livef {
   if ($0 ~ /^:/) {
     c = substr($1, 2)
     if ($2 != "-") lbuiltin[lt, c] = 1
+    else if (isdu(lt, c)) { lbuiltin[lt, c] = 1; fchain[lt, c] = 1; ldu[lt] = 1 }
     else if (issfw(c)) { lchains[lt, c] = 1; nlc[lt]++; lchain[lt, nlc[lt]] = c; addtable(lt) }
     else fchain[lt, c] = 1
     next
   }
   if ($1 == "-A") {
     c = $2; t = tgt($0)
+    if (c == "FORWARD" && isdu(lt, t) && uncond($0)) lfwdu[lt] = 1
     if (!issfw(c) && !issfw(t)) {
       k = ++nfr[lt, c]; frule[lt, c, k] = $0; ftgt[lt, c, k] = t
       fgoto[lt, c, k] = isgoto($0); funcond[lt, c, k] = uncond($0)
@@ -67,6 +69,7 @@ FILENAME == livef {
   if (line == "COMMIT") next
   if (line ~ /^:/) {
     c = substr($1, 2)
+    if (isdu(dt, c)) { dbuiltin[dt, c] = 1; next }
     if ($2 != "-") {
       dbuiltin[dt, c] = 1
       if (warnpolicy && $2 != "ACCEPT")
@@ -80,12 +83,18 @@ FILENAME == livef {
   if ($1 == "-A") {
     c = $2
     if (issfw(c)) { ndr[dt]++; drule[dt, ndr[dt]] = line; next }
+    # FORWARD -> DOCKER-USER is the jump Docker makes: ensured (when the chain is created), never owned
+    if (c == "FORWARD" && isdu(dt, tgt(line))) next
     if (!((dt, c) in dbuiltin)) fail(sprintf("%s:%d: chain %s is not a library chain (SFW-*); shared mode loads only SFW-* chains", src, FNR, c))
     if (!issfw(tgt(line))) fail(sprintf("%s:%d: built-in chain %s may only jump to SFW-* chains in shared mode", src, FNR, c))
     rest = line
     sub(/^-A[ \t]+[^ \t]+/, "", rest)
     ndh[dt]++
-    if (dt == "filter") {
+    if (isdu(dt, c)) {
+      # first in DOCKER-USER, ahead of anything the administrator or Docker put there
+      ndu[dt]++
+      dhook[dt, ndh[dt]] = "-I " c " " ndu[dt] rest
+    } else if (dt == "filter") {
       # after every foreign rule (the old hook is deleted before)
       dhook[dt, ndh[dt]] = "-A " c rest; dlast[dt, ndh[dt]] = c
     } else {
@@ -113,6 +122,10 @@ END {
       printf "%s: warning: %s\n", "stateful-firewall", msg > "/dev/stderr"
     }
     out = ""
+    # DOCKER-USER missing (Docker not installed, or not started yet at boot): create it and
+    # its jump as Docker does (it adopts an existing chain and never flushes it)
+    if (ndu[t] > 0 && !ldu[t]) out = out ":DOCKER-USER - [0:0]\n"
+    if (ndu[t] > 0 && !lfwdu[t]) out = out "-I FORWARD 1 -j DOCKER-USER\n"
     for (j = 1; j <= ndc[t]; j++) out = out ":" dchain[t, j] " - [0:0]\n"
     # explicit flush: the declaration flushes on iptables 1.8.9 (nft and legacy), older nft variants did not
     for (j = 1; j <= ndc[t]; j++) out = out "-F " dchain[t, j] "\n"

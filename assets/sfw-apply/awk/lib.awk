@@ -4,3 +4,6 @@ function tgt(line,   n, a, i) {
   return ""
 }
 function issfw(name) { return substr(name, 1, 4) == "SFW-" }
+# isdu(T, C): the DOCKER-USER chain of Docker (filter), where the library hooks its chain
+# for published container ports; created as Docker would when missing, never flushed
+function isdu(t, c) { return t == "filter" && c == "DOCKER-USER" }

@@ -26,7 +26,8 @@ export class SensitivePortOpenToAny implements IPolicyCheck {
   public readonly defaultLevel: CheckLevel = CheckLevel.WARNING;
 
   public check(host: HostFacts): string[] {
-    return worldFindings(host.allowances, SENSITIVE_PORTS, ALL_FAMILIES).map((f) =>
+    // published container ports have their own check (SFW7)
+    return worldFindings(host.allowances.filter((a) => !a.published), SENSITIVE_PORTS, ALL_FAMILIES).map((f) =>
       `${f.ports} ${f.plural ? 'are' : 'is'} open to any ${f.families} address (${f.by}): list the clients as peers`);
   }
 }

@@ -23,6 +23,11 @@ import { Protocol } from '../values/protocol';
 export const FILTER_TABLE = 'filter';
 export const INPUT_CHAIN = 'input';
 export const OUTPUT_CHAIN = 'output';
+/**
+ * The forward-hook chain for published container ports (iptables: `SFW-PUBLISHED`, jumped
+ * to from Docker's `DOCKER-USER`; nftables: chain `published` in the library's table, hook forward).
+ */
+export const PUBLISHED_CHAIN = 'published';
 /** The table and chain conntrack helpers are attached in (iptables: raw; nftables: a prerouting chain). */
 export const RAW_TABLE = 'raw';
 export const PREROUTING_CHAIN = 'prerouting';
@@ -68,12 +73,15 @@ const PROTOCOL_ORDER = [Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ICMP
  * 7. ping,
  * 8. optional drop logging, then the default action.
  */
-export function compileHostPolicy(policy: HostPolicy): RulesetModel {
-  for (const a of [...policy.allowances, ...(policy.denials ?? [])]) {
+export function compileHostPolicy(declared: HostPolicy): RulesetModel {
+  // published container ports go to the forward path only; everything else reads the host's own openings
+  const published = declared.allowances.filter((a) => a.published);
+  const policy: HostPolicy = published.length > 0 ? { ...declared, allowances: declared.allowances.filter((a) => !a.published) } : declared;
+  for (const a of [...declared.allowances, ...(policy.denials ?? [])]) {
     const problem = [...(a.ports ?? []), ...a.peers].find((x) => x.problem)?.problem;
     if (problem) throw new Error(`${a.origin}: ${problem}`);
   }
-  for (const a of policy.allowances) {
+  for (const a of declared.allowances) {
     const problem = allowanceProblem(a);
     if (problem) throw new Error(`${a.origin}: ${problem}`);
   }
@@ -125,7 +133,8 @@ export function compileHostPolicy(policy: HostPolicy): RulesetModel {
 
   const input: Chain = { name: INPUT_CHAIN, hook: ChainHook.INPUT, policy: Verdict.ACCEPT, rules };
   const output = policy.outbound ? outputChain(policy, baseline, sets, untracked) : undefined;
-  const chains = output ? [input, output] : [input];
+  const forward = published.length > 0 ? publishedChain(policy, published, baseline) : undefined;
+  const chains = [input, ...(output ? [output] : []), ...(forward ? [forward] : [])];
   const helpers = helperRules(policy, sets);
   const tables = [{ name: FILTER_TABLE, chains }];
   const raw: Chain[] = [];
@@ -271,6 +280,37 @@ function outputChain(policy: HostPolicy, baseline: string, sets: SetBuilder, unt
     ...defaultActionRules(outbound.defaultAction ?? DefaultAction.REJECT, origin),
   ];
   return { name: OUTPUT_CHAIN, hook: ChainHook.OUTPUT, policy: Verdict.ACCEPT, rules };
+}
+
+/**
+ * The forward chain for published container ports. Forwarded traffic whose connection was
+ * not destination-NATed (containers' own outbound traffic, container to container, a
+ * router's clients) is not the library's: it is accepted here and Docker's chains decide
+ * as before. Of the DNATed (published) traffic: established and related first, then new
+ * connections (TCP: SYN only) from the declared peers to the declared ORIGINAL destination
+ * ports (the host port, before DNAT rewrote it to the container's), then optional drop
+ * logging and the host's default action for published traffic nobody allowed. Accept here
+ * means "the library does not stop it": in iptables the chain returns to `DOCKER-USER`
+ * and Docker's own chains still apply; in nftables the library's chain is one base chain
+ * next to Docker's.
+ */
+function publishedChain(policy: HostPolicy, published: HostPolicy['allowances'], baseline: string): Chain {
+  const origin = `${baseline} published`;
+  // no named sets here: iptables' conntrack match takes one original port (or range) per rule, and peer sets stay with INPUT
+  const openings = sortOpenings(mergeAcrossFamilies(collectOpenings({ ...policy, allowances: published })));
+  const noSets = new SetBuilder(Infinity);
+  const rules: Rule[] = [
+    { match: { states: [ConnectionState.ESTABLISHED, ConnectionState.RELATED] }, verdict: Verdict.ACCEPT, origins: [origin], comment: 'established and related traffic' },
+    { match: { destinationNat: false }, verdict: Verdict.ACCEPT, origins: [origin], comment: 'not published: docker decides' },
+    // one rule per original port or range: iptables' conntrack match takes one, and nft lists a single value back as written
+    ...openingsToRules(openings, noSets).flatMap((r) => (r.match.destinationPorts ?? [{ from: 1, to: 65535 }]).map((p) => ({
+      ...r,
+      match: { ...r.match, destinationPorts: undefined, originalDestinationPorts: [p] },
+    }))),
+  ];
+  if (policy.logDropped) rules.push(logRule(policy, origin));
+  rules.push(...defaultActionRules(policy.defaultAction ?? DefaultAction.REJECT, origin));
+  return { name: PUBLISHED_CHAIN, hook: ChainHook.FORWARD, policy: Verdict.ACCEPT, rules };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Backend } from '../backends/backend';
-import { ownChainName } from '../backends/iptables/iptables-layout';
+import { DOCKER_USER_CHAIN, ownChainName, PUBLISHED_IPTABLES_CHAIN } from '../backends/iptables/iptables-layout';
 import type { CompiledRuleset } from '../compiled-ruleset';
 import { Chain, ChainPriority } from '../ir/chain';
 import { ChainHook } from '../ir/chain-hook';
@@ -20,7 +20,7 @@ export interface ExplainRow {
    * The chain the rule is in, by its name in the compiled model: `input` (what reaches
    * the host), `output` (what the host sends, with outbound filtering), `raw_prerouting`
    * and `raw_output` (before connection tracking: untracked services), `prerouting`
-   * (conntrack helpers).
+   * (conntrack helpers), `published` (the forward chain of published container ports).
    */
   readonly chain: string;
   /** Position of the rule in its chain (1-based). */
@@ -66,6 +66,8 @@ export function formatAddresses(match: AddressMatch | undefined, sets: ReadonlyM
 /** Protocol, ports (or ICMP types) of a rule, e.g. `tcp 22`, `udp from port 53`, `icmpv6 type 128`; empty when any. */
 export function formatProtocol(rule: Rule, sets: ReadonlyMap<string, SetDefinition>): string {
   const m = rule.match;
+  // published container ports: the original destination port (before Docker's DNAT)
+  if (m.originalDestinationPorts) return `published ${m.protocol} ${formatPorts(m.originalDestinationPorts)}`;
   if (m.protocol === Protocol.TCP || m.protocol === Protocol.UDP) {
     const parts: string[] = [`${m.protocol}`];
     if (m.sourcePorts || m.sourcePortSet) parts.push(`from port ${m.sourcePortSet ? setSummary(m.sourcePortSet, sets, ',', 8) : formatPorts(m.sourcePorts)}`);
@@ -99,6 +101,7 @@ function traffic(rule: Rule, sets: ReadonlyMap<string, SetDefinition>): string {
   const parts: string[] = [];
   if (m.inInterface) parts.push(`via ${m.inInterface}`);
   if (m.outInterface) parts.push(`out via ${m.outInterface}`);
+  if (m.destinationNat === false) parts.push('not published (docker decides)');
   const protocol = formatProtocol(rule, sets);
   if (protocol) parts.push(`${protocol}${m.tcpSynOnly ? ' (SYN)' : ''}`);
   if (m.destinationLocal) parts.push('to this host');
@@ -138,8 +141,8 @@ function outbound(hook: ChainHook | undefined): boolean {
 /** The base chains of a ruleset in the order the explain table lists them. */
 function baseChains(ruleset: CompiledRuleset): { table: string; chain: Chain }[] {
   const order = (t: string, c: Chain) => {
-    if (t !== 'raw') return c.hook === ChainHook.INPUT ? 0 : c.hook === ChainHook.OUTPUT ? 1 : 2;
-    return c.priority === ChainPriority.RAW ? (c.hook === ChainHook.OUTPUT ? 4 : 3) : 5;
+    if (t !== 'raw') return c.hook === ChainHook.INPUT ? 0 : c.hook === ChainHook.OUTPUT ? 1 : c.hook === ChainHook.FORWARD ? 2 : 3;
+    return c.priority === ChainPriority.RAW ? (c.hook === ChainHook.OUTPUT ? 5 : 4) : 6;
   };
   return ruleset.model.tables
     .flatMap((t) => t.chains.filter((c) => c.hook).map((chain) => ({ table: t.name, chain })))
@@ -153,8 +156,11 @@ function chainTitle(table: string, chain: Chain, backend: Backend | undefined): 
     ? chain.priority === ChainPriority.RAW
       ? `${outbound(hook) ? 'sent' : 'received'}, before connection tracking (untracked services)`
       : 'conntrack helpers'
-    : hook === ChainHook.INPUT ? 'inbound: what reaches the host' : hook === ChainHook.OUTPUT ? 'outbound: what the host sends' : `${hook}`;
-  const iptables = `iptables ${table} ${hook.toUpperCase()} -> ${ownChainName(hook)}`;
+    : hook === ChainHook.INPUT ? 'inbound: what reaches the host' : hook === ChainHook.OUTPUT ? 'outbound: what the host sends'
+      : hook === ChainHook.FORWARD ? 'published container ports: forwarded to Docker\'s containers' : `${hook}`;
+  const iptables = hook === ChainHook.FORWARD
+    ? `iptables ${table} FORWARD -> ${DOCKER_USER_CHAIN} -> ${PUBLISHED_IPTABLES_CHAIN}`
+    : `iptables ${table} ${hook.toUpperCase()} -> ${ownChainName(hook)}`;
   const priority = chain.priority === ChainPriority.RAW ? ', priority raw' : '';
   const nft = `nftables chain ${chain.name} (hook ${hook}${priority})`;
   const where = backend === Backend.IPTABLES ? iptables : backend === Backend.NFTABLES ? nft : `${iptables}; ${nft}`;
@@ -210,7 +216,8 @@ export function conntrackSizingNote(sizing: ConntrackSizing, tunesKernel: boolea
 export class Explain {
   /**
    * The rows of a host's table: one per rule of each of its base chains (input first, then
-   * output, the chains before connection tracking, the helpers' chain).
+   * output, the published container ports' forward chain, the chains before connection
+   * tracking, the helpers' chain).
    */
   public static rows(ruleset: CompiledRuleset): ExplainRow[] {
     const sets = new Map((ruleset.model.sets ?? []).map((s) => [s.name, s]));
@@ -219,7 +226,8 @@ export class Explain {
       position: i + 1,
       family: formatFamily(rule),
       peers: formatAddresses(outbound(chain.hook) ? rule.match.destination : rule.match.source, sets),
-      traffic: traffic(rule, sets),
+      // the published chain's rules for traffic Docker did not publish say so
+      traffic: chain.hook === ChainHook.FORWARD && !rule.match.originalDestinationPorts && rule.match.destinationNat === undefined ? `published: ${traffic(rule, sets)}` : traffic(rule, sets),
       state: rule.match.states ? rule.match.states.join(', ') : 'any',
       verdict: formatVerdict(rule),
       origins: rule.origins,

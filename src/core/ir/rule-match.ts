@@ -111,6 +111,25 @@ export interface RuleMatch {
   readonly destinationLocal?: boolean;
 
   /**
+   * Match on whether the packet's connection was destination-NATed (a port published by
+   * Docker: nat PREROUTING rewrote its destination): `true` only DNATed connections,
+   * `false` only the others. iptables `-m conntrack [!] --ctstate DNAT`, nft
+   * `ct status [!] dnat`.
+   *
+   * @default - either
+   */
+  readonly destinationNat?: boolean;
+
+  /**
+   * The connection's ORIGINAL destination ports (before DNAT: the port published on the
+   * host, not the container's), any of which matches. TCP and UDP only. iptables
+   * `-m conntrack --ctorigdstport`, nft `ct original proto-dst`.
+   *
+   * @default - any original destination port
+   */
+  readonly originalDestinationPorts?: PortRange[];
+
+  /**
    * Destination ports (TCP and UDP), any of which matches.
    *
    * @default - any port (unless `destinationPortSet` is given)

@@ -17,6 +17,15 @@ export function allowanceProblem(a: Omit<Allowance, 'origin' | 'peers'>): string
     }
     if (a.expectedConnections !== undefined) return 'an untracked service takes no conntrack entries: remove expectedConnections or notrack';
   }
+  if (a.published) {
+    const icmp = a.ports.find((p) => p.isIcmp);
+    if (icmp) return `a published container port is TCP or UDP, not ${icmp}: declare ICMP in another Service`;
+    if (a.helper) return `the ${a.helper} helper is not supported on published container ports: remove helper or published`;
+    if (a.notrack) return 'published container ports are DNATed, which needs connection tracking: remove notrack or published';
+    if (l && (l.newConnectionsPerSource || l.concurrentPerSource !== undefined || l.synFloodLimit)) {
+      return 'limits are not supported on published container ports: remove limits or published';
+    }
+  }
   if (l?.synFloodLimit && !a.ports.some((p) => p.protocol === Protocol.TCP)) {
     return 'synFloodLimit caps new TCP connections, but the declaration has no TCP port: remove it or use newConnectionsPerSource';
   }

@@ -47,6 +47,18 @@ export interface Allowance {
   readonly notrack?: boolean;
 
   /**
+   * The ports are published by containers (Docker `-p HOST:CONTAINER`): connections to
+   * them are destination-NATed in nat PREROUTING and forwarded, never reaching INPUT. The
+   * opening is compiled into the forward path (iptables: a library chain jumped to from
+   * Docker's `DOCKER-USER`; nftables: a forward-hook chain in the library's table),
+   * matching the connection's original destination port (the host port). TCP and UDP
+   * ports only; not with a helper, limits or notrack.
+   *
+   * @default false
+   */
+  readonly published?: boolean;
+
+  /**
    * How many of the opening's connections the host is expected to track at once (for
    * the conntrack table's sizing).
    *

@@ -6,4 +6,9 @@ export enum Direction {
   INBOUND = 'inbound',
   /** Sent by the host itself (the OUTPUT hook). */
   OUTBOUND = 'outbound',
+  /**
+   * To a port the host publishes for a container (Docker `-p`): destination-NATed and
+   * forwarded (the FORWARD hook). The packet's port is the published (original) one.
+   */
+  PUBLISHED = 'published',
 }

@@ -125,7 +125,13 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
     if (packet.destination === undefined || !addressIn(packet.destination, packet.family, match.destination, sets)) return false;
   }
   // the simulator models the host's own traffic: every inbound packet is addressed to it
-  if (match.destinationLocal && packet.direction === Direction.OUTBOUND) return false;
+  if (match.destinationLocal && packet.direction !== Direction.INBOUND) return false;
+  // a packet to a published port is the one DNATed kind the simulator models; its port is the original one
+  if (match.destinationNat !== undefined && match.destinationNat !== (packet.direction === Direction.PUBLISHED)) return false;
+  if (match.originalDestinationPorts !== undefined) {
+    const port = packet.direction === Direction.PUBLISHED ? packet.destinationPort : undefined;
+    if (port === undefined || !match.originalDestinationPorts.some((p) => p.from <= port && port <= p.to)) return false;
+  }
   if (match.destinationPorts !== undefined) {
     const port = packet.destinationPort;
     if (port === undefined || !match.destinationPorts.some((p) => p.from <= port && port <= p.to)) return false;
@@ -158,7 +164,7 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
 }
 
 function hookName(packet: Packet): string {
-  return packet.direction === Direction.OUTBOUND ? 'output' : 'input';
+  return packet.direction === Direction.OUTBOUND ? 'output' : packet.direction === Direction.PUBLISHED ? 'forward' : 'input';
 }
 
 function describe(rule: Rule): string {
@@ -205,7 +211,7 @@ export class Simulator {
     let last: SimulationResult | undefined;
     for (const { t, chain, before } of [
       ...bases(outbound ? ChainHook.OUTPUT : ChainHook.PREROUTING, true),
-      ...bases(outbound ? ChainHook.OUTPUT : ChainHook.INPUT, false),
+      ...bases(outbound ? ChainHook.OUTPUT : packet.direction === Direction.PUBLISHED ? ChainHook.FORWARD : ChainHook.INPUT, false),
     ]) {
       const walked = walk(t.chains, chain, current, sets, trace, counter);
       current = walked.packet;

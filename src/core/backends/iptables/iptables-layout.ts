@@ -18,9 +18,18 @@ const BUILTIN_CHAINS: Record<string, string[]> = {
   raw: ['PREROUTING', 'OUTPUT'],
 };
 
+/**
+ * Docker's chain for the administrator's own rules on forwarded traffic: the first rule of
+ * FORWARD jumps to it, and Docker creates it only when it is missing and never flushes it.
+ */
+export const DOCKER_USER_CHAIN = 'DOCKER-USER';
+
+/** The library's chain for published container ports, jumped to from `DOCKER-USER`. */
+export const PUBLISHED_IPTABLES_CHAIN = `${IPTABLES_CHAIN_PREFIX}PUBLISHED`;
+
 /** Name of the library's chain hooked from a built-in chain, e.g. `SFW-INPUT`. */
 export function ownChainName(hook: ChainHook): string {
-  return `${IPTABLES_CHAIN_PREFIX}${hook.toUpperCase()}`;
+  return hook === ChainHook.FORWARD ? PUBLISHED_IPTABLES_CHAIN : `${IPTABLES_CHAIN_PREFIX}${hook.toUpperCase()}`;
 }
 
 /** Name of the library's chain for a neutral regular chain, e.g. `SFW-SSH`. */
@@ -109,6 +118,14 @@ export function iptablesLayout(model: RulesetModel, family: IpFamily): RulesetMo
         const existing = chains.find((c) => c.name === own);
         if (existing) {
           existing.rules.push(...rules);
+          continue;
+        }
+        if (chain.hook === ChainHook.FORWARD) {
+          // published container ports: FORWARD -> DOCKER-USER -> SFW-PUBLISHED, ahead of Docker's own chains; an
+          // accepted packet returns to DOCKER-USER and Docker's chains decide as before (see publishedChain)
+          builtin.rules.push({ match: {}, verdict: Verdict.JUMP, target: DOCKER_USER_CHAIN, origins: [] });
+          chains.push({ name: DOCKER_USER_CHAIN, rules: [{ match: {}, verdict: Verdict.JUMP, target: own, origins: [] }] });
+          chains.push({ name: own, rules: rules.map((r) => (r.verdict === Verdict.ACCEPT ? { ...r, verdict: Verdict.RETURN } : r)) });
           continue;
         }
         builtin.rules.push({ match: {}, verdict: Verdict.JUMP, target: own, origins: [] });

@@ -79,9 +79,15 @@ export function iptablesRuleArgs(rule: Rule, family: IpFamily): string[] {
   if (m.protocol) args.push('-p', protocolName(m.protocol));
   args.push(...src.match, ...dst.match);
   if (m.destinationLocal) args.push('-m', 'addrtype', '--dst-type', 'LOCAL');
-  if (m.states) {
-    const states = STATE_ORDER.filter((s) => m.states!.includes(s)).map((s) => s.toUpperCase());
-    args.push('-m', 'conntrack', '--ctstate', states.join(','));
+  if (m.states || m.destinationNat !== undefined || m.originalDestinationPorts) {
+    args.push('-m', 'conntrack');
+    if (m.destinationNat === false) args.push('!', '--ctstate', 'DNAT');
+    const states = [...STATE_ORDER.filter((s) => (m.states ?? []).includes(s)).map((s) => s.toUpperCase()), ...(m.destinationNat ? ['DNAT'] : [])];
+    if (states.length > 0) args.push('--ctstate', states.join(','));
+    if (m.originalDestinationPorts) {
+      if (m.protocol !== Protocol.TCP && m.protocol !== Protocol.UDP) throw new Error(`original destination ports need protocol tcp or udp, not ${m.protocol ?? 'any'}`);
+      args.push('--ctorigdstport', single(m.originalDestinationPorts.map(portText), 'original destination port')!);
+    }
   }
   const ports = m.destinationPorts;
   const sports = m.sourcePorts;

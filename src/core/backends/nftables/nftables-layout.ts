@@ -489,6 +489,8 @@ export function nftablesLayout(model: RulesetModel): RulesetModel {
   const tables = model.tables.map((table) => {
     const bases = table.chains.map((chain) => {
       // the input chain keeps the short names (`sfw_new`, ...); other base chains name theirs after themselves
+      // the forward chain of published container ports stays linear: a few rules, keyed on the original port the maps do not read
+      if (chain.hook === ChainHook.FORWARD) return chain;
       const name: ChainName = [{ kind: 'base', value: chain.hook === ChainHook.INPUT && table.name !== 'raw' ? NFT_CHAIN_PREFIX : `${NFT_CHAIN_PREFIX}_${chain.name}` }];
       // chains before conntrack (and the helper chain) do not look at the state: they start at family and protocol
       const level: Level = chain.rules.some((r) => r.match.states !== undefined) ? 'state' : 'family-protocol';

@@ -225,6 +225,13 @@ export function nftRuleText(rule: Rule): string {
     if (m.destinationPortSet) parts.push(`${l4} dport @${m.destinationPortSet}`);
     else if (m.destinationPorts) parts.push(`${l4} dport ${setOf(m.destinationPorts.map(portText))}`);
     else if (!m.tcpSynOnly && !m.sourcePorts && !m.sourcePortSet) parts.push(`meta l4proto ${l4}`); // `tcp flags` and `sport` imply it
+    if (m.originalDestinationPorts) {
+      // one value per rule: nft lists a set of `ct original proto-dst` values back untyped
+      if (m.originalDestinationPorts.length !== 1) throw new Error('a rule holds one original destination port or range');
+      // nft reads `ct original proto-dst` only after a protocol: `tcp flags` first (it lists a leading `meta l4proto tcp` away)
+      if (m.tcpSynOnly) parts.push('tcp flags syn / fin,syn,rst,ack');
+      parts.push(`ct original proto-dst ${portText(m.originalDestinationPorts[0])}`);
+    }
   } else if (l4 === Protocol.ICMP || l4 === Protocol.ICMPV6) {
     const names = l4 === Protocol.ICMP ? ICMP_NAMES : ICMPV6_NAMES;
     const kw = l4 === Protocol.ICMP ? 'icmp' : 'icmpv6';
@@ -235,11 +242,13 @@ export function nftRuleText(rule: Rule): string {
       parts.push(`${kw} code ${codes[m.icmpCode] ?? String(m.icmpCode)}`);
     }
   }
-  if (m.tcpSynOnly) parts.push('tcp flags syn / fin,syn,rst,ack');
+  if (m.originalDestinationPorts && l4 !== Protocol.TCP && l4 !== Protocol.UDP) throw new Error(`original destination ports need protocol tcp or udp, not ${l4 ?? 'any'}`);
+  if (m.tcpSynOnly && !m.originalDestinationPorts) parts.push('tcp flags syn / fin,syn,rst,ack');
   if (m.states) {
     const states = STATE_ORDER.filter((s) => m.states!.includes(s));
     parts.push(`ct state ${states.join(',')}`);
   }
+  if (m.destinationNat !== undefined) parts.push(m.destinationNat ? 'ct status dnat' : 'ct status ! dnat'); // a flag test; `!= dnat` would compare the whole status
   const ip = (f: IpFamily) => (f === IpFamily.IPV6 ? 'ip6' : 'ip');
   if (m.sourceRateOver) {
     const l = m.sourceRateOver.limit;
