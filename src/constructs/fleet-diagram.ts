@@ -2,13 +2,13 @@ import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
 import { AdminAccess } from './admin-access';
 import { declarationsUnder } from './declarations';
 import { HostGroup } from './host-group';
 import { StatefulHost } from './stateful-host';
 import { onSynthesize } from '../synth/synth-session';
+import { stackOf } from '../synth/terraform-lib';
 
 
 /** A flow in the diagram: from a source (host, group, or peer text) to a host or group, on ports. */
@@ -195,7 +195,7 @@ export class FleetDiagram extends Construct {
   }
 
   private write(stackDir: string): void {
-    const stack = TerraformStack.of(this);
+    const stack = stackOf(this);
     const dir = path.join(stackDir, 'firewall');
     fs.mkdirSync(dir, { recursive: true });
     const dot = FleetDiagram.dot(stack, this.options);

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, TerraformStack } from 'cdktf';
+import type { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { addressConflicts, registerHost } from './address-conflicts';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
@@ -37,6 +37,7 @@ import { SshConnectionOptions } from '../deploy/ssh-connection';
 import { deploymentProblem } from '../deploy/validate-deployment';
 import { stageSynthesis } from '../synth/staged-synthesis';
 import { onSynthesize } from '../synth/synth-session';
+import { stackOf, terraformLib } from '../synth/terraform-lib';
 
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
@@ -286,7 +287,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     registerHost(this);
     stageSynthesis(this);
     registerPolicyScope(this, () => (this.frozen ? [{ path: this.node.path, outboundFiltering: this.outboundFiltering }] : []));
-    const stack = TerraformStack.of(this);
+    const stack = stackOf(this);
     const stackHosts = STACK_HOSTS.get(stack) ?? { hosts: [] };
     stackHosts.hosts.push(this);
     stackHosts.duplicates = undefined;
@@ -490,7 +491,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   private warnEmptySources(): string[] {
     for (const scope of this.declarationScopes()) {
       for (const source of scope.connections._resolve().emptySources) {
-        Annotations.of(this).addWarning(`connections into ${scope.node.path} from ${source} open nothing: ${source} has no hosts (with addresses)`);
+        terraformLib(this).Annotations.of(this).addWarning(`connections into ${scope.node.path} from ${source} open nothing: ${source} has no hosts (with addresses)`);
       }
     }
     return [];
@@ -508,7 +509,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
         // a finding about a group's declaration is the same for every member: reported once
         if (!claimFinding(this, `${level}|${message}`)) continue;
         if (level === CheckLevel.ERROR) errors.push(message);
-        else Annotations.of(this).addWarning(message);
+        else terraformLib(this).Annotations.of(this).addWarning(message);
       }
     }
     return errors;
@@ -516,13 +517,13 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
 
   /** Host names used twice in a stack: found in one pass per stack, reported by every host after the first. */
   private validateUniqueName(): string[] {
-    const stackHosts = STACK_HOSTS.get(TerraformStack.of(this))!;
+    const stackHosts = STACK_HOSTS.get(stackOf(this))!;
     if (!stackHosts.duplicates) {
       const duplicates = new Map<StatefulHost, string>();
       const first = new Map<string, StatefulHost>();
       // in tree order, as the synth reports them
       const inStack = new Set(stackHosts.hosts);
-      for (const c of TerraformStack.of(this).node.findAll()) {
+      for (const c of stackOf(this).node.findAll()) {
         if (!(c instanceof StatefulHost) || !inStack.has(c)) continue;
         const earlier = first.get(c.hostName);
         if (earlier) duplicates.set(c, `host name '${c.hostName}' is also used by ${earlier.node.path}: give one of them another hostName`);
