@@ -1,14 +1,17 @@
 // Runs only in the cdktn project (test/cdktn/jest.config.js), where 'cdktf' imports load
 // the real cdktn 0.24 from test/cdktn/node_modules.
+/* eslint-disable import/no-extraneous-dependencies */ // cdktf and cdktn come from the repository's and test/cdktn's node_modules
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as cdk from 'cdktf';
-import * as cdktn from 'cdktn';
 import { Construct } from 'constructs';
 import { Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
 
 const ROOT = path.join(__dirname, '..', '..');
+// typed as cdktf (the library's typings are, against one copy of constructs)
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const cdktn: typeof cdk = require('cdktn');
 
 function appIn(dir: string) {
   const app = new cdktn.App({ outdir: dir });
@@ -35,6 +38,7 @@ describe('the cdktn run loads the real CDK Terrain', () => {
 
   test('why the library needs the adapter: a cdktf 0.21 resource in a cdktn stack crashes the synth', () => {
     // the real cdktf, by path (the name 'cdktf' is cdktn here)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const realCdktf = require(path.join(ROOT, 'node_modules', 'cdktf'));
     expect(realCdktf).not.toBe(cdktn);
     expect(typeof realCdktf.TerraformElement.prototype._resetResolveDiscoveredProviderFeatureUsage).toBe('undefined');

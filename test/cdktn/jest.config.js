@@ -10,6 +10,8 @@ const path = require('path');
 const main = require('../../package.json').jest;
 
 const root = path.join(__dirname, '..', '..');
+// tests that run cdktf's CLI in a child process are left out (test/support/cdk-cli.ts)
+process.env.SFW_TEST_CDK = 'cdktn';
 const here = path.join(__dirname, 'node_modules');
 for (const m of ['cdktn', 'constructs']) {
   try {
