@@ -132,3 +132,69 @@ describe('the CLIs of the installed package', () => {
     }
   });
 });
+
+describe('without a CDK', () => {
+  test('the root loads and compiles a ruleset with neither cdktf nor cdktn resolvable (README, "Using the engine without cdktf")', () => {
+    const r = node(['-e', `
+      const Module = require('module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (/^(cdktf|cdktn)(\\/|$)/.test(request)) { const e = new Error("Cannot find module '" + request + "'"); e.code = 'MODULE_NOT_FOUND'; throw e; }
+        return resolve.call(this, request, ...rest);
+      };
+      const { CompiledRuleset, Peer, Port } = require('${PKG.name}');
+      const ruleset = CompiledRuleset.compile({ name: 'web', allowances: [{ origin: 'web/https', ports: [Port.HTTPS], peers: [Peer.any()] }] });
+      console.log(ruleset.toNftables().includes('tcp dport 443') ? 'compiled' : 'no https rule');
+    `]);
+    expect(r.out.trim()).toBe('compiled');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('the other jsii languages (jsii-pacmak --code-only, run by test:package before this file)', () => {
+  const CODE = path.join(ROOT, 'dist', 'code-only');
+  const python = () => fs.readFileSync(path.join(CODE, 'python', 'src', 'cdktf_stateful_firewall', '__init__.py'), 'utf8');
+
+  test('Python, Java, .NET and Go code is generated for the stable API and the model submodule', () => {
+    const expected = [
+      'python/src/cdktf_stateful_firewall/__init__.py',
+      'python/src/cdktf_stateful_firewall/model/__init__.py',
+      'java/src/main/java/io/github/maintainers/cdktf/statefulfirewall/StatefulHost.java',
+      'dotnet/Maintainers.Cdktf.StatefulFirewall/Maintainers/Cdktf/StatefulFirewall/StatefulHost.cs',
+      'go/statefulfirewall/StatefulHost.go',
+      'go/statefulfirewall/model',
+    ];
+    expect(expected.filter((f) => !fs.existsSync(path.join(CODE, f)))).toEqual([]);
+  });
+
+  test("every name in the README's Python snippet is in the generated Python", () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const snippet = /```python\n([\s\S]*?)```/.exec(readme)![1];
+    const generated = python();
+    const imported = /from cdktf_stateful_firewall import \(([^)]*)\)/.exec(snippet)![1].split(',').map((n) => n.trim()).filter(Boolean);
+    expect(imported.length).toBeGreaterThan(5);
+    const missing: string[] = [];
+    const classBody = (name: string) => {
+      const start = generated.search(new RegExp(`^class ${name}\\b`, 'm'));
+      if (start < 0) return undefined;
+      const next = generated.slice(start + 1).search(/^class /m);
+      return generated.slice(start, next < 0 ? undefined : start + 1 + next);
+    };
+    for (const name of imported) if (!classBody(name)) missing.push(`class ${name}`);
+    // Class.member: a static method or property, or an enum member
+    for (const [, cls, member] of snippet.matchAll(/\b([A-Z]\w+)\.(\w+)/g)) {
+      if (!imported.includes(cls)) continue;
+      const body = classBody(cls) ?? '';
+      if (!new RegExp(`def ${member}\\(|^\\s+${member} = `, 'm').test(body)) missing.push(`${cls}.${member}`);
+    }
+    // instance members (web.add_service, ruleset.simulate(...).verdict) and keyword arguments
+    for (const [, receiver, member] of snippet.matchAll(/(\w+|\))\.([a-z_]+)\b/g)) {
+      if (receiver === 'app') continue; // cdktf's App
+      if (!new RegExp(`def ${member}\\(`).test(generated)) missing.push(`.${member}`);
+    }
+    for (const [, kw] of snippet.matchAll(/\b([a-z_]+)=(?!=)/g)) {
+      if (!new RegExp(`^\\s+${kw}: `, 'm').test(generated)) missing.push(`${kw}=`);
+    }
+    expect(missing).toEqual([]);
+  });
+});
