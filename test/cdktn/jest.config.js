@@ -38,6 +38,7 @@ module.exports = {
     '<rootDir>/test/checks/**/*.test.ts',
     '<rootDir>/test/examples/**/*.test.ts',
     '<rootDir>/test/testing/**/*.test.ts',
+    '<rootDir>/test/synth/**/*.test.ts',
     '<rootDir>/test/deploy/host-deployment.test.ts',
   ],
   moduleNameMapper: {
