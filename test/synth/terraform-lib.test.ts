@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import { Peer, StatefulHost } from '../../src';
@@ -29,5 +31,24 @@ describe('terraformLib: the CDK module of the app', () => {
 
   test('a construct outside any stack is an error naming its path', () => {
     expect(() => stackOf(new Construct(new Construct(undefined as any, 'root'), 'lonely'))).toThrow(/root\/lonely: not inside a TerraformStack/);
+  });
+});
+
+describe('one codebase for cdktf and cdktn', () => {
+  test('src/ loads cdktf only through terraform-lib (a value import of cdktf would break cdktn apps)', () => {
+    const SRC = path.join(__dirname, '..', '..', 'src');
+    const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    const offenders = files(SRC)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith(path.join('synth', 'terraform-lib.ts')))
+      .flatMap((f) => {
+        const text = fs.readFileSync(f, 'utf8');
+        const hits = [
+          ...text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s*'((?:cdktf|cdktn|@cdktf\/|@cdktn\/)[^']*)'/gm),
+          ...text.matchAll(/require\(\s*'((?:cdktf|cdktn|@cdktf\/|@cdktn\/)[^']*)'\s*\)/g),
+        ];
+        return hits.map((m) => `${path.relative(SRC, f)} loads ${m[1]} (use terraformLib(scope) from src/synth/terraform-lib.ts, and 'import type' for types)`);
+      });
+    expect(offenders).toEqual([]);
   });
 });
