@@ -18,10 +18,11 @@ const project = new cdktf.ConstructLibraryCdktf({
   github: false,
   release: false,
 
-  peerDeps: ['@cdktf/provider-null@^11.0.0'],
+  // the library declares hashicorp/null itself (src/deploy/provisioning-resources.ts);
+  // @cdktf/provider-null stays for the benchmark's cdktf-only baseline
   devDeps: ['@cdktf/provider-null@^11.0.0', '@types/node@^20', 'typescript@~6.0.3', 'cdktf-cli@0.21.0'],
 
-  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/lab/', '/.ci/', '/test-tmp/'] },
+  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/lab/', '/.ci/', '/test-tmp/', '/scripts/'] },
   gitignore: ['/node_modules', '/test-tmp/', 'cdktf.out/', '.gen/', '.terraform/', '*.tfstate*', '/bench/tmp/'],
 
   jestOptions: {
@@ -35,11 +36,22 @@ const project = new cdktf.ConstructLibraryCdktf({
       testTimeout: 120_000,
       // kernel tests share network namespaces and netfilter state: run files one by one.
       maxWorkers: 1,
-      testPathIgnorePatterns: ['/node_modules/', '/test-tmp/', '/cdktf.out/'],
+      // test/cdktn and test/package run in their own jest projects (tasks test:cdktn, test:package)
+      testPathIgnorePatterns: ['/node_modules/', '/test-tmp/', '/cdktf.out/', '/test/cdktn/', '/test/package/'],
       coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
     },
   },
   eslintOptions: { dirs: ['src'], devdirs: ['test', 'examples', 'bench', 'lab', 'scripts', 'projenrc'] },
+  // bindings for the other jsii languages (`npx projen package-all`; CI generates their code
+  // with `jsii-pacmak --code-only`, task test:package)
+  publishToPypi: { distName: 'cdktf-stateful-firewall', module: 'cdktf_stateful_firewall' },
+  publishToMaven: {
+    javaPackage: 'io.github.maintainers.cdktf.statefulfirewall',
+    mavenGroupId: 'io.github.maintainers',
+    mavenArtifactId: 'cdktf-stateful-firewall',
+  },
+  publishToNuget: { dotNetNamespace: 'Maintainers.Cdktf.StatefulFirewall', packageId: 'Maintainers.Cdktf.StatefulFirewall' },
+  publishToGo: { moduleName: 'github.com/maintainers/cdktf-stateful-firewall-go', packageName: 'statefulfirewall' },
   tsconfigDev: {
     include: ['../examples/**/*.ts', '../bench/**/*.ts', '../lab/**/*.ts', '../scripts/**/*.ts'],
     compilerOptions: {},
@@ -106,6 +118,43 @@ project.addPackageIgnore('/api/');
 project.addTask('example', {
   description: 'Synthesize examples/webserver and print each host\'s compiled ruleset',
   exec: 'ts-node --project examples/tsconfig.json examples/print-example.ts webserver',
+});
+
+// CDK Terrain: cdktf and cdktn apps both use the library (src/synth/terraform-lib.ts
+// loads whichever the app's stacks are built with), so neither peer is required.
+project.package.addField('peerDependenciesMeta', { cdktf: { optional: true } });
+// The construct, check and example tests again on the real cdktn 0.24 (test/cdktn, its
+// own package.json and lockfile; scripts/test-setup.sh installs it).
+const testCdktn = project.addTask('test:cdktn', {
+  description: 'The construct, check and example tests on CDK Terrain (cdktn 0.24, test/cdktn)',
+  exec: 'jest --config test/cdktn/jest.config.js --ci --passWithNoTests',
+  receiveArgs: true,
+});
+project.testTask.spawn(testCdktn);
+
+// Release hygiene: the version of this release (CHANGELOG.md), the subpaths the README
+// documents as an exports map (ESM and CommonJS), and a test of the packed package.
+project.package.addVersion('0.1.0');
+project.package.addField('exports', {
+  '.': { types: './lib/index.d.ts', default: './lib/index.js' },
+  './lib/testing/jest': { types: './lib/testing/jest.d.ts', default: './lib/testing/jest.js' },
+  './package.json': './package.json',
+  './.jsii': './.jsii',
+});
+// test:package needs the compiled lib/ and .jsii: in `npm test` api-compat (just before)
+// compiled them; run on its own, `npx projen package-check` compiles first.
+const pacmakCodeOnly = 'jsii-pacmak --code-only --outdir dist/code-only --target python --target java --target dotnet --target go';
+const testPackage = project.addTask('test:package', {
+  description: 'Generate the Python, Java, .NET and Go bindings\' code (jsii-pacmak --code-only), then test the packed package (contents, exports from ESM and CommonJS, CLIs)',
+  steps: [
+    { exec: pacmakCodeOnly },
+    { exec: 'jest --config test/package/jest.config.js --ci' },
+  ],
+});
+project.testTask.spawn(testPackage);
+project.addTask('package-check', {
+  description: 'Compile, then run test:package',
+  steps: [{ spawn: project.compileTask.name }, { spawn: testPackage.name }],
 });
 
 project.synth();

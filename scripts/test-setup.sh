@@ -18,6 +18,11 @@ PACKAGES=(
   gawk busybox                                     # the apply script's awk programs on gawk and busybox awk (mawk is Debian's awk)
 )
 
+# CDK Terrain for the cdktn run (test/cdktn, task test:cdktn): cdktn 0.24 and constructs
+# 10.7 from that folder's own lockfile (npm registry; a few seconds).
+echo "test-setup: installing test/cdktn (cdktn, constructs) with npm ci" >&2
+npm ci --prefix test/cdktn --no-audit --no-fund --loglevel=error
+
 if [ "$(id -u)" = 0 ]; then
   SUDO=()
 elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then

@@ -1,7 +1,7 @@
-import { TerraformStack, Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import type { StatefulHost } from './stateful-host';
 import { formatIp, parseIp } from '../core/net/ip';
+import { isStack, isUnresolved } from '../synth/terraform-lib';
 
 /** The hosts of one app (construct tree root), and the conflicts found among them. */
 interface AppHosts {
@@ -25,7 +25,7 @@ export function registerHost(host: StatefulHost): void {
 function normalizedAddresses(host: StatefulHost): string[] {
   const out = new Set<string>();
   for (const a of [host.address, ...host.addresses]) {
-    if (Token.isUnresolved(a)) continue;
+    if (isUnresolved(a)) continue;
     const ip = parseIp(a);
     out.add(ip ? formatIp(ip.family, ip.value) : a.toLowerCase().replace(/\.$/, ''));
   }
@@ -65,9 +65,9 @@ function findConflicts(root: IConstruct, hosts: StatefulHost[]): Map<StatefulHos
   }
   const out = new Map<StatefulHost, string[]>();
   if (bySharers.size === 0) return out;
-  const stackOrder = new Map(root.node.findAll().filter(TerraformStack.isStack).map((s, i) => [s as IConstruct, i]));
+  const stackOrder = new Map(root.node.findAll().filter(isStack).map((s, i) => [s as IConstruct, i]));
   const order = (h: StatefulHost) => {
-    const stack = h.node.scopes.find(TerraformStack.isStack);
+    const stack = h.node.scopes.find(isStack);
     return stack ? stackOrder.get(stack) ?? 0 : 0;
   };
   for (const { sharers, addresses } of bySharers.values()) {

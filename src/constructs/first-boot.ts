@@ -4,7 +4,6 @@
  * discovery, the admin access with its peers, the denials, the default action), rendered
  * as user data.
  */
-import { Annotations, Lazy, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { Backend } from '../core/backends/backend';
 import { CompiledRuleset } from '../core/compiled-ruleset';
@@ -12,6 +11,7 @@ import { Allowance, Denial, HostPolicy } from '../core/policy/host-policy';
 import { Peer } from '../core/values/peer';
 import { EC2_USER_DATA_LIMIT, firstBootScript, firstBootUserData, UserDataFormat } from '../deploy/first-boot-script';
 import { escapeTerraformTemplate } from '../deploy/terraform-escape';
+import { terraformLib } from '../synth/terraform-lib';
 
 /** Options of `StatefulHost.userData()`. */
 export interface UserDataOptions {
@@ -43,31 +43,32 @@ export function userDataFor(source: FirstBootSource, options: UserDataOptions): 
   if (!Object.values(UserDataFormat).includes(format)) {
     throw new Error(`${source.scope.node.path}: userData format '${String(format)}' is not one of ${Object.values(UserDataFormat).join(', ')}`);
   }
+  const lib = terraformLib(source.scope);
   let rendered: string | undefined;
-  const render = () => (rendered ??= firstBootUserData(firstBootScript(source.scope.node.path, source.backend, baselineFiles(source)), format));
+  const render = () => (rendered ??= firstBootUserData(firstBootScript(source.scope.node.path, source.backend, baselineFiles(source, lib.Token.isUnresolved)), format));
   source.scope.node.addValidation({
     validate: () => {
       if (source.adminAccessPaths().length === 0) {
         return [`userData() needs an AdminAccess on ${source.scope.node.path} or one of its groups: the first-boot baseline would refuse every new connection, the first deploy's too`];
       }
-      const skipped = baselinePolicy(source).skipped;
+      const skipped = baselinePolicy(source, lib.Token.isUnresolved).skipped;
       if (skipped.length > 0) {
-        Annotations.of(source.scope).addWarning(`the first-boot baseline leaves out peers known only at deploy time (${skipped.join(', ')}): they get their access with the first deploy`);
+        lib.Annotations.of(source.scope).addWarning(`the first-boot baseline leaves out peers known only at deploy time (${skipped.join(', ')}): they get their access with the first deploy`);
       }
       const size = Buffer.byteLength(render());
       if (size > EC2_USER_DATA_LIMIT) {
-        Annotations.of(source.scope).addWarning(`the first-boot user data is ${size} bytes: EC2 accepts at most ${EC2_USER_DATA_LIMIT} (gzip it, or fewer admin peers)`);
+        lib.Annotations.of(source.scope).addWarning(`the first-boot user data is ${size} bytes: EC2 accepts at most ${EC2_USER_DATA_LIMIT} (gzip it, or fewer admin peers)`);
       }
       return [];
     },
   });
   // a Terraform string: the script's ${...} and %{...} are not Terraform's
-  return Lazy.stringValue({ produce: () => escapeTerraformTemplate(render()) });
+  return lib.Lazy.stringValue({ produce: () => escapeTerraformTemplate(render()) });
 }
 
 /** The backend's files for the baseline policy. */
-function baselineFiles(source: FirstBootSource): Record<string, string> {
-  return CompiledRuleset.compile(baselinePolicy(source).policy).files(source.backend, source.nftTableName);
+function baselineFiles(source: FirstBootSource, unresolved: (s: string) => boolean): Record<string, string> {
+  return CompiledRuleset.compile(baselinePolicy(source, unresolved).policy).files(source.backend, source.nftTableName);
 }
 
 /**
@@ -75,12 +76,12 @@ function baselineFiles(source: FirstBootSource): Record<string, string> {
  * they would make machines' user data depend on each other), no services, no outbound
  * filtering, no logging.
  */
-function baselinePolicy(source: FirstBootSource): { policy: HostPolicy; skipped: string[] } {
+function baselinePolicy(source: FirstBootSource, unresolved: (s: string) => boolean): { policy: HostPolicy; skipped: string[] } {
   const whole = source.policy();
   const admin = new Set(source.adminAccessPaths());
   const skipped: string[] = [];
   const literal = (origin: string, peers: Peer[]) => peers.filter((p) => {
-    if (!Token.isUnresolved(p.toString())) return true;
+    if (!unresolved(p.toString())) return true;
     skipped.push(origin);
     return false;
   });

@@ -1,9 +1,10 @@
-import { Annotations, IAspect } from 'cdktf';
+import type { IAspect } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { IConnectable } from './connections';
 import { StatefulHost } from './stateful-host';
 import { Peer } from '../core/values/peer';
 import { Port } from '../core/values/port';
+import { terraformLib } from '../synth/terraform-lib';
 
 const BASELINE_ADMIN = 'FleetBaselineAdmin';
 
@@ -71,7 +72,7 @@ export class FleetBaseline implements IAspect {
         // two baselines for one host: one message per pair of baselines, not per host
         if (!this.clashReported) {
           this.clashReported = true;
-          Annotations.of(node).addError(`two FleetBaselines with adminPeers apply to ${node.node.path} (and every host both reach): `
+          terraformLib(node).Annotations.of(node).addError(`two FleetBaselines with adminPeers apply to ${node.node.path} (and every host both reach): `
             + 'use one FleetBaseline per app with all the adminPeers and adminFrom, or exclude the host from one of them');
         }
         return;

@@ -2,7 +2,6 @@ import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
 import { AdminAccess } from './admin-access';
 import { declarationsUnder } from './declarations';
@@ -11,6 +10,7 @@ import { StatefulHost } from './stateful-host';
 import { formatOpenings, reachability, reachabilityJson, reachabilityMarkdown, ReachabilityMatrix } from '../core/diff/reachability';
 import { Peer } from '../core/values/peer';
 import { onSynthesize } from '../synth/synth-session';
+import { stackOf } from '../synth/terraform-lib';
 
 
 /** A flow in the diagram: from a source (host, group, or peer text) to a host or group, on ports. */
@@ -212,7 +212,7 @@ export class FleetDiagram extends Construct {
   }
 
   private write(stackDir: string): void {
-    const stack = TerraformStack.of(this);
+    const stack = stackOf(this);
     const dir = path.join(stackDir, 'firewall');
     fs.mkdirSync(dir, { recursive: true });
     // the matrix is computed once, for the diagrams and the matrix files

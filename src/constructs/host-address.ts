@@ -1,9 +1,9 @@
-import { Token } from 'cdktf';
 import { enumProblem } from './validation';
 import { Backend } from '../core/backends/backend';
 import { formatIp, parseIp } from '../core/net/ip';
 import { DefaultAction } from '../core/policy/default-action';
 import { IpFamily } from '../core/values/family';
+import { isUnresolved } from '../synth/terraform-lib';
 
 const FAMILY: Record<IpFamily, string> = { [IpFamily.IPV4]: 'IPv4', [IpFamily.IPV6]: 'IPv6' };
 /** A DNS name (RFC 1123 labels), optionally fully qualified with a trailing dot. */
@@ -17,7 +17,7 @@ const DNS_NAME = /^(?=.{1,253}\.?$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\
 export function managementAddressProblem(address: unknown, families: readonly IpFamily[]): string | undefined {
   if (address !== undefined && typeof address !== 'string') return `address must be a string, got ${typeof address} ${String(address)}`;
   if (address === undefined || address.trim() === '') return "address must not be empty: give the address the host is managed at, e.g. '203.0.113.10'";
-  if (Token.isUnresolved(address)) return undefined;
+  if (isUnresolved(address)) return undefined;
   const a = address.trim();
   if (/\s/.test(a)) return `address '${a}' contains spaces: give one address or DNS name`;
   if (a.includes('/')) {

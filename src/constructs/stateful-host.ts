@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, Lazy, TerraformOutput, TerraformStack } from 'cdktf';
+import type { IResolveContext, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { addressConflicts, registerHost } from './address-conflicts';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
@@ -40,6 +40,7 @@ import { SshConnectionOptions } from '../deploy/ssh-connection';
 import { deploymentProblem } from '../deploy/validate-deployment';
 import { stageSynthesis } from '../synth/staged-synthesis';
 import { onSynthesize } from '../synth/synth-session';
+import { stackOf, terraformLib } from '../synth/terraform-lib';
 
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
@@ -300,7 +301,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     registerHost(this);
     stageSynthesis(this);
     registerPolicyScope(this, () => (this.frozen ? [{ path: this.node.path, outboundFiltering: this.outboundFiltering }] : []));
-    const stack = TerraformStack.of(this);
+    const stack = stackOf(this);
     const stackHosts = STACK_HOSTS.get(stack) ?? { hosts: [] };
     stackHosts.hosts.push(this);
     stackHosts.duplicates = undefined;
@@ -546,7 +547,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   private warnEmptySources(): string[] {
     for (const scope of this.declarationScopes()) {
       for (const source of scope.connections._resolve().emptySources) {
-        Annotations.of(this).addWarning(`connections into ${scope.node.path} from ${source} open nothing: ${source} has no hosts (with addresses)`);
+        terraformLib(this).Annotations.of(this).addWarning(`connections into ${scope.node.path} from ${source} open nothing: ${source} has no hosts (with addresses)`);
       }
     }
     return [];
@@ -564,7 +565,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
         // a finding about a group's declaration is the same for every member: reported once
         if (!claimFinding(this, `${level}|${message}`)) continue;
         if (level === CheckLevel.ERROR) errors.push(message);
-        else Annotations.of(this).addWarning(message);
+        else terraformLib(this).Annotations.of(this).addWarning(message);
       }
     }
     return errors;
@@ -572,13 +573,13 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
 
   /** Host names used twice in a stack: found in one pass per stack, reported by every host after the first. */
   private validateUniqueName(): string[] {
-    const stackHosts = STACK_HOSTS.get(TerraformStack.of(this))!;
+    const stackHosts = STACK_HOSTS.get(stackOf(this))!;
     if (!stackHosts.duplicates) {
       const duplicates = new Map<StatefulHost, string>();
       const first = new Map<string, StatefulHost>();
       // in tree order, as the synth reports them
       const inStack = new Set(stackHosts.hosts);
-      for (const c of TerraformStack.of(this).node.findAll()) {
+      for (const c of stackOf(this).node.findAll()) {
         if (!(c instanceof StatefulHost) || !inStack.has(c)) continue;
         const earlier = first.get(c.hostName);
         if (earlier) duplicates.set(c, `host name '${c.hostName}' is also used by ${earlier.node.path}: give one of them another hostName`);
@@ -594,7 +595,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   private addOutputs(stack: TerraformStack): void {
     const name = this.hostName.replace(/\./g, '_');
     // produced at synth, from the frozen policy (the preparing pass only collects tokens)
-    const lazy = (produce: () => string) => Lazy.stringValue({ produce: (context) => (context.preparing ? '' : produce()) });
+    const lib = terraformLib(this);
+    const lazy = (produce: () => string) => lib.Lazy.stringValue({ produce: (context: IResolveContext) => (context.preparing ? '' : produce()) });
     const outputs: [string, string, () => string][] = [
       ['ruleset_sha256', `sha256 of the rendered ruleset files of ${this.node.path} (${this.backend})`, () => this.rulesetSha256],
       ['explain', `what the firewall of ${this.node.path} allows (firewall/${this.hostName}/explain.md)`, () => this.explainMarkdown()],
@@ -605,7 +607,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       if (taken) {
         throw constructError(this, `terraformOutputs: the stack already has an output or construct '${id}' (${taken.node.path}): give this host another hostName`);
       }
-      new TerraformOutput(stack, id, { value: lazy(produce), description, staticId: true });
+      new lib.TerraformOutput(stack, id, { value: lazy(produce), description, staticId: true });
     }
   }
 

@@ -1,20 +1,17 @@
-import { NullProvider } from '@cdktf/provider-null/lib/provider';
-import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import {
-  FileProvisioner, hashMapper, hashMapperHcl, ITerraformDependable, Lazy, RemoteExecProvisioner, SSHProvisionerConnection, stringToHclTerraform,
-  stringToTerraform, TerraformResource, TerraformSelf, TerraformStack,
-} from 'cdktf';
+import type { RemoteExecProvisioner, SSHProvisionerConnection, TerraformProvider, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { applyScriptSha256, sha256 } from './apply-script';
 import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deployment-options';
+import { newNullResource, newTerraformData, nullProviderOf } from './provisioning-resources';
 import { FIRST_SCRIPT_PATH, hostBundle, scriptStep, STEP_SCRIPT_PATH } from './remote-steps';
 import { REMOTE_STATE_DIR, StackDeployFiles } from './stack-deploy-files';
 import { Backend } from '../core/backends/backend';
 import { IPSET_FILE } from '../core/backends/iptables/ipset';
 import { ConntrackSizing } from '../core/policy/conntrack-sizing';
 import { onSynthesize } from '../synth/synth-session';
+import { stackOf, terraformLib } from '../synth/terraform-lib';
 
-const NULL_PROVIDERS = new WeakMap<TerraformStack, NullProvider>();
+const NULL_PROVIDERS = new WeakMap<TerraformStack, TerraformProvider>();
 
 export { REMOTE_STATE_DIR } from './stack-deploy-files';
 /** The script as `apply` installs it (root's copy, used by the rollback timer and `confirm`). */
@@ -67,12 +64,12 @@ export interface HostDeploymentProps extends DeploymentOptions {
  */
 export class HostDeployment extends Construct {
   /** The stack's null provider, declared once. */
-  private static nullProvider(scope: Construct): NullProvider {
-    const stack = TerraformStack.of(scope);
+  private static nullProvider(scope: Construct): TerraformProvider {
+    const stack = stackOf(scope);
     // searched once per stack, not once per host (fleets have hundreds)
     let provider = NULL_PROVIDERS.get(stack);
     if (!provider) {
-      provider = stack.node.findAll().find((c): c is NullProvider => c instanceof NullProvider) ?? new NullProvider(stack, 'stateful-firewall-null-provider');
+      provider = nullProviderOf(stack);
       NULL_PROVIDERS.set(stack, provider);
     }
     return provider;
@@ -85,6 +82,8 @@ export class HostDeployment extends Construct {
 
   public constructor(scope: Construct, id: string, props: HostDeploymentProps) {
     super(scope, id);
+    // cdktf or cdktn: whichever the app's stacks are built with
+    const { Lazy, TerraformSelf } = terraformLib(this);
     const kind = props.resource ?? ProvisioningResource.NULL_RESOURCE;
     const timeout = props.rollbackTimeoutSeconds ?? 60;
     if (!Number.isInteger(timeout) || timeout < 10 || timeout > 3600) {
@@ -192,57 +191,22 @@ export class HostDeployment extends Construct {
 
     if (data) {
       files.requireTerraformData();
-      this.resource = new TerraformDataResource(this, 'Apply', { triggersReplace: triggers, connection: firstStep, provisioners });
-      this.teardown = new TerraformDataResource(this, 'Teardown', {
-        triggersReplace: identity,
+      this.resource = newTerraformData(this, 'Apply', { triggers, connection: firstStep, provisioners });
+      this.teardown = newTerraformData(this, 'Teardown', {
+        triggers: identity,
         connection: teardownFirst,
         provisioners: teardownProvisioners,
         dependsOn: [this.resource],
       });
     } else {
       HostDeployment.nullProvider(this);
-      this.resource = new NullResource(this, 'Apply', { triggers, connection: firstStep, provisioners });
-      this.teardown = new NullResource(this, 'Teardown', {
+      this.resource = newNullResource(this, 'Apply', { triggers, connection: firstStep, provisioners });
+      this.teardown = newNullResource(this, 'Teardown', {
         triggers: identity,
         connection: teardownFirst,
         provisioners: teardownProvisioners,
         dependsOn: [this.resource],
       });
     }
-  }
-}
-
-/**
- * A `terraform_data` resource, declared without cdktf's `DataResource`, which checks the
- * Terraform version by running `terraform version` once per resource (about 10 times
- * the synth time of a fleet); the stack's deploy files check it once per stack.
- */
-class TerraformDataResource extends TerraformResource {
-  private readonly triggersReplace: { [key: string]: string };
-
-  public constructor(scope: Construct, id: string, config: {
-    triggersReplace: { [key: string]: string };
-    connection: SSHProvisionerConnection;
-    provisioners: (FileProvisioner | RemoteExecProvisioner)[];
-    dependsOn?: ITerraformDependable[];
-  }) {
-    super(scope, id, {
-      terraformResourceType: 'terraform_data',
-      terraformGeneratorMetadata: { providerName: 'terraform' },
-      connection: config.connection,
-      provisioners: config.provisioners,
-      dependsOn: config.dependsOn,
-    });
-    this.triggersReplace = config.triggersReplace;
-  }
-
-  protected synthesizeAttributes(): { [name: string]: any } {
-    return { triggers_replace: hashMapper(stringToTerraform)(this.triggersReplace) };
-  }
-
-  protected synthesizeHclAttributes(): { [name: string]: any } {
-    return {
-      triggers_replace: { value: hashMapperHcl(stringToHclTerraform)(this.triggersReplace), isBlock: false, type: 'map', storageClassType: 'stringMap' },
-    };
   }
 }

@@ -1,11 +1,12 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { TerraformStack } from 'cdktf';
+import type { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { applyScript } from './apply-script';
 import { applyStepTemplate, SCRIPT_TERMINATOR, teardownStepTemplate } from './remote-steps';
 import { onSynthesize } from '../synth/synth-session';
+import { stackOf } from '../synth/terraform-lib';
 
 /** The folder, relative to the stack's working directory, with the deploy files. */
 export const DEPLOY_DIR = 'firewall/_deploy';
@@ -22,7 +23,7 @@ const FILES = new WeakMap<TerraformStack, StackDeployFiles>();
 export class StackDeployFiles extends Construct {
   /** The stack's deploy files, created on first use. */
   public static of(scope: Construct): StackDeployFiles {
-    const stack = TerraformStack.of(scope);
+    const stack = stackOf(scope);
     let files = FILES.get(stack);
     if (!files) {
       files = new StackDeployFiles(stack, 'stateful-firewall-deploy-files');

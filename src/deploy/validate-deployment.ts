@@ -1,11 +1,11 @@
-import { Token } from 'cdktf';
 import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deployment-options';
+import { isUnresolved } from '../synth/terraform-lib';
 
 /** A Terraform duration as the `connection` block's `timeout` takes it (Go syntax): '2m', '30s', '1m30s'. */
 const DURATION = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
 
 function set(value: unknown): boolean {
-  return value !== undefined && !Token.isUnresolved(value);
+  return value !== undefined && !isUnresolved(value);
 }
 
 function portProblem(what: string, port: unknown): string | undefined {

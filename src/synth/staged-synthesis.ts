@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, IStackSynthesizer, TerraformStack } from 'cdktf';
+import type { IStackSynthesizer, TerraformStack } from 'cdktf';
 import { IConstruct } from 'constructs';
+import { isStack, terraformLib } from './terraform-lib';
 
 /** Marks a synthesizer this module wrapped. */
 const STAGED = Symbol.for('cdktf-stateful-firewall.StagedSynthesizer');
@@ -37,7 +38,7 @@ export function stageSynthesis(scope: IConstruct): void {
 const STAGED_APPS = new WeakSet<IConstruct>();
 
 function stacksOf(root: IConstruct): TerraformStack[] {
-  return root.node.findAll().filter((c): c is TerraformStack => TerraformStack.isStack(c));
+  return root.node.findAll().filter((c): c is TerraformStack => isStack(c));
 }
 
 function wrap(stack: TerraformStack): void {
@@ -51,7 +52,7 @@ function wrap(stack: TerraformStack): void {
 function synthesizeStaged(stack: TerraformStack, inner: IStackSynthesizer, session: any): void {
   const root = stack.node.root;
   // only the app's own synth is staged (Testing.fullSynth of one stack writes directly)
-  if (!(root instanceof App) || session.manifest !== root.manifest) {
+  if (!(root instanceof terraformLib(root).App) || session.manifest !== root.manifest) {
     inner.synthesize(session);
     return;
   }

@@ -1,5 +1,6 @@
-import { TerraformStack } from 'cdktf';
+import type { TerraformStack } from 'cdktf';
 import { IConstruct } from 'constructs';
+import { stackOf } from './terraform-lib';
 
 /** What cdktf passes to `onSynthesize`. */
 export interface SynthSession {
@@ -22,7 +23,7 @@ export function onSynthesize(construct: IConstruct, write: (session: SynthSessio
   Object.defineProperty(construct, CUSTOM_SYNTHESIS, {
     value: {
       onSynthesize: (session: SynthSession) => {
-        const stack = TerraformStack.of(construct);
+        const stack = stackOf(construct);
         if (stackIsFailing(session, stack)) return;
         write(session, `${session.outdir}/${session.manifest.forStack(stack).workingDirectory}`);
       },

@@ -5,6 +5,7 @@ import { Testing } from 'cdktf';
 import { buildApp, FleetStack } from '../../examples/fleet/main';
 import { FleetDiagram, IpFamily, Packet, PolicyChecks, StatefulHost } from '../../src';
 import '../../src/testing/jest';
+import { cdktfCliTest } from '../support/cdk-cli';
 import { allWarnings } from '../support/synth';
 
 describe('examples/fleet', () => {
@@ -66,7 +67,7 @@ describe('examples/fleet', () => {
     expect(FleetDiagram.mermaid(stack)).toMatchSnapshot();
   });
 
-  test('`cdktf synth` works in the example folder', () => {
+  cdktfCliTest('`cdktf synth` works in the example folder', () => {
     const out = path.join(process.env.TMPDIR!, 'fleet-cdktf-synth');
     const r = spawnSync(path.join(__dirname, '..', '..', 'node_modules', '.bin', 'cdktf'), ['synth', '--output', out], {
       cwd: path.join(__dirname, '..', '..', 'examples', 'fleet'),

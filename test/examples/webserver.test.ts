@@ -7,6 +7,7 @@ import { ConnectionState, Explain, IpFamily, Packet, RejectWith, StatefulHost, T
 import '../../src/testing/jest';
 import { applyScript, sha256 } from '../../src/deploy/apply-script';
 import { escapeTerraformTemplate } from '../../src/deploy/terraform-escape';
+import { cdktfCliTest } from '../support/cdk-cli';
 import { allWarnings } from '../support/synth';
 
 const EXAMPLE_DIR = path.join(__dirname, '..', '..', 'examples', 'webserver');
@@ -35,7 +36,9 @@ describe('examples/webserver', () => {
     const script = escapeTerraformTemplate(applyScript());
     const json = Testing.synth(stack).split(JSON.stringify(script)).join(JSON.stringify(`<assets/sfw-apply.sh, sha256 ${sha256(applyScript())}>`));
     expect(json).not.toContain('# sfw-apply: stateful-firewall on-host apply script');
-    expect(json.replace(/sha256 [0-9a-f]{64}/g, 'sha256 <digest>').replace(/"script_sha256": "[0-9a-f]{64}"/, '"script_sha256": "<digest>"')).toMatchSnapshot();
+    const stable = json.replace(/sha256 [0-9a-f]{64}/g, 'sha256 <digest>').replace(/"script_sha256": "[0-9a-f]{64}"/, '"script_sha256": "<digest>"');
+    // re-indented: cdktf and cdktn print an empty object differently ({} or {\n})
+    expect(JSON.stringify(JSON.parse(stable), null, 2)).toMatchSnapshot();
   });
 
   test('explain table', () => {
@@ -89,7 +92,7 @@ describe('examples/webserver', () => {
     expect(v4).toHaveLength(6);
   });
 
-  test('`cdktf synth` works in the example folder', () => {
+  cdktfCliTest('`cdktf synth` works in the example folder', () => {
     const out = path.join(process.env.TMPDIR!, 'webserver-cdktf-synth');
     const cli = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'cdktf');
     const r = spawnSync(cli, ['synth', '--output', out], {
@@ -106,7 +109,7 @@ describe('examples/webserver', () => {
     expect(fs.readFileSync(path.join(out, 'stacks', 'webserver', 'firewall', 'web', 'rules.v4'), 'utf8')).toBe(webHost().ruleset.toIptablesRestore(IpFamily.IPV4));
   });
 
-  test('`npm run example` prints every host and family, and where the Terraform JSON went', () => {
+  cdktfCliTest('`npm run example` prints every host and family, and where the Terraform JSON went', () => {
     const r = spawnSync('npx', ['projen', 'example'], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', timeout: 120_000 });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('### host web (webserver/web), backend iptables');
