@@ -277,7 +277,7 @@ describe('checks that judge too little or too much', () => {
   test('16 unknown policy check ids and levels are errors where they are set', () => {
     const app = Testing.app();
     expect(() => PolicyChecks.of(app).setLevel('SFW9', CheckLevel.ERROR)).toThrow(
-      "unknown policy check 'SFW9': the built-in checks are SFW1, SFW2, SFW3, SFW4, SFW5, SFW6 (custom checks have ids of their own)");
+      "unknown policy check 'SFW9': the built-in checks are SFW1, SFW2, SFW3, SFW4, SFW5, SFW6, SFW7 (custom checks have ids of their own)");
     expect(() => PolicyChecks.of(app).acknowledge('sfw1', 'typo')).toThrow("unknown policy check 'sfw1'");
     expect(() => PolicyChecks.of(app).setLevel('SFW2', any('fatal'))).toThrow(
       "level \"fatal\" for SFW2 is not a CheckLevel: use CheckLevel.OFF ('off'), CheckLevel.WARNING ('warning') or CheckLevel.ERROR ('error')");
