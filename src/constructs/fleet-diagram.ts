@@ -8,6 +8,7 @@ import { AdminAccess } from './admin-access';
 import { declarationsUnder } from './declarations';
 import { HostGroup } from './host-group';
 import { StatefulHost } from './stateful-host';
+import { isTerraformToken } from '../core/values/peer';
 import { onSynthesize } from '../synth/synth-session';
 
 
@@ -88,13 +89,15 @@ function graph(scope: IConstruct, options: FleetDiagramOptions): Graph {
   for (const target of [...groups, ...hosts]) {
     for (const decl of declarationsUnder(target)) {
       for (const peer of decl.peers) {
-        const label = peer.toString();
+        const label = peer.isLateBound ? `${decl.node.id}: ${peer.toString()}` : peer.toString();
         const id = nodeId('p', label);
         externals.set(id, label);
         flows.push({ from: id, to: idOf(target), label: decl.ports.join(', '), admin: decl instanceof AdminAccess });
       }
     }
     for (const rule of target.connections.ingressRules) {
+      // only what compiles: a source without addresses opens nothing (and fails validation)
+      if (rule.from.peer === undefined) continue;
       flows.push({ from: idOf(rule.from), to: idOf(target), label: rule.ports.join(', '), admin: false });
     }
   }
@@ -125,7 +128,7 @@ function graph(scope: IConstruct, options: FleetDiagramOptions): Graph {
     });
   return {
     groups: g,
-    hosts: hosts.filter((h) => !collapsedOf.has(idOf(h))).map((h) => ({ id: idOf(h), label: `${h.hostName}${h.addresses.length ? `\\n${h.addresses.join(', ')}` : ''}` })),
+    hosts: hosts.filter((h) => !collapsedOf.has(idOf(h))).map((h) => ({ id: idOf(h), label: `${h.hostName}${h.addresses.length ? `\\n${h.addresses.map((a) => (isTerraformToken(a) ? 'address known at deploy' : a)).join(', ')}` : ''}` })),
     externals: [...externals].map(([id, label]) => ({ id, label })),
     flows,
   };

@@ -406,8 +406,13 @@ function lateOpenings(policy: HostPolicy, family: IpFamily): Opening[] {
       if (port.family !== undefined && port.family !== family) continue;
       if (port.isIcmp) {
         openings.push({
-          family, protocol: family === IpFamily.IPV4 ? Protocol.ICMP : Protocol.ICMPV6, icmpType: port.icmpTypeNumber, icmpCode: port.icmpCodeNumber,
-          ranges: [], origins: [allowance.origin], late,
+          family,
+          protocol: family === IpFamily.IPV4 ? Protocol.ICMP : Protocol.ICMPV6,
+          icmpType: port.icmpTypeNumber,
+          icmpCode: port.icmpCodeNumber,
+          ranges: [],
+          origins: [allowance.origin],
+          late,
         });
       } else {
         byProtocol.set(port.protocol, [...(byProtocol.get(port.protocol) ?? []), { from: port.fromPort!, to: port.toPort! }]);

@@ -56,7 +56,9 @@ export function setLabel(origin: string): string {
  * redeploy swaps the set's content in place; a change of type (a CIDR joins a list of
  * single addresses) gives a new name, which ipset needs (a set cannot change type in place).
  */
-export function setName(kind: SetKind, family: IpFamily | undefined, ipsetType: string, origins: readonly string[], salt = 0, label?: string): string {
+export function setName(
+  kind: SetKind, family: IpFamily | undefined, ipsetType: string, origins: readonly string[], salt = 0, label?: string,
+): string {
   const tag = kind === SetKind.PORT ? 'p' : `${family === IpFamily.IPV6 ? '6' : '4'}${ipsetType === 'hash:ip' ? 'i' : 'n'}`;
   const sorted = [...origins].sort();
   const identity = [kind, family ?? '', ipsetType, ...sorted, ...(salt > 0 ? [`#${salt}`] : [])].join('\n');
@@ -149,7 +151,9 @@ export class SetBuilder {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  private add(key: string, origins: readonly string[], make: (name: string) => SetDefinition, identity: readonly string[] = origins, label?: string): string {
+  private add(
+    key: string, origins: readonly string[], make: (name: string) => SetDefinition, identity: readonly string[] = origins, label?: string,
+  ): string {
     const existing = this.byContent.get(key);
     if (existing) {
       origins.forEach((o) => existing.origins.add(o));

@@ -34,7 +34,8 @@ describe('addresses known only at deploy time', () => {
     // the literal peer of the same declaration stays in its rule
     const rules = model.tables[0].chains[0].rules;
     expect(rules.some((r) => r.match.source?.elements?.includes('192.0.2.9/32'))).toBe(true);
-    expect(rules.filter((r) => r.match.source?.set && late.some((s) => s.name === r.match.source!.set)).map((r) => r.match.destinationPorts)).toEqual([
+    const fromLate = rules.filter((r) => r.match.source?.set && late.some((s) => s.name === r.match.source!.set));
+    expect(fromLate.map((r) => r.match.destinationPorts)).toEqual([
       [{ from: 5432, to: 5432 }], [{ from: 9100, to: 9100 }],
     ]);
   });
@@ -53,7 +54,8 @@ describe('addresses known only at deploy time', () => {
 
   test('set names do not depend on the token number (renumbered tokens keep the names)', () => {
     const other = CompiledRuleset.compile({
-      name: 'db', origin: 'Stack/db',
+      name: 'db',
+      origin: 'Stack/db',
       allowances: [
         { origin: 'Stack/db/Postgres', ports: [Port.tcp(5432)], peers: [Peer.anyOf(Peer.ipv4('${TfToken[TOKEN.99]}'), Peer.ipv4('192.0.2.9'))] },
         { origin: 'Stack/db/Metrics', ports: [Port.tcp(9100)], peers: [Peer.ipv6('${TfToken[TOKEN.98]}')] },
