@@ -25,6 +25,7 @@ import { CompiledRuleset } from '../core/compiled-ruleset';
 import { Explain } from '../core/explain/explain';
 import { HostModelFile, MODEL_FILE } from '../core/host-model-file';
 import { RateLimit } from '../core/ir/rate-limit';
+import { SetDefinition } from '../core/ir/set-definition';
 import { parseIp } from '../core/net/ip';
 import { ConntrackSizing, expectedConnectionsProblem, MAX_EXPECTED_CONNECTIONS } from '../core/policy/conntrack-sizing';
 import { DefaultAction } from '../core/policy/default-action';
@@ -490,9 +491,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
 
   private modelFile(ruleset: CompiledRuleset): HostModelFile {
     // the tokens of late-bound members mean nothing outside this synth: labels and origins stay
-    const model = ruleset.model.sets?.some((x) => x.lateMembers)
-      ? { ...ruleset.model, sets: ruleset.model.sets.map((x) => (x.lateMembers ? { ...x, lateMembers: x.lateMembers.map(({ value: _, ...m }) => m) } : x)) }
-      : ruleset.model;
+    const strip = (x: SetDefinition): SetDefinition => (x.lateMembers ? { ...x, lateMembers: x.lateMembers.map(({ value: _, ...m }) => m) } : x);
+    const model = ruleset.model.sets?.some((x) => x.lateMembers) ? { ...ruleset.model, sets: ruleset.model.sets.map(strip) } : ruleset.model;
     return { hostName: this.hostName, path: this.node.path, backend: this.backend, model };
   }
 
