@@ -496,6 +496,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     return { hostName: this.hostName, path: this.node.path, backend: this.backend, model };
   }
 
+  /** The ruleset's sets whose members Terraform knows only at apply time (filled in by the deploy). */
+  public get lateBoundSets(): SetDefinition[] {
+    return (this.ruleset.model.sets ?? []).filter((x) => x.lateMembers !== undefined);
+  }
+
   /** What the policy checks see of this host. */
   public get facts(): HostFacts {
     return {
