@@ -1,8 +1,8 @@
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import {
-  FileProvisioner, hashMapper, hashMapperHcl, IResolvable, IResolveContext, ITerraformDependable, Lazy, RemoteExecProvisioner, SSHProvisionerConnection,
-  stringToHclTerraform, stringToTerraform, TerraformResource, TerraformSelf, TerraformStack,
+  FileProvisioner, hashMapper, hashMapperHcl, IResolvable, IResolveContext, ITerraformDependable, Lazy, RemoteExecProvisioner,
+  SSHProvisionerConnection, stringToHclTerraform, stringToTerraform, TerraformResource, TerraformSelf, TerraformStack,
 } from 'cdktf';
 import { Construct } from 'constructs';
 import { applyScriptSha256, sha256 } from './apply-script';
