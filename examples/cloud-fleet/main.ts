@@ -11,7 +11,7 @@
 // machine re-provisions exactly the hosts whose rules refer to it (db), not web.
 //
 // In your own project, import from 'cdktf-stateful-firewall' instead of '../../src'.
-import { App, Aspects, DataResource, TerraformStack, TerraformVariable, Token } from 'cdktf';
+import { App, Aspects, DataResource, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { FleetBaseline, HostGroup, Peer, Port, ProvisioningResource, StatefulHost } from '../../src';
 
@@ -31,8 +31,8 @@ export class CloudFleetStack extends TerraformStack {
 
     /** A machine: its address is known only after apply. */
     const machine = (name: string, address: string): string => {
-      const instance = new DataResource(this, `${name}-machine`, { input: address, triggersReplace: [address] });
-      return Token.asString(instance.output);
+      const instance = new DataResource(this, `${name}-machine`, { input: { ip: address }, triggersReplace: [address] });
+      return instance.getStringAttribute('output.ip');
     };
     const host = (name: string, address: string, group?: HostGroup): StatefulHost => {
       const h = new StatefulHost(this, name, {

@@ -31,14 +31,14 @@ describe('examples/cloud-fleet', () => {
     const triggers = (host: string) => Object.entries(applyOf(host).value.triggers_replace as Record<string, string>)
       .filter(([k]) => k === 'host' || k.startsWith('addr_')).sort();
     expect(triggers('db-1')).toEqual([
-      ['addr_app-1', '${terraform_data.app-1-machine.output}'], ['addr_bastion', '${terraform_data.bastion-machine.output}'], ['host', '${terraform_data.db-1-machine.output}'],
+      ['addr_app-1', '${terraform_data.app-1-machine.output.ip}'], ['addr_bastion', '${terraform_data.bastion-machine.output.ip}'], ['host', '${terraform_data.db-1-machine.output.ip}'],
     ]);
     expect(triggers('app-1')).toEqual([
-      ['addr_bastion', '${terraform_data.bastion-machine.output}'], ['addr_web-1', '${terraform_data.web-1-machine.output}'],
-      ['addr_web-2', '${terraform_data.web-2-machine.output}'], ['host', '${terraform_data.app-1-machine.output}'],
+      ['addr_bastion', '${terraform_data.bastion-machine.output.ip}'], ['addr_web-1', '${terraform_data.web-1-machine.output.ip}'],
+      ['addr_web-2', '${terraform_data.web-2-machine.output.ip}'], ['host', '${terraform_data.app-1-machine.output.ip}'],
     ]);
     // web refers to the bastion only: a replaced app machine leaves web alone
-    expect(triggers('web-1')).toEqual([['addr_bastion', '${terraform_data.bastion-machine.output}'], ['host', '${terraform_data.web-1-machine.output}']]);
+    expect(triggers('web-1')).toEqual([['addr_bastion', '${terraform_data.bastion-machine.output.ip}'], ['host', '${terraform_data.web-1-machine.output.ip}']]);
     // the bastion's rules refer to no machine: the plain template
     expect(applyOf('bastion').value.provisioner[0]['remote-exec'].inline[0]).toContain('/apply.sh.tftpl');
     expect(applyOf('db-1').value.provisioner[0]['remote-exec'].inline[0]).toContain('/apply-late.sh.tftpl", { id = self.id, bundle = ');
