@@ -348,6 +348,72 @@ $1 == "add" {
 { fail(sprintf("%s:%d: unsupported line (expected ipset save format): %s", src, FNR, $0)) }
 '
 
+# Late-bound set members: checks each value Terraform supplied at apply time
+# (late.values: KEY VALUE) against its set's family (late.map: KEY SET FAMILY
+# NET ORIGIN), naming the declaring construct path when one is unusable;
+# prints SET VALUE, once per set and value.
+AWK_LATE='
+function fail(msg) { printf "%s: %s\n", "stateful-firewall", msg > "/dev/stderr"; err = 1; exit 1 }
+function v4(a,   n, p, i) {
+  n = split(a, p, ".")
+  if (n != 4) return 0
+  for (i = 1; i <= 4; i++) {
+    if (p[i] == "" || p[i] ~ /[^0-9]/ || length(p[i]) > 3 || p[i] + 0 > 255) return 0
+    if (length(p[i]) > 1 && substr(p[i], 1, 1) == "0") return 0
+  }
+  return 1
+}
+function v4num(a,   p) { split(a, p, "."); return ((p[1] * 256 + p[2]) * 256 + p[3]) * 256 + p[4] }
+function v6(a,   n, p, i, d, rest) {
+  if (a == "" || a ~ /[^0-9A-Fa-f:]/) return 0
+  d = index(a, "::")
+  if (d > 0) { rest = substr(a, d + 2); if (index(rest, "::") > 0) return 0 }
+  if (a ~ /^:[^:]/ || a ~ /[^:]:$/) return 0
+  n = split(a, p, ":")
+  for (i = 1; i <= n; i++) if (length(p[i]) > 4) return 0
+  if (d == 0) return n == 8
+  # "::" leaves one or two empty fields (three for a lone "::")
+  return a == "::" || n <= 8
+}
+function addr(fam, a) { return fam == "ipv6" ? v6(a) : v4(a) }
+# an address, or (net) a CIDR block without host bits (IPv4) or a range
+function valid(fam, net, a,   s, pre, bits, first, last, n, size, i) {
+  if (addr(fam, a)) return 1
+  if (!net) return 0
+  s = index(a, "/")
+  if (s > 0) {
+    pre = substr(a, s + 1); a = substr(a, 1, s - 1)
+    bits = fam == "ipv6" ? 128 : 32
+    if (pre == "" || pre ~ /[^0-9]/ || length(pre) > 3 || pre + 0 > bits || !addr(fam, a)) return 0
+    # no ^ or %: busybox awk may be built without math support
+    if (fam == "ipv4") {
+      size = 1; for (i = pre; i < 32; i++) size = size * 2
+      n = v4num(a)
+      if (n - int(n / size) * size != 0) return 0
+    }
+    return 1
+  }
+  s = index(a, "-")
+  if (s == 0) return 0
+  first = substr(a, 1, s - 1); last = substr(a, s + 1)
+  if (!addr(fam, first) || !addr(fam, last)) return 0
+  return fam == "ipv6" || v4num(first) <= v4num(last)
+}
+# late.values (KEY VALUE), then late.map (KEY SET FAMILY NET ORIGIN...): prints SET VALUE
+FNR == NR { if (NF >= 1) value[$1] = NF >= 2 ? $2 : ""; if (NF > 2) value[$1] = "(several words)"; next }
+NF == 0 { next }
+{
+  key = $1; set = $2; fam = $3; net = ($4 == "1")
+  origin = $5; for (i = 6; i <= NF; i++) origin = origin " " $i
+  what = (fam == "ipv6" ? "IPv6 " : "IPv4 ") (net ? "address, CIDR block or range" : "address")
+  if (substr(set, 1, 4) != "sfw-" || (fam != "ipv4" && fam != "ipv6")) fail(sprintf("late.map:%d: unsupported line: %s", FNR, $0))
+  if (!(key in value) || value[key] == "") fail(sprintf("%s: Terraform gave no value for %s (set %s); nothing was changed", origin, key, set))
+  if (!valid(fam, net, value[key])) fail(sprintf("%s: %s = %s is not a valid %s (set %s); nothing was changed", origin, key, value[key], what, set))
+  if (!((set SUBSEP value[key]) in seen)) { seen[set SUBSEP value[key]] = 1; print set " " value[key] }
+}
+END { if (err) exit 1 }
+'
+
 # --------------------------------------------------------------------------
 # arguments
 
@@ -409,8 +475,8 @@ case $TIMEOUT in '' | *[!0-9]*) die_code 2 "--rollback-timeout must be a positiv
 case $APPLY_ID in *[!0-9a-f-]* | ?????????????????????????????????????????????????????????????????*) die_code 2 "invalid apply id: $APPLY_ID (hex digits and dashes, at most 64)" ;; esac
 for _d in $DIGESTS; do
   case $_d in
-    rules.v4=* | rules.v6=* | sets.ipset=* | ruleset.nft=*) ;;
-    *) die_code 2 "invalid --sha256 $_d (expected rules.v4, rules.v6, sets.ipset or ruleset.nft=HEX)" ;;
+    rules.v4=* | rules.v6=* | sets.ipset=* | ruleset.nft=* | late.map=*) ;;
+    *) die_code 2 "invalid --sha256 $_d (expected rules.v4, rules.v6, sets.ipset, ruleset.nft or late.map=HEX)" ;;
   esac
   case ${_d#*=} in '' | *[!0-9a-f]*) die_code 2 "invalid --sha256 $_d (expected NAME=HEX)" ;; esac
 done
@@ -1809,7 +1875,7 @@ stage_pending() {
     case $1 in ?????w???? | ????????w?) die_code 3 "$_p is writable by other users ($1); nothing was changed" ;; esac
   done
   mkdir "$TMP/pending"
-  for _n in rules.v4 rules.v6 sets.ipset ruleset.nft; do
+  for _n in rules.v4 rules.v6 sets.ipset ruleset.nft late.map late.values; do
     _f=$DIR/$_n
     if [ ! -e "$_f" ] && [ ! -L "$_f" ]; then continue; fi
     { [ -f "$_f" ] && [ ! -L "$_f" ]; } || die_code 3 "$_f is not a regular file; nothing was changed"
@@ -1831,6 +1897,33 @@ stage_pending() {
   DIR=$TMP/pending
 }
 
+# late_fill: the members of late-bound sets (addresses Terraform knows only at
+# apply time): late.map (written at synth, digest-checked) names each value's
+# set, family and declaring construct; late.values (rendered by Terraform in
+# the apply step) holds the values. Every value is checked before anything
+# changes; the staged sets.ipset gets `add` lines, the staged ruleset.nft an
+# `elements` line in each set (what persists for boot is the filled file).
+late_fill() {
+  [ -f "$DIR/late.map" ] || return 0
+  [ -f "$DIR/late.values" ] || die_code 3 "late.map came without late.values (the addresses Terraform knows at apply time); nothing was changed"
+  awk "$AWK_LATE" "$DIR/late.values" "$DIR/late.map" >"$TMP/late.members" ||
+    die_code 3 "an address Terraform supplied at apply time is unusable (see above); nothing was changed"
+  if [ -f "$DIR/ruleset.nft" ]; then
+    awk -v mf="$TMP/late.members" '
+      BEGIN { while ((getline _l < mf) > 0) { split(_l, _p, " "); m[_p[1]] = (_p[1] in m) ? m[_p[1]] ", " _p[2] : _p[2] } }
+      /^\tset [^ ]+ [{]$/ { cur = $2 }
+      /^\t[}]$/ && cur != "" { if (cur in m) print "\t\telements = { " m[cur] " }"; cur = "" }
+      { print }
+    ' "$DIR/ruleset.nft" >"$TMP/late.nft" || die_code 3 "cannot fill the late-bound sets into ruleset.nft; nothing was changed"
+    cp "$TMP/late.nft" "$DIR/ruleset.nft" || die_code 3 "cannot write the staged ruleset.nft; nothing was changed"
+  elif [ -f "$DIR/sets.ipset" ]; then
+    awk '{ print "add " $1 " " $2 }' "$TMP/late.members" >>"$DIR/sets.ipset" ||
+      die_code 3 "cannot fill the late-bound sets into sets.ipset; nothing was changed"
+  fi
+  _n=$(awk 'END { print NR }' "$TMP/late.members")
+  say "late-bound sets: $_n member(s) known at apply time checked and filled in"
+}
+
 cmd_apply() {
   [ -d "$DIR" ] || die "pending ruleset directory not found: $DIR"
   DIR=${DIR%/}
@@ -1841,6 +1934,7 @@ cmd_apply() {
   lock 60
   load_state
   stage_pending
+  late_fill
   if [ -z "$BACKEND" ]; then
     if [ -f "$DIR/ruleset.nft" ]; then BACKEND=nftables
     elif [ -f "$DIR/rules.v4" ]; then BACKEND=iptables

@@ -47,3 +47,11 @@ AWK_IPSET=$AWK_LIB'
 @awk ipset-stage.awk
 '
 
+# Late-bound set members: checks each value Terraform supplied at apply time
+# (late.values: KEY VALUE) against its set's family (late.map: KEY SET FAMILY
+# NET ORIGIN), naming the declaring construct path when one is unusable;
+# prints SET VALUE, once per set and value.
+AWK_LATE='
+@awk late-fill.awk
+'
+

@@ -59,8 +59,8 @@ case $TIMEOUT in '' | *[!0-9]*) die_code 2 "--rollback-timeout must be a positiv
 case $APPLY_ID in *[!0-9a-f-]* | ?????????????????????????????????????????????????????????????????*) die_code 2 "invalid apply id: $APPLY_ID (hex digits and dashes, at most 64)" ;; esac
 for _d in $DIGESTS; do
   case $_d in
-    rules.v4=* | rules.v6=* | sets.ipset=* | ruleset.nft=*) ;;
-    *) die_code 2 "invalid --sha256 $_d (expected rules.v4, rules.v6, sets.ipset or ruleset.nft=HEX)" ;;
+    rules.v4=* | rules.v6=* | sets.ipset=* | ruleset.nft=* | late.map=*) ;;
+    *) die_code 2 "invalid --sha256 $_d (expected rules.v4, rules.v6, sets.ipset, ruleset.nft or late.map=HEX)" ;;
   esac
   case ${_d#*=} in '' | *[!0-9a-f]*) die_code 2 "invalid --sha256 $_d (expected NAME=HEX)" ;; esac
 done

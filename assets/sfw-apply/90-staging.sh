@@ -26,7 +26,7 @@ stage_pending() {
     case $1 in ?????w???? | ????????w?) die_code 3 "$_p is writable by other users ($1); nothing was changed" ;; esac
   done
   mkdir "$TMP/pending"
-  for _n in rules.v4 rules.v6 sets.ipset ruleset.nft; do
+  for _n in rules.v4 rules.v6 sets.ipset ruleset.nft late.map late.values; do
     _f=$DIR/$_n
     if [ ! -e "$_f" ] && [ ! -L "$_f" ]; then continue; fi
     { [ -f "$_f" ] && [ ! -L "$_f" ]; } || die_code 3 "$_f is not a regular file; nothing was changed"
@@ -46,5 +46,32 @@ stage_pending() {
     [ "$_got" = "$_want" ] || die_code 3 "$_n in $DIR is not the file this deploy uploaded (sha256 $_got, expected $_want): another deploy or user replaced it; nothing was changed"
   done
   DIR=$TMP/pending
+}
+
+# late_fill: the members of late-bound sets (addresses Terraform knows only at
+# apply time): late.map (written at synth, digest-checked) names each value's
+# set, family and declaring construct; late.values (rendered by Terraform in
+# the apply step) holds the values. Every value is checked before anything
+# changes; the staged sets.ipset gets `add` lines, the staged ruleset.nft an
+# `elements` line in each set (what persists for boot is the filled file).
+late_fill() {
+  [ -f "$DIR/late.map" ] || return 0
+  [ -f "$DIR/late.values" ] || die_code 3 "late.map came without late.values (the addresses Terraform knows at apply time); nothing was changed"
+  awk "$AWK_LATE" "$DIR/late.values" "$DIR/late.map" >"$TMP/late.members" ||
+    die_code 3 "an address Terraform supplied at apply time is unusable (see above); nothing was changed"
+  if [ -f "$DIR/ruleset.nft" ]; then
+    awk -v mf="$TMP/late.members" '
+      BEGIN { while ((getline _l < mf) > 0) { split(_l, _p, " "); m[_p[1]] = (_p[1] in m) ? m[_p[1]] ", " _p[2] : _p[2] } }
+      /^\tset [^ ]+ [{]$/ { cur = $2 }
+      /^\t[}]$/ && cur != "" { if (cur in m) print "\t\telements = { " m[cur] " }"; cur = "" }
+      { print }
+    ' "$DIR/ruleset.nft" >"$TMP/late.nft" || die_code 3 "cannot fill the late-bound sets into ruleset.nft; nothing was changed"
+    cp "$TMP/late.nft" "$DIR/ruleset.nft" || die_code 3 "cannot write the staged ruleset.nft; nothing was changed"
+  elif [ -f "$DIR/sets.ipset" ]; then
+    awk '{ print "add " $1 " " $2 }' "$TMP/late.members" >>"$DIR/sets.ipset" ||
+      die_code 3 "cannot fill the late-bound sets into sets.ipset; nothing was changed"
+  fi
+  _n=$(awk 'END { print NR }' "$TMP/late.members")
+  say "late-bound sets: $_n member(s) known at apply time checked and filled in"
 }
 

@@ -8,6 +8,7 @@ cmd_apply() {
   lock 60
   load_state
   stage_pending
+  late_fill
   if [ -z "$BACKEND" ]; then
     if [ -f "$DIR/ruleset.nft" ]; then BACKEND=nftables
     elif [ -f "$DIR/rules.v4" ]; then BACKEND=iptables

@@ -8,7 +8,7 @@ import { declarationsUnder } from './declarations';
 import { HostGroup } from './host-group';
 import { StatefulHost } from './stateful-host';
 import { formatOpenings, reachability, reachabilityJson, reachabilityMarkdown, ReachabilityMatrix } from '../core/diff/reachability';
-import { Peer } from '../core/values/peer';
+import { isTerraformToken, Peer } from '../core/values/peer';
 import { onSynthesize } from '../synth/synth-session';
 import { stackOf } from '../synth/terraform-lib';
 
@@ -90,7 +90,7 @@ function graph(scope: IConstruct, options: FleetDiagramOptions, reach?: Reachabi
   for (const target of [...groups, ...hosts]) {
     for (const decl of declarationsUnder(target)) {
       for (const peer of decl.peers) {
-        const label = peer.toString();
+        const label = peer.isLateBound ? `${decl.node.id}: ${peer.toString()}` : peer.toString();
         const id = nodeId('p', label);
         externals.set(id, label);
         flows.push({ from: id, to: idOf(target), label: decl.ports.join(', '), admin: decl instanceof AdminAccess });
@@ -99,11 +99,19 @@ function graph(scope: IConstruct, options: FleetDiagramOptions, reach?: Reachabi
     for (const rule of target.connections.ingressRules) {
       // a Peer is drawn as the declarations' peers are: an external node (flows between
       // the fleet's hosts and groups come from the reachability matrix below)
-      if (!(rule.from instanceof Peer)) continue;
-      const label = rule.from.toString();
-      const from = nodeId('p', label);
-      externals.set(from, label);
-      flows.push({ from, to: idOf(target), label: rule.ports.join(', '), admin: false });
+      if (rule.from instanceof Peer) {
+        const label = rule.from.toString();
+        const from = nodeId('p', label);
+        externals.set(from, label);
+        flows.push({ from, to: idOf(target), label: rule.ports.join(', '), admin: false });
+        continue;
+      }
+      // a source whose addresses Terraform knows only at deploy: its sets are empty at synth,
+      // so the matrix cannot see the flow; drawn from the connection (it compiles, into
+      // late-bound sets). A source without addresses opens nothing (and fails validation).
+      const peer = rule.from.toPeer();
+      if (peer === undefined || !peer.isLateBound) continue;
+      flows.push({ from: idOf(rule.from as unknown as IConstruct), to: idOf(target), label: `${rule.ports.join(', ')} (known at deploy)`, admin: false });
     }
   }
   // flows between the fleet's hosts and groups: what the compiled rulesets let the source
@@ -151,7 +159,7 @@ function graph(scope: IConstruct, options: FleetDiagramOptions, reach?: Reachabi
     });
   return {
     groups: g,
-    hosts: hosts.filter((h) => !collapsedOf.has(idOf(h))).map((h) => ({ id: idOf(h), label: `${h.hostName}${h.addresses.length ? `\\n${h.addresses.join(', ')}` : ''}` })),
+    hosts: hosts.filter((h) => !collapsedOf.has(idOf(h))).map((h) => ({ id: idOf(h), label: `${h.hostName}${h.addresses.length ? `\\n${h.addresses.map((a) => (isTerraformToken(a) ? 'address known at deploy' : a)).join(', ')}` : ''}` })),
     externals: [...externals].map(([id, label]) => ({ id, label })),
     flows,
   };

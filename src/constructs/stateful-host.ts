@@ -16,7 +16,7 @@ import { OutboundAccess, OutboundAccessOptions } from './outbound-access';
 import { markDeclarationScope } from './placement';
 import { policyChanged, policyGeneration, registerPolicyScope } from './policy-freeze';
 import { Service, ServiceOptions } from './service';
-import { constructError } from './validation';
+import { constructError, enumProblem as enumValueProblem } from './validation';
 import { CheckLevel } from '../checks/check-level';
 import { HostFacts } from '../checks/host-facts';
 import { PolicyChecks } from '../checks/policy-checks';
@@ -27,12 +27,13 @@ import { Explain } from '../core/explain/explain';
 import { planSummary } from '../core/explain/plan-summary';
 import { HostModelFile, MODEL_FILE } from '../core/host-model-file';
 import { RateLimit } from '../core/ir/rate-limit';
+import { SetDefinition } from '../core/ir/set-definition';
 import { parseIp } from '../core/net/ip';
 import { ConntrackSizing, expectedConnectionsProblem, MAX_EXPECTED_CONNECTIONS } from '../core/policy/conntrack-sizing';
 import { DefaultAction } from '../core/policy/default-action';
 import { Allowance, Denial, DropLogging, HostPolicy } from '../core/policy/host-policy';
 import { ALL_FAMILIES, IpFamily } from '../core/values/family';
-import { Peer } from '../core/values/peer';
+import { isTerraformToken, Peer } from '../core/values/peer';
 import { sha256 } from '../deploy/apply-script';
 import { DeploymentOptions } from '../deploy/deployment-options';
 import { HostDeployment, IDeployableHost } from '../deploy/host-deployment';
@@ -132,6 +133,16 @@ export interface StatefulHostProps {
   readonly addresses?: string[];
 
   /**
+   * The family of the host's addresses that Terraform knows only at apply time (a token
+   * `address`, e.g. `instance.privateIp`, or tokens in `addresses`): other hosts' rules
+   * match them through named sets the deploy fills in, and the deploy checks on each host
+   * that every such value is an address of this family.
+   *
+   * @default IpFamily.IPV4
+   */
+  readonly lateAddressFamily?: IpFamily;
+
+  /**
    * The address families the host has. Peers of a family the host lacks are an error;
    * the missing family still gets a closed ruleset.
    *
@@ -227,8 +238,10 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   public readonly nftTableName?: string;
   /** Peer lists longer than this become named sets (undefined: the default, 8). */
   public readonly setThreshold?: number;
-  /** Every address the host has. */
+  /** Every address the host has (tokens included: those Terraform knows only at apply time). */
   public readonly addresses: string[];
+  /** The family of the host's addresses known only at apply time. */
+  public readonly lateAddressFamily: IpFamily;
   /** Openings from and to this host. */
   public readonly connections: Connections;
   /** The provisioning resource, unless deployment is disabled. */
@@ -286,8 +299,16 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     this.conntrack = props.conntrack;
     this.connectionOptions = props.deployment?.connection ?? {};
     this.sshPort = this.connectionOptions.port ?? 22;
-    this.addresses = props.addresses ? [...props.addresses] : parseIp(this.address) ? [this.address] : [];
+    const lateFamilyProblem = enumValueProblem('lateAddressFamily', props.lateAddressFamily, IpFamily, 'IpFamily');
+    if (lateFamilyProblem) throw constructError(this, lateFamilyProblem);
+    this.lateAddressFamily = props.lateAddressFamily ?? IpFamily.IPV4;
+    const lateAddresses = props.addresses ? props.addresses.filter((a) => isTerraformToken(a)) : isTerraformToken(this.address) ? [this.address] : [];
+    if (lateAddresses.length > 0 && !this.ipFamilies.includes(this.lateAddressFamily)) {
+      throw constructError(this, `the host's addresses known only at deploy are ${this.lateAddressFamily === IpFamily.IPV4 ? 'IPv4' : 'IPv6'} (lateAddressFamily), but the host's ipFamilies lack that family: set lateAddressFamily to ${this.ipFamilies[0] === IpFamily.IPV4 ? 'IpFamily.IPV4' : 'IpFamily.IPV6'}, or add the family to ipFamilies`);
+    }
+    this.addresses = props.addresses ? [...props.addresses] : parseIp(this.address) || lateAddresses.length > 0 ? [this.address] : [];
     for (const a of this.addresses) {
+      if (isTerraformToken(a)) continue;
       const problem = ownAddressProblem(a, this.ipFamilies);
       if (problem) throw constructError(this, problem);
     }
@@ -310,7 +331,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       validate: () => [
         ...this.freeze(),
         ...this.validateUniqueName(), ...addressConflicts(this), ...hostProblems(this, this.memberOf),
-        ...this.warnEmptySources(), ...this.runPolicyChecks(),
+        ...this.emptySourceErrors(), ...this.runPolicyChecks(),
       ],
     });
     // after validation; a stack that carries errors writes nothing
@@ -369,7 +390,12 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   /** The host's addresses as a peer (both families), or undefined when it has none. */
   public get peer(): Peer | undefined {
     if (this.addresses.length === 0) return undefined;
-    return Peer.anyOf(...this.addresses.map((a) => (parseIp(a)!.family === IpFamily.IPV4 ? Peer.ipv4(a) : Peer.ipv6(a))));
+    return Peer.anyOf(...this.addresses.map((a) => {
+      if (isTerraformToken(a)) {
+        return Peer._lateBound([{ family: this.lateAddressFamily, value: a, net: false, label: this.hostName, origin: this.node.path }], `${this.hostName} (known at deploy)`);
+      }
+      return parseIp(a)!.family === IpFamily.IPV4 ? Peer.ipv4(a) : Peer.ipv6(a);
+    }));
   }
   /** The same as `peer`: the addresses as they are now, or undefined while there are none (`IPeer`). */
   public toPeer(): Peer | undefined {
@@ -521,7 +547,15 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   private modelFile(ruleset: CompiledRuleset): HostModelFile {
     const sizing = this.conntrackSizing;
     const conntrack = sizing ? { expectedConnections: sizing.expectedConnections, tuneKernel: this.kernelConntrackSizing !== undefined } : undefined;
-    return { hostName: this.hostName, path: this.node.path, backend: this.backend, model: ruleset.model, ...(conntrack ? { conntrack } : {}) };
+    // the tokens of late-bound members mean nothing outside this synth: labels and origins stay
+    const strip = (x: SetDefinition): SetDefinition => (x.lateMembers ? { ...x, lateMembers: x.lateMembers.map(({ value: _, ...m }) => m) } : x);
+    const model = ruleset.model.sets?.some((x) => x.lateMembers) ? { ...ruleset.model, sets: ruleset.model.sets.map(strip) } : ruleset.model;
+    return { hostName: this.hostName, path: this.node.path, backend: this.backend, model, ...(conntrack ? { conntrack } : {}) };
+  }
+
+  /** The ruleset's sets whose members Terraform knows only at apply time (filled in by the deploy). */
+  public get lateBoundSets(): SetDefinition[] {
+    return (this.ruleset.model.sets ?? []).filter((x) => x.lateMembers !== undefined);
   }
 
   /** What the policy checks see of this host. */
@@ -543,14 +577,19 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     };
   }
 
-  /** Connections from groups without hosts open nothing: say so. */
-  private warnEmptySources(): string[] {
+  /**
+   * Connections from groups without hosts (or hosts without addresses) would open nothing:
+   * an error naming the connection's source, never a silently empty rule.
+   */
+  private emptySourceErrors(): string[] {
+    const errors: string[] = [];
     for (const scope of this.declarationScopes()) {
       for (const source of scope.connections._resolve().emptySources) {
-        terraformLib(this).Annotations.of(this).addWarning(`connections into ${scope.node.path} from ${source} open nothing: ${source} has no hosts (with addresses)`);
+        const message = `connections into ${scope.node.path} from ${source} would open nothing: ${source} has no hosts with addresses; add hosts to it, give its hosts addresses (a host managed by DNS name needs addresses, a token such as instance.privateIp works), or remove the connection`;
+        if (claimFinding(this, message)) errors.push(message);
       }
     }
-    return [];
+    return errors;
   }
 
   /** Runs the policy checks: errors are returned, warnings become annotations. */

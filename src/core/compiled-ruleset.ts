@@ -10,6 +10,7 @@ import { HostPolicy } from './policy/host-policy';
 import { Packet } from './simulate/packet';
 import { SimulationResult, Simulator } from './simulate/simulator';
 import { ALL_FAMILIES, IpFamily } from './values/family';
+import { Peer } from './values/peer';
 
 /**
  * A host's compiled ruleset: the model, and its renderings for every backend.
@@ -108,6 +109,41 @@ export class CompiledRuleset {
       .tables.flatMap((t) => t.chains)
       .filter((c) => !c.hook)
       .reduce((n, c) => n + c.rules.length, 0);
+  }
+
+  /**
+   * Whose addresses the ruleset's late-bound sets wait for (the labels `bindAddresses`
+   * takes, e.g. `app` for a host named app whose address is a Terraform token), sorted.
+   */
+  public get lateBoundLabels(): string[] {
+    return [...new Set((this.model.sets ?? []).flatMap((s) => (s.lateMembers ?? []).map((m) => m.label)))].sort();
+  }
+
+  /**
+   * The same ruleset with the addresses Terraform knows only at deploy time bound to
+   * concrete ones, for simulating packets in tests: `bindings` maps a label (a host's name,
+   * or the id of the declaration that used a token peer) to its addresses. Members left
+   * unbound match nothing, as an empty set does. A label no set waits for, or an address
+   * of the wrong family, is an error.
+   */
+  public bindAddresses(bindings: { [label: string]: string[] }): CompiledRuleset {
+    const known = this.lateBoundLabels;
+    for (const label of Object.keys(bindings)) {
+      if (!known.includes(label)) throw new Error(`${this.hostName}: no late-bound set of this ruleset waits for '${label}' (it waits for ${known.length > 0 ? known.join(', ') : 'none'})`);
+    }
+    const sets = (this.model.sets ?? []).map((set) => {
+      if (!set.lateMembers) return set;
+      const elements = new Set(set.elements);
+      for (const m of set.lateMembers) {
+        for (const address of bindings[m.label] ?? []) {
+          const peer = set.family === IpFamily.IPV6 ? Peer.ipv6(address) : Peer.ipv4(address);
+          if (peer.problem) throw new Error(`${this.hostName}: the address '${address}' bound to ${m.label} (set ${set.name}): ${peer.problem}`);
+          peer.elements.forEach((e) => elements.add(e));
+        }
+      }
+      return { ...set, elements: [...elements].sort() };
+    });
+    return new CompiledRuleset(this.hostName, { ...this.model, sets });
   }
 
   /**

@@ -3,10 +3,11 @@ import { Construct } from 'constructs';
 import { applyScriptSha256, sha256 } from './apply-script';
 import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deployment-options';
 import { newNullResource, newTerraformData, nullProviderOf } from './provisioning-resources';
-import { FIRST_SCRIPT_PATH, hostBundle, scriptStep, STEP_SCRIPT_PATH } from './remote-steps';
+import { FIRST_SCRIPT_PATH, hostBundle, LATE_TRIGGER_PREFIX, scriptStep, STEP_SCRIPT_PATH } from './remote-steps';
 import { REMOTE_STATE_DIR, StackDeployFiles } from './stack-deploy-files';
 import { Backend } from '../core/backends/backend';
 import { IPSET_FILE } from '../core/backends/iptables/ipset';
+import { SetDefinition } from '../core/ir/set-definition';
 import { ConntrackSizing } from '../core/policy/conntrack-sizing';
 import { onSynthesize } from '../synth/synth-session';
 import { stackOf, terraformLib } from '../synth/terraform-lib';
@@ -41,6 +42,15 @@ export interface IDeployableHost {
    * @default - the triggers carry only the ruleset's hash
    */
   readonly planSummary?: { [key: string]: string };
+
+  /**
+   * The ruleset's sets whose members Terraform knows only at apply time (token addresses),
+   * read at synth time: their tokens become triggers (`addr_<label>`), so a changed address
+   * re-provisions the host, and the apply step fills them in on the host.
+   *
+   * @default - none
+   */
+  readonly lateBoundSets?: SetDefinition[];
 }
 
 /** Properties of a `HostDeployment`. */
@@ -122,9 +132,14 @@ export class HostDeployment extends Construct {
     // sha256: the apply script refuses a file replaced between upload and apply) is
     // written into the stack's output at synth, under a name unique to this deployment.
     const bundleKey = this.node.addr;
+    // addresses Terraform knows only at apply time: read once the rulesets are final
+    let lateCache: LateBinding | undefined;
+    const late = (): LateBinding => (lateCache ??= lateBinding(props.host.lateBoundSets ?? []));
+    files.addLateUser(() => late().map !== '');
     onSynthesize(this, (_session, stackDir) => {
       const texts: { [name: string]: string } = {};
       for (const name of fileNames) texts[name] = rendered(name);
+      if (late().map !== '') texts['late.map'] = late().map;
       files.writeBundle(stackDir, bundleKey, hostBundle(texts, sudo, `${common} --rollback-timeout ${timeout}${sizing()}`, sha256));
     });
 
@@ -147,10 +162,13 @@ export class HostDeployment extends Construct {
     };
     const teardownFirst: SSHProvisionerConnection = { ...teardownConnection, scriptPath: FIRST_SCRIPT_PATH };
 
+    const applyCall = `\${templatefile("${files.applyTemplatePath}", { id = self.id, bundle = "${files.bundlePath(bundleKey)}", script = "${files.scriptPath}" })}`;
+    const applyLateCall = `\${templatefile("${files.applyLateTemplatePath}", { id = self.id, bundle = "${files.bundlePath(bundleKey)}", script = "${files.scriptPath}", late = ${own} })}`;
     const provisioners: RemoteExecProvisioner[] = [
       {
         type: 'remote-exec',
-        inline: [`\${templatefile("${files.applyTemplatePath}", { id = self.id, bundle = "${files.bundlePath(bundleKey)}", script = "${files.scriptPath}" })}`],
+        // hosts whose rules wait for addresses known at apply time pass their triggers (the addr_* ones hold them)
+        inline: [Lazy.stringValue({ produce: (context) => (!context.preparing && late().map !== '' ? applyLateCall : applyCall) })],
       },
       {
         type: 'remote-exec',
@@ -186,7 +204,8 @@ export class HostDeployment extends Construct {
     const triggers = Lazy.anyValue({
       produce: (context) => (context.preparing
         ? { ...fixed, ruleset_sha256: '' }
-        : { ...(props.host.planSummary ?? {}), ...fixed, ruleset_sha256: rulesetSha256() }),
+        // the late-bound addresses (Terraform expressions, e.g. `${aws_instance.app.private_ip}`), once the rulesets are final
+        : { ...(props.host.planSummary ?? {}), ...fixed, ruleset_sha256: rulesetSha256(), ...late().triggers }),
     }) as unknown as { [key: string]: string };
 
     if (data) {
@@ -209,4 +228,36 @@ export class HostDeployment extends Construct {
       });
     }
   }
+}
+
+/** A host's late-bound addresses: trigger key to token, and the late.map file for the host. */
+interface LateBinding {
+  readonly triggers: { [key: string]: string };
+  /** `KEY SET FAMILY NET ORIGIN` lines, empty when the host has no late-bound sets. */
+  readonly map: string;
+}
+
+/**
+ * The triggers (`addr_<label>`, one per distinct token) and the late.map lines (one per
+ * member of each set) of a host's late-bound sets.
+ */
+function lateBinding(sets: readonly SetDefinition[]): LateBinding {
+  const keyOf = new Map<string, string>();
+  const triggers: { [key: string]: string } = {};
+  const lines: string[] = [];
+  for (const set of sets) {
+    for (const m of set.lateMembers ?? []) {
+      if (m.value === undefined) continue;
+      let key = keyOf.get(m.value);
+      if (key === undefined) {
+        const base = `${LATE_TRIGGER_PREFIX}${m.label.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+        key = base;
+        for (let n = 2; key in triggers; n++) key = `${base}_${n}`;
+        keyOf.set(m.value, key);
+        triggers[key] = m.value;
+      }
+      lines.push(`${key} ${set.name} ${set.family ?? 'ipv4'} ${m.net ? 1 : 0} ${m.origin.replace(/\s/g, '_')}`);
+    }
+  }
+  return { triggers, map: lines.length > 0 ? `${lines.join('\n')}\n` : '' };
 }

@@ -121,7 +121,12 @@ function template(text: string, replacements: { [placeholder: string]: string })
  * files come from the synthesized output through `file()`: nothing is inlined into
  * cdk.tf.json.
  */
-export function applyStepTemplate(): string {
+export function applyStepTemplate(late = false): string {
+  const lateValues = late ? `# the addresses Terraform knows only now (the resource's addr_* triggers), one per line;
+# anything but address characters arrives as 'invalid' (the apply script names its construct)
+cat >"$u/late.values" <<'${FILE_TERMINATOR}'
+@SFW_LATE@${FILE_TERMINATOR}
+` : '';
   const text = `rm -f "$0"
 set -eu
 umask 077
@@ -129,7 +134,7 @@ ${prepareChecks(ID_PLACEHOLDER)}u=$d/${ID_PLACEHOLDER}
 # the host's bundle (written at synth): its rendered files as here-documents, then
 # SFW_SUDO and SFW_ARGS for the apply command
 @SFW_BUNDLE@
-cat >"$u/sfw-apply.sh" <<'${SCRIPT_TERMINATOR}'
+${lateValues}cat >"$u/sfw-apply.sh" <<'${SCRIPT_TERMINATOR}'
 @SFW_SCRIPT@
 ${SCRIPT_TERMINATOR}
 set +e -f
@@ -139,8 +144,23 @@ status=$?
 rm -rf "$u"
 exit "$status"
 `;
-  return template(text, { [ID_PLACEHOLDER]: TEMPLATE_ID, '@SFW_BUNDLE@': '${file(bundle)}', '@SFW_SCRIPT@': '${file(script)}' });
+  return template(text, { [ID_PLACEHOLDER]: TEMPLATE_ID, '@SFW_BUNDLE@': '${file(bundle)}', '@SFW_SCRIPT@': '${file(script)}', '@SFW_LATE@': LATE_VALUES_TEMPLATE });
 }
+
+/** Prefix of the triggers that hold addresses Terraform knows only at apply time. */
+export const LATE_TRIGGER_PREFIX = 'addr_';
+
+/**
+ * Terraform template text: one `KEY VALUE` line per `addr_*` entry of the `late` map (the
+ * resource's triggers); a value with anything but address characters (a newline that
+ * would end the here-document, a space) becomes `invalid`, which the host refuses.
+ */
+const LATE_VALUES_TEMPLATE = `%{ for k, v in late ~}
+%{ if substr(k, 0, ${LATE_TRIGGER_PREFIX.length}) == "${LATE_TRIGGER_PREFIX}" ~}
+\${k} \${can(regex("^[0-9A-Fa-f:./-]+$", v)) ? v : "invalid"}
+%{ endif ~}
+%{ endfor ~}
+`;
 
 /**
  * The destroy step as a Terraform template (one per stack), with the variables `id`,

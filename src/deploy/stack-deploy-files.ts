@@ -39,7 +39,12 @@ export class StackDeployFiles extends Construct {
   /** Path expression of the destroy step's template. */
   public readonly teardownTemplatePath = `\${path.module}/${DEPLOY_DIR}/teardown.sh.tftpl`;
 
+  /** Path expression of the apply step's template for hosts with late-bound sets (it reads the `late` variable too). */
+  public readonly applyLateTemplatePath = `\${path.module}/${DEPLOY_DIR}/apply-late.sh.tftpl`;
+
   private needsTerraformData = false;
+  /** Per host deployment: whether it has late-bound sets (asked at synth, when the rulesets are final). */
+  private readonly lateUsers: (() => boolean)[] = [];
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -53,7 +58,14 @@ export class StackDeployFiles extends Construct {
       fs.writeFileSync(path.join(dir, 'sfw-apply.sh'), script);
       fs.writeFileSync(path.join(dir, 'apply.sh.tftpl'), applyStepTemplate());
       fs.writeFileSync(path.join(dir, 'teardown.sh.tftpl'), teardownStepTemplate(REMOTE_STATE_DIR));
+      // only stacks with hosts whose rules wait for addresses known at apply time
+      if (this.lateUsers.some((uses) => uses())) fs.writeFileSync(path.join(dir, 'apply-late.sh.tftpl'), applyStepTemplate(true));
     });
+  }
+
+  /** Registers a deployment that may need the late-bound apply template (asked at synth). */
+  public addLateUser(uses: () => boolean): void {
+    this.lateUsers.push(uses);
   }
 
   /** Path expression of a host's bundle, by a unique key (the deployment's node address). */

@@ -52,6 +52,28 @@ function resolve(received: FirewallSubject): { ruleset: CompiledRuleset; backend
   throw new Error('expected a StatefulHost or a CompiledRuleset');
 }
 
+/**
+ * A host (or ruleset) with the addresses Terraform knows only at deploy time bound to
+ * concrete ones, for the matchers: `bindings` maps a host's name (or a token peer's
+ * declaration id) to its addresses.
+ *
+ * @example
+ * expect(bindAddresses(db, { app: ['10.0.1.5'] })).toAllow(Packet.tcp({ from: '10.0.1.5', port: 5432 }));
+ */
+export function bindAddresses(received: FirewallSubject, bindings: { [label: string]: string[] }): FirewallSubject {
+  const { ruleset, backend } = resolve(received);
+  const bound = ruleset.bindAddresses(bindings);
+  return received instanceof CompiledRuleset ? bound : { ruleset: bound, backend, node: received.node };
+}
+
+/** A hint when the ruleset waits for addresses nobody bound. */
+function unboundHint(ruleset: CompiledRuleset): string {
+  const unbound = (ruleset.model.sets ?? []).filter((s) => s.lateMembers && s.elements.length === 0);
+  if (unbound.length === 0) return '';
+  const labels = [...new Set(unbound.flatMap((s) => s.lateMembers!.map((m) => m.label)))].sort();
+  return `\nnote: the sets of ${labels.join(', ')} hold addresses known only at deploy and are empty here: bind them with bindAddresses(host, { ${labels[0]}: ['...'] })`;
+}
+
 const PAST: Record<string, string> = { accept: 'allowed', drop: 'dropped', reject: 'rejected' };
 
 function outcome(r: SimulationResult): string {
@@ -75,7 +97,7 @@ function check(received: FirewallSubject, packet: Packet, want: Verdict, wantRej
     message: () =>
       `expected ${name} (${backend}) ${negated || pass ? 'not ' : ''}to ${wanted} ${packet}\n` +
       `but it was ${outcome(result)}\n` +
-      `trace:\n${result.trace.map((l) => `  ${l}`).join('\n')}`,
+      `trace:\n${result.trace.map((l) => `  ${l}`).join('\n')}${unboundHint(ruleset)}`,
   };
 }
 

@@ -314,6 +314,41 @@ const CASES: readonly Case[] = [
     status: 1,
     stderr: error,
   })),
+  // late-bound set members (addresses Terraform knows only at apply time)
+  {
+    name: 'late-fill.awk: each value checked against its set\'s family, printed once per set',
+    program: 'late-fill.awk',
+    files: () => [
+      file(text('addr_app-1 10.0.1.5', 'addr_app-2 10.0.1.6', 'addr_v6 2001:db8::7', 'addr_net 198.51.100.0/24', 'addr_range 192.0.2.10-192.0.2.20', 'addr_full 2001:db8:0:0:0:0:0:1')),
+      file(text(
+        'addr_app-1 sfw-4i-app-aaaaaa ipv4 0 cloud/app-1', 'addr_app-2 sfw-4i-app-aaaaaa ipv4 0 cloud/app-2',
+        'addr_app-1 sfw-4i-app-aaaaaa ipv4 0 cloud/app-1', '', 'addr_v6 sfw-6i-m-bbbbbb ipv6 0 cloud/m',
+        'addr_net sfw-4n-office-cccccc ipv4 1 cloud/web/Office', 'addr_range sfw-4n-office-cccccc ipv4 1 cloud/web/Office',
+        'addr_full sfw-6i-m-bbbbbb ipv6 0 cloud/m')),
+    ],
+    stdout: text('sfw-4i-app-aaaaaa 10.0.1.5', 'sfw-4i-app-aaaaaa 10.0.1.6', 'sfw-6i-m-bbbbbb 2001:db8::7',
+      'sfw-4n-office-cccccc 198.51.100.0/24', 'sfw-4n-office-cccccc 192.0.2.10-192.0.2.20', 'sfw-6i-m-bbbbbb 2001:db8:0:0:0:0:0:1'),
+  },
+  ...([
+    ['an IPv6 value for an IPv4 set', '2001:db8::1', 'ipv4 0', /cloud\/app-1: addr_x = 2001:db8::1 is not a valid IPv4 address \(set sfw-s\)/],
+    ['an IPv4 value for an IPv6 set', '10.0.0.1', 'ipv6 0', /cloud\/app-1: addr_x = 10.0.0.1 is not a valid IPv6 address/],
+    ['an octet past 255', '10.0.0.256', 'ipv4 0', /addr_x = 10.0.0.256 is not a valid IPv4 address/],
+    ['a leading zero (octal to some tools)', '10.0.0.010', 'ipv4 0', /addr_x = 10.0.0.010 is not a valid IPv4 address/],
+    ['a CIDR block where one address is due', '10.0.0.0/24', 'ipv4 0', /addr_x = 10.0.0.0\/24 is not a valid IPv4 address \(/],
+    ['host bits in a block', '10.0.0.1/24', 'ipv4 1', /addr_x = 10.0.0.1\/24 is not a valid IPv4 address, CIDR block or range/],
+    ['an inverted range', '10.0.0.9-10.0.0.1', 'ipv4 1', /addr_x = 10.0.0.9-10.0.0.1 is not a valid IPv4 address, CIDR block or range/],
+    ['two ::', '2001::db8::1', 'ipv6 0', /addr_x = 2001::db8::1 is not a valid IPv6 address/],
+    ['nine groups', '1:2:3:4:5:6:7:8:9', 'ipv6 0', /addr_x = 1:2:3:4:5:6:7:8:9 is not a valid IPv6 address/],
+    ['what the template made of a bad value', 'invalid', 'ipv4 0', /addr_x = invalid is not a valid IPv4 address/],
+    ['an empty value', '', 'ipv4 0', /cloud\/app-1: Terraform gave no value for addr_x \(set sfw-s\); nothing was changed/],
+  ] as ReadonlyArray<readonly [string, string, string, RegExp]>).map(([what, value, famNet, error]): Case => ({
+    name: `late-fill.awk: refuses ${what}, naming the construct`,
+    program: 'late-fill.awk',
+    files: () => [file(text('addr_ok 10.0.0.1', `addr_x ${value}`)), file(text('addr_ok sfw-s ipv4 0 cloud/ok', `addr_x sfw-s ${famNet} cloud/app-1`))],
+    stdout: 'sfw-s 10.0.0.1\n',
+    status: 1,
+    stderr: error,
+  })),
   {
     name: 'sfw-sets.awk: the library sets of ipset save without initval, timeouts and counters',
     program: 'sfw-sets.awk',

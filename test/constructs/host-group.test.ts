@@ -66,7 +66,7 @@ describe('HostGroup and Connections', () => {
     expect(app1).toReject(Packet.tcp({ from: '192.0.2.11', port: 7946 }));
   });
 
-  test('admin access on a group satisfies SFW4 for its members; an empty source group warns', () => {
+  test('admin access on a group satisfies SFW4 for its members; an empty source group is an error', () => {
     const app = new App({ outdir: Testing.app().outdir });
     const stack = new TerraformStack(app, 'fleet');
     const all = new HostGroup(stack, 'all');
@@ -75,10 +75,8 @@ describe('HostGroup and Connections', () => {
     const h = new StatefulHost(stack, 'h', { address: '192.0.2.1', deployment: { connection: { hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINk5NeV0wbFbRcBaiHus4UtwtGEpKo0wV+lYVUZos/vf' } } });
     all.addHost(h);
     h.connections.allowFrom(empty, Port.SSH);
-    app.synth();
-    expect(warnings(h)).toEqual([
-      'connections into fleet/h from fleet/bastions open nothing: fleet/bastions has no hosts (with addresses)',
-    ]);
+    expect(() => app.synth()).toThrow('connections into fleet/h from fleet/bastions would open nothing: fleet/bastions has no hosts with addresses');
+    expect(warnings(h)).toEqual([]);
   });
 
   test('host addresses are validated', () => {

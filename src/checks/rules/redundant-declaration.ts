@@ -1,4 +1,4 @@
-import { AddressRange } from '../../core/net/address-range';
+import { AddressRange, isWholeFamily } from '../../core/net/address-range';
 import { Allowance } from '../../core/policy/host-policy';
 import { ALL_FAMILIES } from '../../core/values/family';
 import { CheckLevel } from '../check-level';
@@ -18,6 +18,8 @@ export function coveringOrigins(a: Allowance, others: readonly Allowance[]): str
 export function coveredBy(a: Allowance, others: readonly Allowance[], openers: readonly (readonly number[])[]): string[] | undefined {
   const by = new Set<string>();
   const mine = ALL_FAMILIES.map((family) => familyRanges([a], family));
+  // addresses known only at deploy are covered only by openings to the whole family
+  const late = ALL_FAMILIES.map((family) => a.peers.some((p) => p._late.some((l) => l.family === family)));
   // the same openers (often none) for many ports: their ranges unioned once
   const theirs = new Map<string, AddressRange[][]>();
   for (const of of openers) {
@@ -29,6 +31,7 @@ export function coveredBy(a: Allowance, others: readonly Allowance[], openers: r
       theirs.set(key, ranges);
     }
     for (let f = 0; f < ALL_FAMILIES.length; f++) {
+      if (late[f] && !(ranges[f].length === 1 && isWholeFamily(ranges[f][0]))) return undefined;
       if (mine[f].length === 0) continue;
       if (!rangesContained(mine[f], ranges[f])) return undefined;
     }
@@ -44,7 +47,7 @@ function treated(a: Allowance): boolean {
 
 /** The same ports to the same peers, however written. */
 export function openingKey(a: Allowance): string {
-  return `${a.ports.map(String).sort().join(',')}|${a.peers.flatMap((p) => p.elements).sort().join(',')}`;
+  return `${a.ports.map(String).sort().join(',')}|${a.peers.flatMap((p) => [...p.elements, ...p._late.map((l) => `${l.family}:${l.value}`)]).sort().join(',')}`;
 }
 
 /**

@@ -11,12 +11,14 @@ import { RejectWith } from '../ir/reject-with';
 import { Rule } from '../ir/rule';
 import { PortRange } from '../ir/rule-match';
 import { RulesetModel } from '../ir/ruleset-model';
+import { LateMember } from '../ir/set-definition';
 import { Verdict } from '../ir/verdict';
 import { AddressRange, formatRange, isWholeFamily, rangesKey, rangesSize, unionRanges } from '../net/address-range';
 import { allowanceProblem } from '../policy/allowance-checks';
 import { DefaultAction } from '../policy/default-action';
 import { DropLogging, HostPolicy } from '../policy/host-policy';
 import { ALL_FAMILIES, IpFamily } from '../values/family';
+import { Peer } from '../values/peer';
 import { Protocol } from '../values/protocol';
 
 /** Name of the neutral model's filter table and input chain (renderers map them to their own names). */
@@ -55,6 +57,8 @@ interface Opening {
   readonly icmpCode?: number;
   readonly ranges: AddressRange[];
   readonly origins: string[];
+  /** Addresses known only at deploy time: the opening matches them through one late-bound set (and `ranges` is empty). */
+  readonly late?: LateMember[];
 }
 
 const PROTOCOL_ORDER = [Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ICMPV6];
@@ -200,6 +204,13 @@ function denialRules(policy: HostPolicy, sets: SetBuilder): Rule[] {
     const set = everyone ? undefined : sets.addressSet(family, ranges, origins);
     const source = everyone ? undefined : set ? { set } : { elements: ranges.map(formatRange) };
     rules.push({ match: { family, source }, verdict: Verdict.DROP, origins, comment: 'denied' });
+  }
+  for (const d of whole) {
+    for (const family of ALL_FAMILIES) {
+      const late = lateMembers(d.peers, family, d.origin);
+      if (late.length === 0) continue;
+      rules.push({ match: { family, source: { set: sets.lateSet(family, late, [d.origin]) } }, verdict: Verdict.DROP, origins: [d.origin], comment: 'denied' });
+    }
   }
   const portDenials = denials
     .filter((d) => d.ports && d.ports.length > 0)
@@ -413,10 +424,63 @@ function defaultActionRules(action: DefaultAction, origin: string): Rule[] {
   }
 }
 
+/** A declaration's addresses of `family` known only at deploy time, as set members. */
+function lateMembers(peers: readonly Peer[], family: IpFamily, origin: string): LateMember[] {
+  const label = origin.split('/').filter((x) => x.length > 0).pop() ?? 'peer';
+  return peers.flatMap((p) => p._late).filter((l) => l.family === family)
+    .map((l) => ({ label: l.label ?? label, origin: l.origin ?? origin, value: l.value, net: l.net }));
+}
+
+/**
+ * The openings of declarations with addresses known only at deploy time: per declaration,
+ * family and protocol, their ports to one late-bound set (kept apart from the merged
+ * openings, whose addresses are known).
+ */
+function lateOpenings(policy: HostPolicy, family: IpFamily): Opening[] {
+  const openings: Opening[] = [];
+  for (const allowance of policy.allowances) {
+    const late = lateMembers(allowance.peers, family, allowance.origin);
+    if (late.length === 0) continue;
+    const byProtocol = new Map<Protocol, PortRange[]>();
+    for (const port of allowance.ports) {
+      if (port.family !== undefined && port.family !== family) continue;
+      if (port.isIcmp) {
+        openings.push({
+          family,
+          protocol: family === IpFamily.IPV4 ? Protocol.ICMP : Protocol.ICMPV6,
+          icmpType: port.icmpTypeNumber,
+          icmpCode: port.icmpCodeNumber,
+          ranges: [],
+          origins: [allowance.origin],
+          late,
+        });
+      } else {
+        byProtocol.set(port.protocol, [...(byProtocol.get(port.protocol) ?? []), { from: port.fromPort!, to: port.toPort! }]);
+      }
+    }
+    for (const [protocol, ports] of byProtocol) {
+      openings.push({ family, protocol, ports: mergePortRanges(ports), ranges: [], origins: [allowance.origin], late });
+    }
+  }
+  return openings;
+}
+
+/** Port ranges sorted, overlapping and adjacent ones joined. */
+function mergePortRanges(ports: readonly PortRange[]): PortRange[] {
+  const out: PortRange[] = [];
+  for (const p of [...ports].sort((a, b) => a.from - b.from)) {
+    const last = out[out.length - 1];
+    if (last && p.from <= last.to + 1) out[out.length - 1] = { from: last.from, to: Math.max(last.to, p.to) };
+    else out.push({ ...p });
+  }
+  return out;
+}
+
 /** Per family and protocol, the declarations turned into merged openings. */
 function collectOpenings(policy: HostPolicy): Opening[] {
   const openings: Opening[] = [];
   for (const family of ALL_FAMILIES.filter((f) => (policy.families ?? ALL_FAMILIES).includes(f))) {
+    openings.push(...lateOpenings(policy, family));
     const byProtocol = new Map<Protocol, PortDeclaration[]>();
     const icmp = new Map<string, { type: number; code?: number; ranges: AddressRange[]; origins: Set<string> }>();
     for (const allowance of policy.allowances) {
@@ -491,6 +555,8 @@ function mergeAcrossFamilies(openings: Opening[]): Opening[] {
 function sortOpenings(openings: Opening[]): Opening[] {
   const size = (o: Opening): bigint => {
     if (o.family === undefined) return 1n << 200n;
+    // deploy-time addresses: ordered as single addresses
+    if (o.late) return (BigInt(o.late.length) << 160n) >> (o.family === IpFamily.IPV4 ? 32n : 128n);
     // compare families on equal footing: fraction of the family's space, scaled
     const bits = o.family === IpFamily.IPV4 ? 32n : 128n;
     return (rangesSize(o.ranges) << 160n) >> bits;
@@ -501,7 +567,7 @@ function sortOpenings(openings: Opening[]): Opening[] {
     size: size(o),
     protocol: PROTOCOL_ORDER.indexOf(o.protocol),
     family: o.family ?? '',
-    key: `${portsKey(o)}|${rangesKey(o.ranges)}`,
+    key: `${portsKey(o)}|${o.late ? o.late.map((m) => `${m.origin}=${m.value}`).join(',') : rangesKey(o.ranges)}`,
   }));
   keyed.sort((a, b) => {
     if (a.size !== b.size) return a.size > b.size ? -1 : 1;
@@ -519,10 +585,10 @@ function sortOpenings(openings: Opening[]): Opening[] {
  */
 function openingsToRules(openings: Opening[], sets: SetBuilder): Rule[] {
   return openings.map((o) => {
-    const everyone = o.family === undefined || isOpenToAll(o);
+    const everyone = !o.late && (o.family === undefined || isOpenToAll(o));
     const allPorts = o.ports !== undefined && o.ports.length === 1 && o.ports[0].from === 1 && o.ports[0].to === 65535;
     const ports = o.ports && !allPorts ? o.ports : undefined;
-    const sourceSet = everyone ? undefined : sets.addressSet(o.family!, o.ranges, o.origins);
+    const sourceSet = everyone ? undefined : o.late ? sets.lateSet(o.family!, o.late, o.origins) : sets.addressSet(o.family!, o.ranges, o.origins);
     const portSet = ports ? sets.portSet(ports, o.origins) : undefined;
     return {
       match: {

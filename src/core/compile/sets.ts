@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { chunkPorts } from '../backends/iptables/iptables-layout';
 import { PortRange } from '../ir/rule-match';
-import { SetDefinition, SetKind } from '../ir/set-definition';
+import { LateMember, SetDefinition, SetKind } from '../ir/set-definition';
 import { AddressRange, formatRange, rangeToCidrs } from '../net/address-range';
 import { familyBits, parseIp } from '../net/ip';
 import { IpFamily } from '../values/family';
@@ -56,12 +56,14 @@ export function setLabel(origin: string): string {
  * redeploy swaps the set's content in place; a change of type (a CIDR joins a list of
  * single addresses) gives a new name, which ipset needs (a set cannot change type in place).
  */
-export function setName(kind: SetKind, family: IpFamily | undefined, ipsetType: string, origins: readonly string[], salt = 0): string {
+export function setName(
+  kind: SetKind, family: IpFamily | undefined, ipsetType: string, origins: readonly string[], salt = 0, label?: string,
+): string {
   const tag = kind === SetKind.PORT ? 'p' : `${family === IpFamily.IPV6 ? '6' : '4'}${ipsetType === 'hash:ip' ? 'i' : 'n'}`;
   const sorted = [...origins].sort();
   const identity = [kind, family ?? '', ipsetType, ...sorted, ...(salt > 0 ? [`#${salt}`] : [])].join('\n');
   const hash = createHash('sha256').update(identity).digest('hex').slice(0, HASH_CHARS);
-  const name = `${SET_PREFIX}${tag}-${setLabel(sorted[0] ?? 'set')}-${hash}`;
+  const name = `${SET_PREFIX}${tag}-${setLabel(label ?? sorted[0] ?? 'set')}-${hash}`;
   if (name.length > IPSET_NAME_MAX) throw new Error(`internal error: set name ${name} is longer than ${IPSET_NAME_MAX} characters`);
   return name;
 }
@@ -104,6 +106,28 @@ export class SetBuilder {
   }
 
   /**
+   * The name of the set holding addresses Terraform knows only at apply time (always a set,
+   * whatever the threshold): empty at synth, filled in by the deploy. Named after whose
+   * addresses they are (`sfw-4i-app-1a2b3c`); `hash:net` when a member may be a CIDR block.
+   */
+  public lateSet(family: IpFamily, members: readonly LateMember[], origins: readonly string[]): string {
+    const ipsetType = members.some((m) => m.net) ? 'hash:net' : 'hash:ip';
+    const sorted = [...members].sort((a, b) => (`${a.origin}|${a.value}` < `${b.origin}|${b.value}` ? -1 : 1));
+    const key = `l|${family}|${ipsetType}|${sorted.map((m) => `${m.origin}=${m.value}`).join(',')}`;
+    const labels = [...new Set(sorted.map((m) => m.label))];
+    return this.add(key, origins, (name) => ({
+      name,
+      kind: SetKind.ADDRESS,
+      family,
+      elements: [],
+      ipsetType,
+      ...ipsetSizing(members.length),
+      origins: [],
+      lateMembers: sorted,
+    }), [...origins, ...sorted.map((m) => `late:${m.origin}:${m.label}`)], labels.length === 1 ? labels[0] : labels.join('_'));
+  }
+
+  /**
    * The name of the set holding `ports`, or undefined when they stay in the rule: a list
    * becomes a set only when it has more elements than the threshold and needs more than
    * one iptables multiport rule (15 ports, a range counting two).
@@ -127,15 +151,17 @@ export class SetBuilder {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  private add(key: string, origins: readonly string[], make: (name: string) => SetDefinition): string {
+  private add(
+    key: string, origins: readonly string[], make: (name: string) => SetDefinition, identity: readonly string[] = origins, label?: string,
+  ): string {
     const existing = this.byContent.get(key);
     if (existing) {
       origins.forEach((o) => existing.origins.add(o));
       return existing.def.name;
     }
     const probe = make('');
-    let name = setName(probe.kind, probe.family, probe.ipsetType, origins);
-    for (let salt = 1; this.names.has(name); salt++) name = setName(probe.kind, probe.family, probe.ipsetType, origins, salt);
+    let name = setName(probe.kind, probe.family, probe.ipsetType, identity, 0, label);
+    for (let salt = 1; this.names.has(name); salt++) name = setName(probe.kind, probe.family, probe.ipsetType, identity, salt, label);
     this.names.add(name);
     this.byContent.set(key, { def: make(name), origins: new Set(origins) });
     return name;

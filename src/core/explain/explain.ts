@@ -53,6 +53,9 @@ export function formatPorts(list: readonly PortRange[] | undefined): string {
 export function setSummary(name: string, sets: ReadonlyMap<string, SetDefinition>, separator: string, shown: number): string {
   const set = sets.get(name);
   if (!set) return `@${name}`;
+  if (set.lateMembers && set.elements.length === 0) {
+    return `members of ${[...new Set(set.lateMembers.map((m) => m.label))].join(', ')}, known at deploy (set ${name})`;
+  }
   const head = set.elements.slice(0, shown).join(separator);
   return set.elements.length <= shown ? `${head} (set ${name})` : `${head}${separator}... (${set.elements.length} in set ${name})`;
 }

@@ -13,6 +13,31 @@ export enum SetKind {
 }
 
 /**
+ * One member of a set that Terraform knows only at apply time (a token address): the deploy
+ * fills it in, after checking on the host that it is an address of the set's family.
+ *
+ * @experimental
+ */
+export interface LateMember {
+  /** Whose address it is (a host's name, or the last segment of the declaring construct's path). */
+  readonly label: string;
+  /** The construct path that declared it (named when the deploy finds the value unusable). */
+  readonly origin: string;
+  /**
+   * The Terraform token (cdktf's encoding) that resolves to the address; empty in model files.
+   *
+   * @default - none (read from a model file)
+   */
+  readonly value?: string;
+  /**
+   * Whether a CIDR block or range is allowed, not only one address.
+   *
+   * @default false
+   */
+  readonly net?: boolean;
+}
+
+/**
  * A named set a ruleset's rules refer to (`AddressMatch.set`, `RuleMatch.destinationPortSet`).
  * The same definition renders as an nftables named set inside the library's table and as
  * an ipset (`sets.ipset`, in the format `ipset save` prints) for iptables.
@@ -67,4 +92,12 @@ export interface SetDefinition {
    * The construct paths whose declarations the set's elements come from.
    */
   readonly origins: string[];
+
+  /**
+   * Members Terraform knows only at apply time: `elements` is then empty at synth, and the
+   * deploy fills the set in on the host (tests bind them with `CompiledRuleset.bindAddresses`).
+   *
+   * @default - none: every element is known at synth
+   */
+  readonly lateMembers?: LateMember[];
 }

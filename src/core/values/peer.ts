@@ -88,6 +88,32 @@ function parseRange(family: IpFamily, first: string, last: string): AddressRange
   return { family, first: a!, last: b! };
 }
 
+/**
+ * Whether a string is (or contains) an unresolved Terraform token as cdktf encodes it
+ * (`${TfToken[TOKEN.12]}`): an address Terraform knows only at apply time. Recognised by
+ * its encoding, so the engine needs no cdktf.
+ */
+export function isTerraformToken(text: unknown): boolean {
+  return typeof text === 'string' && /\$\{TfToken\[[^\]]*\]\}/.test(text);
+}
+
+/**
+ * An address (or CIDR, or range) that Terraform knows only at apply time: rules match it
+ * through a named set whose members the deploy fills in.
+ */
+export interface LateAddress {
+  /** The family the address must have (the factory's, or the host's `lateAddressFamily`). */
+  readonly family: IpFamily;
+  /** The token text (a Terraform expression once cdktf resolves it). */
+  readonly value: string;
+  /** Whether a CIDR block or range is allowed (peers), or only one address (a host's own). */
+  readonly net: boolean;
+  /** Who the address belongs to, for set names and messages: a host's name, or undefined (the declaration's). */
+  readonly label?: string;
+  /** The construct path that declared it (a host's), or undefined (the declaration's path). */
+  readonly origin?: string;
+}
+
 /** Each peer's elements, formatted once (kept outside the peer, which stays a plain value). */
 const FORMATTED = new WeakMap<object, string[]>();
 
@@ -111,6 +137,7 @@ export interface IPeer {
 export class Peer implements IPeer {
   /** An IPv4 address or CIDR block, e.g. `10.9.8.7` or `10.0.0.0/8`. */
   public static ipv4(cidr: string): Peer {
+    if (isTerraformToken(cidr)) return Peer.late(IpFamily.IPV4, cidr);
     return Peer.parsed(() => [parseCidr(IpFamily.IPV4, cidr)], cidr, notAString('Peer.ipv4', cidr));
   }
 
@@ -119,17 +146,20 @@ export class Peer implements IPeer {
    * addresses (`::ffff:10.0.0.1`) are a problem: use `Peer.ipv4`.
    */
   public static ipv6(cidr: string): Peer {
+    if (isTerraformToken(cidr)) return Peer.late(IpFamily.IPV6, cidr);
     return Peer.parsed(() => [parseCidr(IpFamily.IPV6, cidr)], cidr, notAString('Peer.ipv6', cidr));
   }
 
   /** An inclusive range of IPv4 addresses, e.g. `10.9.8.7` to `10.9.8.10`. */
   public static ipv4Range(first: string, last: string): Peer {
+    if (isTerraformToken(first) || isTerraformToken(last)) return Peer.late(IpFamily.IPV4, `${first}-${last}`);
     return Peer.parsed(() => [parseRange(IpFamily.IPV4, first, last)], `${first}-${last}`,
       notAString('Peer.ipv4Range first', first) ?? notAString('Peer.ipv4Range last', last));
   }
 
   /** An inclusive range of IPv6 addresses. */
   public static ipv6Range(first: string, last: string): Peer {
+    if (isTerraformToken(first) || isTerraformToken(last)) return Peer.late(IpFamily.IPV6, `${first}-${last}`);
     return Peer.parsed(() => [parseRange(IpFamily.IPV6, first, last)], `${first}-${last}`,
       notAString('Peer.ipv6Range first', first) ?? notAString('Peer.ipv6Range last', last));
   }
@@ -156,7 +186,19 @@ export class Peer implements IPeer {
     const bad = peers.findIndex((p) => !(p instanceof Peer));
     if (bad >= 0) return new Peer([], 'anyOf(...)', `Peer.anyOf() got ${String(peers[bad])} as peer ${bad + 1}, not a Peer: pass peers made with Peer.ipv4(...), Peer.ipv6(...)`);
     const problem = peers.length === 0 ? 'Peer.anyOf() needs at least one peer' : peers.find((p) => p.problem)?.problem;
-    return new Peer(peers.flatMap((p) => p._ranges), peers.map((p) => p.toString()).join(', '), problem);
+    return new Peer(peers.flatMap((p) => p._ranges), peers.map((p) => p.toString()).join(', '), problem, peers.flatMap((p) => p._late));
+  }
+
+  /**
+   * @internal addresses Terraform knows only at apply time (e.g. a host's
+   * `instance.privateIp`), as one peer: `label` names whose they are ("app").
+   */
+  public static _lateBound(addresses: LateAddress[], label: string): Peer {
+    return new Peer([], label, undefined, addresses);
+  }
+
+  private static late(family: IpFamily, value: string): Peer {
+    return new Peer([], `${family === IpFamily.IPV4 ? 'IPv4' : 'IPv6'} known at deploy`, undefined, [{ family, value, net: true }]);
   }
 
   private static parsed(parse: () => AddressRange[], label: string, typeProblem: string | undefined): Peer {
@@ -178,10 +220,14 @@ export class Peer implements IPeer {
    */
   public readonly problem?: string;
 
+  /** @internal addresses known only at apply time (filled into named sets by the deploy) */
+  public readonly _late: LateAddress[];
+
   private readonly label: string;
 
-  private constructor(ranges: AddressRange[], label: string, problem?: string) {
+  private constructor(ranges: AddressRange[], label: string, problem?: string, late: LateAddress[] = []) {
     this._ranges = ranges;
+    this._late = late;
     this.label = label;
     this.problem = problem;
   }
@@ -193,10 +239,15 @@ export class Peer implements IPeer {
 
   /** The address families this peer has addresses in. */
   public get families(): IpFamily[] {
-    return ALL_FAMILIES.filter((f) => this._ranges.some((r) => r.family === f));
+    return ALL_FAMILIES.filter((f) => this._ranges.some((r) => r.family === f) || this._late.some((l) => l.family === f));
   }
 
-  /** The peer's addresses as rule elements (CIDRs, or `first-last` ranges), IPv4 first. */
+  /** Whether some of the peer's addresses are known only at deploy time (Terraform tokens). */
+  public get isLateBound(): boolean {
+    return this._late.length > 0;
+  }
+
+  /** The peer's addresses as rule elements (CIDRs, or `first-last` ranges), IPv4 first; addresses known only at deploy time are not among them. */
   public get elements(): string[] {
     // formatted once (a peer never changes): every host that uses it reads them, often several times
     let formatted = FORMATTED.get(this);

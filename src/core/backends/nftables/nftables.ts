@@ -303,6 +303,8 @@ function setElementsText(set: SetDefinition): string {
 /** Whether a set holds blocks or ranges (an interval set, looked up in a tree) or single values only (a hash set, one lookup). */
 function needsIntervals(set: SetDefinition): boolean {
   if (set.kind === SetKind.PORT) return set.elements.some((e) => e.includes('-'));
+  // members known at deploy: an interval set when a member may be a block or range
+  if (set.lateMembers?.some((m) => m.net)) return true;
   const single = set.family === IpFamily.IPV6 ? '/128' : '/32';
   return set.elements.some((e) => e.includes('-') || !e.endsWith(single));
 }
@@ -345,7 +347,9 @@ function meterSets(rules: readonly Rule[]): string[][] {
  */
 export function nftSetLines(set: SetDefinition): string[] {
   const type = set.kind === SetKind.PORT ? 'inet_service' : set.family === IpFamily.IPV6 ? 'ipv6_addr' : 'ipv4_addr';
-  return [`\tset ${set.name} {`, `\t\ttype ${type}`, ...(needsIntervals(set) ? ['\t\tflags interval'] : []), `\t\telements = ${setElementsText(set)}`, '\t}'];
+  // a set whose members are known only at deploy is declared empty: the deploy adds an elements line
+  const elements = set.elements.length === 0 && set.lateMembers ? [] : [`\t\telements = ${setElementsText(set)}`];
+  return [`\tset ${set.name} {`, `\t\ttype ${type}`, ...(needsIntervals(set) ? ['\t\tflags interval'] : []), ...elements, '\t}'];
 }
 
 /**
