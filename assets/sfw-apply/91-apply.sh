@@ -7,6 +7,9 @@ cmd_apply() {
   # apply, confirm or rollback runs
   lock 60
   load_state
+  # --if-drifted (the deployment's drift check): nothing to do while in sync
+  if [ "$IF_DRIFTED" = 1 ] && ! drift_gate; then return 0; fi
+  rm -f "$STATE_DIR/drift-skipped"
   stage_pending
   if [ -z "$BACKEND" ]; then
     if [ -f "$DIR/ruleset.nft" ]; then BACKEND=nftables

@@ -66,6 +66,11 @@ const SC2310_AUDITED: ReadonlySet<string> = new Set([
   'timer_pid', 'armed_live', 'ssh_origin', 'confirm_live', 'new_ssh_conn', 'rollback_due',
   // a single command each (a heredoc; a version line; an awk): the status is the answer
   'boot_unit_text', 'variant', 'tables_of',
+  // drift (verify): an awk or a dump whose status is the answer (dump prints a marker the
+  // awk reads as "failed"); pure checks; baseline_record returns every failing step
+  'drift_section', 'dump', 'nft_table_dump', 'trusted', 'baseline_load', 'baseline_record', 'fingerprint',
+  // 0: apply, 1: nothing to do (its steps: say, drift_run, which always returns 0, drift_skip, which warns)
+  'drift_gate',
 ]);
 
 interface Finding {
