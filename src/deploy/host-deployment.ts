@@ -1,7 +1,7 @@
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import {
-  FileProvisioner, hashMapper, hashMapperHcl, ITerraformDependable, Lazy, RemoteExecProvisioner, SSHProvisionerConnection, stringToHclTerraform,
+  FileProvisioner, Fn, hashMapper, hashMapperHcl, ITerraformDependable, Lazy, RemoteExecProvisioner, SSHProvisionerConnection, stringToHclTerraform,
   stringToTerraform, TerraformResource, TerraformSelf, TerraformStack,
 } from 'cdktf';
 import { Construct } from 'constructs';
@@ -74,6 +74,11 @@ export class HostDeployment extends Construct {
   public readonly resource: TerraformResource;
   /** The Terraform resource whose destroy-time provisioners remove what the library installed. */
   public readonly teardown: TerraformResource;
+  /**
+   * The drift check (with `reapplyOnDrift`): replaced on every deploy, it re-applies the
+   * ruleset only where the live one drifted from the last confirmed apply.
+   */
+  public readonly driftCheck?: TerraformResource;
 
   public constructor(scope: Construct, id: string, props: HostDeploymentProps) {
     super(scope, id);
@@ -175,6 +180,19 @@ export class HostDeployment extends Construct {
       ruleset_sha256: Lazy.stringValue({ produce: (context) => (context.preparing ? '' : sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing())) }),
     };
 
+    // the drift check: the apply step with --if-drifted (nothing is applied while the host
+    // is in sync, and its confirm then has nothing to do), after the apply resource
+    const driftProvisioners: RemoteExecProvisioner[] = [
+      {
+        type: 'remote-exec',
+        inline: [`\${templatefile("${files.driftTemplatePath}", { id = self.id, bundle = "${files.bundlePath(bundleKey)}", script = "${files.scriptPath}" })}`],
+      },
+      provisioners[1],
+    ];
+    if (props.reapplyOnDrift) files.requireDriftCheck();
+    // replaced on every run: timestamp() is known only when Terraform applies
+    const driftTrigger = { checked_at: Fn.timestamp() };
+
     if (data) {
       files.requireTerraformData();
       this.resource = new TerraformDataResource(this, 'Apply', { triggersReplace: triggers, connection: firstStep, provisioners });
@@ -184,6 +202,11 @@ export class HostDeployment extends Construct {
         provisioners: teardownProvisioners,
         dependsOn: [this.resource],
       });
+      if (props.reapplyOnDrift) {
+        this.driftCheck = new TerraformDataResource(this, 'DriftCheck', {
+          triggersReplace: driftTrigger, connection: firstStep, provisioners: driftProvisioners, dependsOn: [this.resource],
+        });
+      }
     } else {
       HostDeployment.nullProvider(this);
       this.resource = new NullResource(this, 'Apply', { triggers, connection: firstStep, provisioners });
@@ -193,6 +216,9 @@ export class HostDeployment extends Construct {
         provisioners: teardownProvisioners,
         dependsOn: [this.resource],
       });
+      if (props.reapplyOnDrift) {
+        this.driftCheck = new NullResource(this, 'DriftCheck', { triggers: driftTrigger, connection: firstStep, provisioners: driftProvisioners, dependsOn: [this.resource] });
+      }
     }
   }
 }

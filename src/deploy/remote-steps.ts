@@ -120,8 +120,11 @@ function template(text: string, replacements: { [placeholder: string]: string })
  * apply's own private upload directory, and running the apply script on them. The
  * files come from the synthesized output through `file()`: nothing is inlined into
  * cdk.tf.json.
+ *
+ * @param extraArgs further words for the apply command (trusted text), e.g. `--if-drifted`
+ * for the drift check's step
  */
-export function applyStepTemplate(): string {
+export function applyStepTemplate(extraArgs = ''): string {
   const text = `rm -f "$0"
 set -eu
 umask 077
@@ -134,7 +137,7 @@ cat >"$u/sfw-apply.sh" <<'${SCRIPT_TERMINATOR}'
 ${SCRIPT_TERMINATOR}
 set +e -f
 # shellcheck disable=SC2086 # SFW_SUDO and SFW_ARGS are lists of words (written at synth)
-$SFW_SUDO sh "$u/sfw-apply.sh" apply --dir "$u" --apply-id ${ID_PLACEHOLDER} $SFW_ARGS
+$SFW_SUDO sh "$u/sfw-apply.sh" apply --dir "$u" --apply-id ${ID_PLACEHOLDER}${extraArgs ? ` ${extraArgs}` : ''} $SFW_ARGS
 status=$?
 rm -rf "$u"
 exit "$status"

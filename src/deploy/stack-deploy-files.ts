@@ -35,10 +35,13 @@ export class StackDeployFiles extends Construct {
   public readonly scriptPath = `\${path.module}/${DEPLOY_DIR}/sfw-apply.sh`;
   /** Path expression of the apply step's template. */
   public readonly applyTemplatePath = `\${path.module}/${DEPLOY_DIR}/apply.sh.tftpl`;
+  /** Path expression of the drift check's step template (`apply --if-drifted`, see `requireDriftCheck`). */
+  public readonly driftTemplatePath = `\${path.module}/${DEPLOY_DIR}/drift-check.sh.tftpl`;
   /** Path expression of the destroy step's template. */
   public readonly teardownTemplatePath = `\${path.module}/${DEPLOY_DIR}/teardown.sh.tftpl`;
 
   private needsTerraformData = false;
+  private needsDriftCheck = false;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -52,6 +55,8 @@ export class StackDeployFiles extends Construct {
       fs.writeFileSync(path.join(dir, 'sfw-apply.sh'), script);
       fs.writeFileSync(path.join(dir, 'apply.sh.tftpl'), applyStepTemplate());
       fs.writeFileSync(path.join(dir, 'teardown.sh.tftpl'), teardownStepTemplate(REMOTE_STATE_DIR));
+      // only stacks with a host that re-applies on drift
+      if (this.needsDriftCheck) fs.writeFileSync(path.join(dir, 'drift-check.sh.tftpl'), applyStepTemplate('--if-drifted'));
     });
   }
 
@@ -72,6 +77,11 @@ export class StackDeployFiles extends Construct {
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(file, text);
     }
+  }
+
+  /** A host of the stack re-applies on drift: the drift check's template is written too. */
+  public requireDriftCheck(): void {
+    this.needsDriftCheck = true;
   }
 
   /**

@@ -157,6 +157,7 @@ describeLint('shellcheck -o all', () => {
     const steps: ReadonlyArray<readonly [string, string]> = [
       ['apply (sudo)', renderTemplate(applyStepTemplate(), { 'id': 'abc', 'file(bundle)': bundle(true), 'file(script)': 'echo the apply script' })],
       ['apply (root)', renderTemplate(applyStepTemplate(), { 'id': 'abc', 'file(bundle)': bundle(false), 'file(script)': 'echo the apply script' })],
+      ['drift check (sudo)', renderTemplate(applyStepTemplate('--if-drifted'), { 'id': 'abc', 'file(bundle)': bundle(true), 'file(script)': 'echo the apply script' })],
       ['confirm (sudo)', scriptStep(true, '/var/lib/stateful-firewall/sfw-apply.sh', `confirm ${common} --apply-id abc`)],
       ['confirm (root)', scriptStep(false, '/var/lib/stateful-firewall/sfw-apply.sh', `confirm ${common} --apply-id abc`)],
       ['destroy (sudo)', renderTemplate(teardownStepTemplate('/var/lib/stateful-firewall'),
