@@ -127,6 +127,11 @@ describeLint('shellcheck -o all', () => {
     }
   });
 
+  test('assets/verify-fleet.sh (runs on the deploying machine, README "Drift")', () => {
+    const fleet = path.resolve(__dirname, '..', '..', 'assets', 'verify-fleet.sh');
+    expect(format(shellcheck(fleet), fs.readFileSync(fleet, 'utf8').split('\n'))).toBe('');
+  });
+
   test('the apply script', () => {
     const lines = fs.readFileSync(SCRIPT, 'utf8').split('\n');
     const findings = shellcheck(SCRIPT).filter((f) => !(f.code === 2310 && SC2310_AUDITED.has(calleeAt(lines, f))));
