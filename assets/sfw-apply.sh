@@ -41,6 +41,8 @@ commands:
   boot       load the persisted ruleset (/etc/stateful-firewall/boot; run at
              boot by stateful-firewall.service, which confirm installs where
              no persistence convention restores the ruleset by itself)
+  verify     compare the live ruleset and sets with the last confirmed apply
+             and print each difference; writes nothing (exit status below)
   tune       size the conntrack table (--conntrack-max, --conntrack-buckets):
              raise the kernel values where they are lower, persist them;
              without values, undo what an earlier tune did
@@ -60,6 +62,9 @@ options:
                           confirm/rollback: act only for this apply
   --sha256 NAME=HEX       apply: the file NAME in --dir must have this sha256
                           (repeatable; a mismatch rejects the apply)
+  --if-drifted            apply: only when the live ruleset drifted from the
+                          last confirmed apply (or cannot be verified); else
+                          nothing is applied and confirm of this id succeeds
   --table NAME            nftables table name for status/destroy
                           (default: from the last apply, else stateful_firewall)
   --conntrack-max N       apply/tune: nf_conntrack_max the host needs
@@ -84,12 +89,15 @@ exit status:
   0 ok, 1 error, 2 usage, 3 ruleset rejected (nothing changed),
   4 confirm refused (host rolled back or ruleset differs),
   5 load failed after validation (previous state restored)
+  verify: 0 in sync, 1 drifted, 2 cannot verify (nothing confirmed yet, an
+  apply in progress or waiting for its confirm, a listing that failed)
 EOF
 }
 
 say() { printf '%s: %s\n' "$PROG" "$*"; }
 warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
-die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
+DIE_CODE=1
+die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit "$DIE_CODE"; }
 die_code() {
   _code=$1
   shift
@@ -326,6 +334,202 @@ AWK_STRIP=$AWK_LIB'
 { print }
 '
 
+# Drift report (verify): the baseline file wantf against the live dump on stdin; the
+# differences, or an "ok" line; exit 0 same, 1 different, 3 a dump failed. vars: kind
+# (ipt, ipset, nft), what, wantf; ipt: fam, own (" filter " in exclusive mode, else " ").
+AWK_DRIFT=$AWK_LIB'
+# The drift report (verify): the baseline (file wantf, side 1) against the live dump
+# (stdin, side 2), both of one kind: ipt (iptables-save), ipset (ipset save) or nft
+# (nft -s list). Each is read into containers (a chain, a
+# set, a table: cont), their attributes (the policy of a chain, the type of a set: attr) and items
+# (rules in order, set members: item); END prints each difference, limit lines a list.
+# A dump that failed (the line #SFW-DUMP-FAILED) or ended mid-table: exit 3.
+# vars: kind, wantf, what (label of the section); ipt: fam, own
+function cont(k, ord, parent, unit) {
+  if ((side, k) in has) return
+  has[side, k] = 1; nk[side]++; korder[side, nk[side]] = k
+  kord[k] = ord; kunit[k] = unit; kpar[side, k] = parent; ni[side, k] = 0
+  if (parent != "") { nchild[side, parent]++ }
+}
+function attr(k, name, v) {
+  if (!((side, k, name) in av)) { na[side, k]++; aname[side, k, na[side, k]] = name }
+  av[side, k, name] = v
+}
+function item(k, it) { ni[side, k]++; items[side, k, ni[side, k]] = it; cnt[side, k, it]++ }
+function list(s, k, sign, other,   j, it, shown, left, seen) {
+  shown = 0; left = 0
+  for (j = 1; j <= ni[s, k]; j++) {
+    it = items[s, k, j]
+    if (other && cnt[s, k, it] - cnt[3 - s, k, it] <= seenc[s, k, it]) continue
+    seenc[s, k, it]++
+    if (shown < limit) { print "    " sign " " it; shown++ } else left++
+  }
+  if (left > 0) print "    ... and " left " more"
+}
+function plural(n, unit) { return n " " unit }
+function total(s, k,   c, j, n) {
+  n = ni[s, k]
+  for (j = 1; j <= nk[s]; j++) { c = korder[s, j]; if (kpar[s, c] == k) n += ni[s, c] }
+  return n
+}
+function report(   s, j, k, a, v, w, miss, add, p, q, d) {
+  if (limit == "") limit = 20
+  diffs = 0
+  for (j = 1; j <= nk[1]; j++) {
+    k = korder[1, j]
+    if (!((2, k) in has)) {
+      p = kpar[1, k]
+      if (p != "" && !((2, p) in has)) continue
+      diffs++
+      if (nchild[1, k] > 0) printf "drift: %s: missing (with %d chain(s) or set(s), %d line(s) in them)\n", k, nchild[1, k], total(1, k)
+      else printf "drift: %s: missing (%s)\n", k, plural(ni[1, k], kunit[k])
+      list(1, k, "-", 0)
+      continue
+    }
+    for (a = 1; a <= na[1, k]; a++) {
+      w = aname[1, k, a]; v = ((2, k, w) in av) ? av[2, k, w] : "(none)"
+      if (v != av[1, k, w]) { diffs++; printf "drift: %s: %s is now: %s (confirmed: %s)\n", k, w, v, av[1, k, w] }
+    }
+    for (a = 1; a <= na[2, k]; a++) {
+      w = aname[2, k, a]
+      if (!((1, k, w) in av)) { diffs++; printf "drift: %s: %s is now: %s (confirmed: (none))\n", k, w, av[2, k, w] }
+    }
+    miss = 0; add = 0
+    for (q = 1; q <= ni[1, k]; q++) if (cnt[1, k, items[1, k, q]] > cnt[2, k, items[1, k, q]]) miss++
+    for (q = 1; q <= ni[2, k]; q++) if (cnt[2, k, items[2, k, q]] > cnt[1, k, items[2, k, q]]) add++
+    # duplicates count once per surplus copy
+    if (miss > 0) {
+      miss = 0
+      for (q = 1; q <= ni[1, k]; q++) { it = items[1, k, q]; if (!((1, k, it) in done) && cnt[1, k, it] > cnt[2, k, it]) { done[1, k, it] = 1; miss += cnt[1, k, it] - cnt[2, k, it] } }
+      diffs++
+      printf "drift: %s: %s missing%s\n", k, plural(miss, kunit[k]), (ni[2, k] == 0 ? " (it is empty now)" : "")
+      list(1, k, "-", 1)
+    }
+    if (add > 0) {
+      add = 0
+      for (q = 1; q <= ni[2, k]; q++) { it = items[2, k, q]; if (!((2, k, it) in done) && cnt[2, k, it] > cnt[1, k, it]) { done[2, k, it] = 1; add += cnt[2, k, it] - cnt[1, k, it] } }
+      diffs++
+      printf "drift: %s: %s not in the confirmed ruleset\n", k, plural(add, kunit[k])
+      list(2, k, "+", 1)
+    }
+    if (miss == 0 && add == 0 && kord[k]) {
+      for (q = 1; q <= ni[1, k]; q++) if (items[1, k, q] != items[2, k, q]) break
+      if (q <= ni[1, k]) {
+        diffs++
+        printf "drift: %s: the same %s in another order; from position %d on:\n", k, plural(ni[1, k], kunit[k]), q
+        printf "    live:      %s\n    confirmed: %s\n", items[2, k, q], items[1, k, q]
+      }
+    }
+  }
+  for (j = 1; j <= nk[2]; j++) {
+    k = korder[2, j]
+    if ((1, k) in has) continue
+    p = kpar[2, k]
+    if (p != "" && !((1, p) in has)) continue
+    diffs++
+    if (nchild[2, k] > 0) printf "drift: %s: not in the confirmed ruleset (with %d chain(s) or set(s), %d line(s) in them)\n", k, nchild[2, k], total(2, k)
+    else printf "drift: %s: not in the confirmed ruleset (%s)\n", k, plural(ni[2, k], kunit[k])
+    list(2, k, "+", 0)
+  }
+  if (diffs == 0) {
+    d = 0
+    for (j = 1; j <= nk[2]; j++) d += ni[2, korder[2, j]]
+    printf "ok: %s: as confirmed (%d chain(s), set(s) or table(s); %d rule(s), member(s) or line(s))\n", what, nk[2], d
+  }
+  return diffs
+}
+FNR == 1 { side = (FILENAME == wantf) ? 1 : 2; seen_file[side] = 1 }
+$0 == "#SFW-DUMP-FAILED" { failed[side] = 1; next }
+
+# iptables-save (baseline, then live): the library chains (SFW-*) and their jumps from
+# built-in chains; every chain of the tables in own (exclusive mode), with its policy.
+# vars: fam (ipv4/ipv6), own (" filter raw " or " ")
+kind == "ipt" && (/^#/) { next }
+kind == "ipt" && (/^\*/) { t = substr($0, 2); open[side] = 1; next }
+kind == "ipt" && (/^COMMIT/) { open[side] = 0; next }
+kind == "ipt" && (/^:/) {
+  c = substr($1, 2)
+  if (index(own, " " t " ")) {
+    k = fam " " t " chain " c; cont(k, 1, "", "rule(s)")
+    if ($2 != "-") attr(k, "policy", $2)
+  } else if (issfw(c)) cont(fam " " t " chain " c, 1, "", "rule(s)")
+  if ($2 != "-") bi[side, t, c] = 1
+  next
+}
+kind == "ipt" && (/^-A /) {
+  c = $2
+  if (index(own, " " t " ") || issfw(c)) { item(fam " " t " chain " c, $0); next }
+  if (((side, t, c) in bi) && issfw(tgt($0))) { k = fam " " t " chain " c " (its jumps to the library)"; cont(k, 1, "", "jump(s)"); item(k, $0) }
+}
+
+# ipset save (baseline, then live): the library sets (sfw-*), their type and options
+# (less the kernel initval and hashsize) and members (less timeouts and counters).
+kind == "ipset" && ($1 == "create" && $2 ~ /^sfw-/) {
+  k = "ipset set " $2; cont(k, 0, "", "member(s)")
+  o = $0; sub(/^create [^ ]+ /, "", o); sub(/ initval 0x[0-9a-f]+/, "", o); sub(/ hashsize [0-9]+/, "", o)
+  attr(k, "type", o); next
+}
+kind == "ipset" && ($1 == "add" && $2 ~ /^sfw-/) {
+  o = $0; sub(/^add [^ ]+ /, "", o); gsub(/ (timeout|packets|bytes) [0-9]+/, "", o)
+  item("ipset set " $2, o)
+}
+
+# nft -s list (baseline, then live): tables, their chains (hook line, rules in order), sets
+# and maps (type, flags; elements, except those of dynamic sets, which the packet path
+# fills) and other objects. Expiry times are left out.
+kind == "nft" {
+  l = $0; sub(/^[ \t]+/, "", l); sub(/[ \t]+$/, "", l); gsub(/ expires [0-9a-z.]+/, "", l)
+  s = l; gsub(/"([^"\\]|\\.)*"/, "\"\"", s)
+  op = gsub(/\{/, "{", s); cl = gsub(/\}/, "}", s)
+}
+kind == "nft" && (l == "" || l ~ /^#/) { next }
+kind == "nft" && (inel[side]) {
+  buf = buf " " l; eld += op - cl
+  if (eld <= 0) { inel[side] = 0; elements() }
+  next
+}
+kind == "nft" && (depth[side] == 0) {
+  if (l ~ /^table /) { tk = "nftables " l; sub(/ *\{$/, "", tk); cont(tk, 0, "", "line(s)"); open[side] = 1; depth[side] = 1 }
+  next
+}
+kind == "nft" && (depth[side] == 1) {
+  if (l == "}") { depth[side] = 0; open[side] = 0; next }
+  if (op > cl) {
+    bk = l; sub(/ *\{$/, "", bk); btype = bk; sub(/ .*/, "", btype); dyn = 0
+    bk = tk " " bk
+    cont(bk, btype == "chain", tk, btype == "chain" ? "rule(s)" : (btype == "set" || btype == "map") ? "element(s)" : "line(s)")
+    depth[side] = 2
+  } else item(tk, l)
+  next
+}
+kind == "nft" && (depth[side] == 2) {
+  if (l == "}") { depth[side] = 1; next }
+  w = l; sub(/ .*/, "", w)
+  if ((btype == "set" || btype == "map") && l ~ /^elements = \{/) {
+    buf = l; eld = op - cl
+    if (eld > 0) inel[side] = 1
+    else elements()
+    next
+  }
+  if (btype == "chain") { if (w == "type" || w == "policy" || w == "comment" || w == "devices") attr(bk, w, l); else item(bk, l); next }
+  if (btype == "set" || btype == "map") { attr(bk, w, l); if (w == "flags" && l ~ /dynamic/) dyn = 1; next }
+  sub(/ used [0-9]+ [a-z]+/, "", l)
+  item(bk, l)
+}
+function elements(   e, n, parts, i, x) {
+  if (dyn) return
+  e = buf; sub(/^elements = \{ */, "", e); sub(/ *\}$/, "", e)
+  n = split(e, parts, ",")
+  for (i = 1; i <= n; i++) { x = parts[i]; sub(/^[ \t]+/, "", x); sub(/[ \t]+$/, "", x); if (x != "") item(bk, x) }
+}
+
+END {
+  if (failed[1]) { printf "cannot verify: %s: the recorded ruleset cannot be read\n", what; exit 3 }
+  if (failed[2] || open[2]) { printf "cannot verify: %s: the live ruleset could not be listed completely\n", what; exit 3 }
+  exit (report() > 0)
+}
+'
+
 # sets.ipset -> restore file creating temporary sets (sfw.tmpN) plus a map
 # "tmp real type family" per set. vars: src, mapf
 AWK_IPSET=$AWK_LIB'
@@ -431,6 +635,7 @@ DEADLINE=
 CT_MAX=
 CT_BUCKETS=
 DIGESTS=
+IF_DRIFTED=
 
 need_arg() { [ $# -ge 2 ] || die_code 2 "option $1 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -455,6 +660,7 @@ while [ $# -gt 0 ]; do
     --conntrack-buckets=*) CT_BUCKETS=${1#*=}; shift ;;
     --sha256) need_arg "$@"; DIGESTS="$DIGESTS $2"; shift 2 ;;
     --sha256=*) DIGESTS="$DIGESTS ${1#*=}"; shift ;;
+    --if-drifted) IF_DRIFTED=1; shift ;;
     --reason) need_arg "$@"; REASON=$2; shift 2 ;;
     --deadline) need_arg "$@"; DEADLINE=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -463,7 +669,7 @@ while [ $# -gt 0 ]; do
 done
 
 case $CMD in
-  apply | confirm | rollback | destroy | status | tune | boot | _timer) ;;
+  apply | confirm | rollback | destroy | status | tune | boot | verify | _timer) ;;
   -h | --help | help) usage; exit 0 ;;
   '') usage >&2; exit 2 ;;
   *) printf '%s: unknown command: %s\n' "$PROG" "$CMD" >&2; usage >&2; exit 2 ;;
@@ -489,6 +695,8 @@ case "${CT_MAX:+max}/${CT_BUCKETS:+buckets}" in
   max/ | /buckets) die_code 2 "--conntrack-max and --conntrack-buckets go together" ;;
 esac
 
+# verify exits 1 only for drift: its other failures are "cannot verify" (2)
+[ "$CMD" != verify ] || DIE_CODE=2
 _uid=$(id -u) || die "cannot read the user id (id -u)"
 [ "$_uid" = 0 ] || die "must run as root"
 ROOT=${SFW_ROOT:-}
@@ -502,11 +710,16 @@ ROOT=${ROOT%/}
 # another user. (Versions before 0.2 gave it to the SSH user; whatever another
 # user owns in it is discarded, with a warning.)
 umask 077
-mkdir -p "$STATE_DIR" || die "cannot create state dir $STATE_DIR"
-STATE_DIR=$(cd "$STATE_DIR" && pwd -P)
-[ ! -L "$STATE_DIR" ] || die "state dir $STATE_DIR is a symbolic link"
-chown 0:0 "$STATE_DIR" || die "cannot make root the owner of $STATE_DIR"
-chmod 700 "$STATE_DIR"
+# verify only reads (it checks what it reads is root's: cmd_verify)
+if [ "$CMD" != verify ]; then
+  mkdir -p "$STATE_DIR" || die "cannot create state dir $STATE_DIR"
+fi
+if [ -d "$STATE_DIR" ]; then STATE_DIR=$(cd "$STATE_DIR" && pwd -P); fi
+if [ "$CMD" != verify ]; then
+  [ ! -L "$STATE_DIR" ] || die "state dir $STATE_DIR is a symbolic link"
+  chown 0:0 "$STATE_DIR" || die "cannot make root the owner of $STATE_DIR"
+  chmod 700 "$STATE_DIR"
+fi
 secure_state_dir() {
   _foreign=$(find "$STATE_DIR" -mindepth 1 -maxdepth 1 \( ! -user 0 -o -perm -0002 -o -perm -0020 \) -print 2>/dev/null) || return 1
   _deep=$(find "$STATE_DIR" -mindepth 2 \( ! -user 0 -o -perm -0002 -o -perm -0020 \) -print 2>/dev/null) || return 1
@@ -525,7 +738,7 @@ secure_state_dir() {
     rm -rf "$_f" || return 1
   done
 }
-secure_state_dir || die "cannot check the state dir $STATE_DIR"
+if [ "$CMD" != verify ]; then secure_state_dir || die "cannot check the state dir $STATE_DIR"; fi
 SNAP=$STATE_DIR/rollback
 LOCKED=0
 TMP=
@@ -538,7 +751,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sfw-apply.XXXXXX") || die "cannot create a temporary directory"
+if [ "$CMD" != verify ]; then
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/sfw-apply.XXXXXX") || die "cannot create a temporary directory"
+fi
 
 # lock [SECONDS]: serialise apply/confirm/rollback/destroy (mkdir is atomic).
 lock() {
@@ -964,34 +1179,35 @@ ct_prepare() {
 # fingerprint of the live library objects (compared by confirm)
 
 # (each dump goes through a file: a failed dump must fail, not fingerprint
-# as an empty ruleset)
+# as an empty ruleset; confirm records the files as the baseline of verify)
 fingerprint() {
   if [ "$ST_BACKEND" = iptables ]; then
     echo '# ipv4'
-    "$IPT_SAVE" >"$TMP/fp.save" 2>/dev/null || { printf '%s: %s failed\n' "$PROG" "$IPT_SAVE" >&2; return 1; }
-    awk "$AWK_FP" "$TMP/fp.save" || return 1
+    "$IPT_SAVE" >"$TMP/fp.v4" 2>/dev/null || { printf '%s: %s failed\n' "$PROG" "$IPT_SAVE" >&2; return 1; }
+    awk "$AWK_FP" "$TMP/fp.v4" || return 1
     if [ "$ST_V6" = 1 ]; then
       echo '# ipv6'
-      "$IP6T_SAVE" >"$TMP/fp.save" 2>/dev/null || { printf '%s: %s failed\n' "$PROG" "$IP6T_SAVE" >&2; return 1; }
-      awk "$AWK_FP" "$TMP/fp.save" || return 1
+      "$IP6T_SAVE" >"$TMP/fp.v6" 2>/dev/null || { printf '%s: %s failed\n' "$PROG" "$IP6T_SAVE" >&2; return 1; }
+      awk "$AWK_FP" "$TMP/fp.v6" || return 1
     fi
     if have ipset; then
       echo '# ipset'
       # no usable ipset (no kernel support) fingerprints as no sets, as it
       # always did: a confirm then sees the sets differ if they appear
-      ipset save >"$TMP/fp.save" 2>/dev/null || : >"$TMP/fp.save" || return 1
+      ipset save >"$TMP/fp.ipset" 2>/dev/null || : >"$TMP/fp.ipset" || return 1
       awk '
         $1 == "create" && $2 ~ /^sfw-/ { sub(/ initval 0x[0-9a-f]+/, ""); print; next }
         $1 == "add" && $2 ~ /^sfw-/ { gsub(/ (timeout|packets|bytes) [0-9]+/, ""); print }
-      ' "$TMP/fp.save" >"$TMP/fp.sets" || return 1
+      ' "$TMP/fp.ipset" >"$TMP/fp.sets" || return 1
       sort "$TMP/fp.sets" || return 1
     fi
   else
     echo "# nft table inet $ST_TABLE"
     if nft_has_table "$ST_TABLE"; then
-      nft -s list table inet "$ST_TABLE" >"$TMP/fp.save" || return 1
-      sed 's/ expires [0-9a-z.]*//g' "$TMP/fp.save" || return 1
+      nft -s list table inet "$ST_TABLE" >"$TMP/fp.nft" || return 1
+      sed 's/ expires [0-9a-z.]*//g' "$TMP/fp.nft" || return 1
     else
+      : >"$TMP/fp.nft" || return 1
       echo absent
     fi
   fi
@@ -1848,6 +2064,205 @@ cmd_tune() {
 }
 
 # --------------------------------------------------------------------------
+# drift: the live ruleset against the last confirmed apply
+#
+# confirm records what it confirmed in $STATE_DIR/baseline/ (the dumps its fingerprint
+# check read, so exactly what was live then, and baseline.env: backend, mode, tables);
+# a manual rollback of a confirmed apply records what it restored. `verify` compares the
+# live ruleset with it: the library's chains (SFW-*) and their jumps, its sets (sfw-*) and
+# its nftables table; in exclusive mode the whole tables it loaded (iptables) or the whole
+# ruleset (nftables). Counters, expiry times, the elements of dynamic sets (filled by the
+# packet path) and, in shared mode, every other tool's chains and tables are left out.
+# verify writes nothing: the dumps go through pipes, the state is only read.
+
+B_ID='' B_BACKEND='' B_MODE='' B_TABLE='' B_V6=1 B_TABLES4='' B_TABLES6='' B_IPT_SAVE='' B_IP6T_SAVE='' B_AT=''
+DUMP_FAILED='#SFW-DUMP-FAILED'
+
+# baseline_record LABEL: record the live ruleset fingerprint() just read ($TMP/fp.*) as
+# what verify compares with (LABEL: the apply id, or what the rollback restored).
+baseline_record() {
+  _b=$STATE_DIR/baseline
+  rm -rf "$_b.new" "$_b.old"
+  mkdir "$_b.new" || return 1
+  B_ID=$1 B_BACKEND=$ST_BACKEND B_MODE=$ST_MODE B_TABLE=$ST_TABLE B_V6=$ST_V6 B_TABLES4=$ST_TABLES4 B_TABLES6=$ST_TABLES6
+  B_IPT_SAVE=$IPT_SAVE B_IP6T_SAVE=$IP6T_SAVE
+  B_AT=$(date +%s) || return 1
+  if [ "$ST_BACKEND" = iptables ]; then
+    cp "$TMP/fp.v4" "$_b.new/v4.save" || return 1
+    if [ "$ST_V6" = 1 ]; then cp "$TMP/fp.v6" "$_b.new/v6.save" || return 1; fi
+    if [ -f "$TMP/fp.ipset" ]; then cp "$TMP/fp.ipset" "$_b.new/ipset.save" || return 1; fi
+  elif [ "$ST_MODE" = exclusive ]; then
+    nft -s list ruleset >"$_b.new/nft.list" || return 1
+  else
+    cp "$TMP/fp.nft" "$_b.new/nft.list" || return 1
+  fi
+  write_env "$_b.new/baseline.env" B_ID B_BACKEND B_MODE B_TABLE B_V6 B_TABLES4 B_TABLES6 B_IPT_SAVE B_IP6T_SAVE B_AT || return 1
+  if [ -d "$_b" ]; then mv "$_b" "$_b.old" || return 1; fi
+  mv "$_b.new" "$_b" || return 1
+  rm -rf "$_b.old"
+}
+
+# baseline_load: read baseline.env (false when nothing was recorded).
+baseline_load() {
+  [ -f "$STATE_DIR/baseline/baseline.env" ] || return 1
+  # shellcheck source=/dev/null
+  . "$STATE_DIR/baseline/baseline.env"
+  [ -n "$B_ID" ]
+}
+
+# trusted PATH: PATH is root's, not a link, and no one else may write it.
+trusted() {
+  [ ! -L "$1" ] || return 1
+  _ls=$(ls -ldn "$1") || return 1
+  # shellcheck disable=SC2086 # ls -ldn is the portable way to read owner and mode
+  set -- $_ls
+  [ "$3" = 0 ] || return 1
+  case $1 in ?????w???? | ????????w?) return 1 ;; esac
+}
+
+# drift_section WHAT KIND WANT VARS...: compare WANT with the dump on stdin; prints
+# the differences, returns 0 (same), 1 (differences) or 3 (a dump failed).
+drift_section() {
+  _what=$1 _kind=$2 _want=$3
+  shift 3
+  awk -v what="$_what" -v kind="$_kind" -v wantf="$_want" "$@" "$AWK_DRIFT" "$_want" -
+}
+
+# dump CMD...: CMD's output, or the failure marker after it when CMD fails.
+dump() { "$@" 2>/dev/null || echo "$DUMP_FAILED"; }
+
+# nft_table_dump NAME: the table (nothing when it is absent).
+nft_table_dump() {
+  if ! _tabs=$(nft list tables 2>/dev/null); then
+    echo "$DUMP_FAILED"
+    return 0
+  fi
+  if printf '%s\n' "$_tabs" | grep -qx "table inet $1"; then dump nft -s list table inet "$1"; fi
+}
+
+# drift_report: the differences between the live ruleset and the baseline (B_*, loaded);
+# returns 10 (in sync), 11 (drifted) or 12 (cannot tell). Run in a subshell with set -e
+# (drift_run): any other failure reads as "cannot tell".
+drift_report() {
+  _b=$STATE_DIR/baseline
+  _at=$(date -u -d "@$B_AT" '+%Y-%m-%d %H:%M:%S UTC' 2>/dev/null) || _at="at $B_AT (seconds since 1970)"
+  say "verify: the live ruleset against apply $B_ID ($B_BACKEND, $B_MODE mode), confirmed $_at"
+  _drift=0 _fail=0
+  if [ "$B_BACKEND" = iptables ]; then
+    _s4=${SFW_IPTABLES_SAVE:-${SFW_IPTABLES:+$SFW_IPTABLES-save}}
+    _s6=${SFW_IP6TABLES_SAVE:-${SFW_IP6TABLES:+$SFW_IP6TABLES-save}}
+    for _f in 4 6; do
+      [ "$_f" = 4 ] || [ "$B_V6" = 1 ] || continue
+      if [ "$_f" = 4 ]; then _save=${_s4:-${B_IPT_SAVE:-iptables-save}} _own=$B_TABLES4
+      else _save=${_s6:-${B_IP6T_SAVE:-ip6tables-save}} _own=$B_TABLES6; fi
+      [ "$B_MODE" = exclusive ] || _own=
+      _rc=0
+      _out=$(dump "$_save" | drift_section "ipv$_f" ipt "$_b/v$_f.save" -v fam="ipv$_f" -v own=" $_own ") || _rc=$?
+      printf '%s\n' "$_out"
+      case $_rc in 0) ;; 1) _drift=1 ;; *) _fail=1 ;; esac
+    done
+    if [ -f "$_b/ipset.save" ]; then
+      _rc=0
+      # no usable ipset reads as no sets (as confirm's fingerprint does), unless sets were confirmed
+      _out=$(
+        if have ipset && ipset save 2>/dev/null; then :
+        elif grep -q '^create sfw-' "$_b/ipset.save"; then echo "$DUMP_FAILED"; fi |
+          drift_section ipset ipset "$_b/ipset.save"
+      ) || _rc=$?
+      printf '%s\n' "$_out"
+      case $_rc in 0) ;; 1) _drift=1 ;; *) _fail=1 ;; esac
+    fi
+  else
+    _rc=0
+    if [ "$B_MODE" = exclusive ]; then
+      _out=$(dump nft -s list ruleset | drift_section "nftables ruleset" nft "$_b/nft.list") || _rc=$?
+    else
+      _out=$(nft_table_dump "$B_TABLE" | drift_section "nftables table inet $B_TABLE" nft "$_b/nft.list") || _rc=$?
+    fi
+    printf '%s\n' "$_out"
+    case $_rc in 0) ;; 1) _drift=1 ;; *) _fail=1 ;; esac
+  fi
+  if [ "$_fail" = 1 ]; then
+    say "verify: cannot tell whether the host drifted (see above)"
+    return 12
+  fi
+  if [ "$_drift" = 1 ]; then
+    say "verify: DRIFTED: the live ruleset is not the one apply $B_ID confirmed (differences above; - confirmed, + live)"
+    return 11
+  fi
+  say "verify: in sync with apply $B_ID"
+  return 10
+}
+
+# drift_run: drift_report in a subshell with set -e (not in a context that ignores it:
+# called as a plain command); sets DRIFT to 0 (in sync), 1 (drifted) or 2 (cannot tell).
+DRIFT=
+drift_run() {
+  set +e
+  (
+    set -e
+    drift_report
+  )
+  _drc=$?
+  set -e
+  case $_drc in 10) DRIFT=0 ;; 11) DRIFT=1 ;; *) DRIFT=2 ;; esac
+}
+
+# verify: exit 0 in sync, 1 drifted, 2 cannot verify (nothing confirmed yet, an apply in
+# progress or pending its confirm, a dump failing, state that is not root's).
+cmd_verify() {
+  if [ ! -d "$STATE_DIR" ]; then
+    say "verify: nothing to verify: $STATE_DIR does not exist (nothing was deployed here)"
+    exit 2
+  fi
+  for _p in "$STATE_DIR" "$STATE_DIR/baseline" "$STATE_DIR"/baseline/* "$STATE_DIR/armed.env" "$STATE_DIR/lock"; do
+    [ -e "$_p" ] || [ -L "$_p" ] || continue
+    trusted "$_p" || die_code 2 "verify: $_p is not root's alone (or others may write it): cannot trust the recorded state"
+  done
+  _holder=$(cat "$STATE_DIR/lock/pid" 2>/dev/null) || _holder=
+  if [ -n "$_holder" ] && kill -0 "$_holder" 2>/dev/null; then
+    say "verify: an apply, confirm or rollback is running (process $_holder): verify again when it is done"
+    exit 2
+  fi
+  load_armed
+  if [ -n "$A_ID" ] && armed_live; then
+    say "verify: apply $A_ID is waiting for its confirm (rollback armed): verify again once it is confirmed or rolled back"
+    exit 2
+  fi
+  if ! baseline_load; then
+    say "verify: nothing to verify: no confirmed apply is recorded in $STATE_DIR (deploy first; a host deployed by a version without verify records one at its next deploy)"
+    exit 2
+  fi
+  drift_run
+  exit "$DRIFT"
+}
+
+# apply --if-drifted: re-apply only when the live ruleset drifted from the last confirmed
+# apply (or cannot be verified); otherwise record that this apply id did nothing, which
+# its confirm accepts.
+drift_gate() {
+  if [ -n "$A_ID" ] && armed_live; then
+    say "drift check: apply $A_ID is waiting for its confirm: that deploy decides; nothing re-applied"
+    drift_skip
+    return 1
+  fi
+  if ! baseline_load; then
+    say "drift check: no confirmed apply is recorded: applying"
+    return 0
+  fi
+  drift_run
+  case $DRIFT in
+    0) say "drift check: in sync with confirmed apply $B_ID: nothing re-applied"; drift_skip; return 1 ;;
+    1) say "drift check: the host drifted from confirmed apply $B_ID: applying again" ;;
+    *) say "drift check: cannot verify the host: applying again" ;;
+  esac
+  return 0
+}
+drift_skip() {
+  [ -n "$APPLY_ID" ] || return 0
+  echo "$APPLY_ID" >"$STATE_DIR/drift-skipped" || warn "cannot record that apply $APPLY_ID applied nothing: its confirm will fail"
+}
+# --------------------------------------------------------------------------
 # commands
 
 self_install() {
@@ -1933,6 +2348,9 @@ cmd_apply() {
   # apply, confirm or rollback runs
   lock 60
   load_state
+  # --if-drifted (the deployment's drift check): nothing to do while in sync
+  if [ "$IF_DRIFTED" = 1 ] && ! drift_gate; then return 0; fi
+  rm -f "$STATE_DIR/drift-skipped"
   stage_pending
   late_fill
   if [ -z "$BACKEND" ]; then
@@ -2156,8 +2574,15 @@ cmd_confirm() {
   confirm_register # load-confirm: first action, before the lock (see "rollback timer")
   lock 60
   load_state
-  [ -n "$ST_ID" ] || die_code 4 "nothing to confirm: no apply recorded in $STATE_DIR"
   _id=${APPLY_ID:-$ST_ID}
+  # the drift check's apply that found nothing to do (apply --if-drifted)
+  _skipped=
+  if [ -f "$STATE_DIR/drift-skipped" ]; then _skipped=$(cat "$STATE_DIR/drift-skipped") || _skipped=; fi
+  if [ -n "$APPLY_ID" ] && [ "$APPLY_ID" != "$ST_ID" ] && [ "$_skipped" = "$APPLY_ID" ]; then
+    say "apply $APPLY_ID applied nothing (its drift check found the host in sync, or another apply waiting for its confirm): nothing to confirm"
+    return 0
+  fi
+  [ -n "$ST_ID" ] || die_code 4 "nothing to confirm: no apply recorded in $STATE_DIR"
   if [ "$_id" != "$ST_ID" ]; then
     die_code 4 "apply $_id is not the latest apply ($ST_ID); the deploy must be treated as failed"
   fi
@@ -2175,6 +2600,8 @@ cmd_confirm() {
     die_code 4 "the active ruleset is not the one apply $_id installed; the host may have rolled back (lockout protection) or was changed since; the deploy must be treated as failed"
   fi
   echo "$_id" >"$STATE_DIR/confirmed"
+  # what verify compares with: the dumps the fingerprint check just read
+  baseline_record "$_id" || warn "recording the confirmed ruleset for verify failed; verify compares with an older one"
   disarm
   loose_restore
   say "confirmed apply $_id: rollback cancelled"
@@ -2208,6 +2635,12 @@ cmd_rollback() {
     _cid=$(confirmed_id) || _cid=
     if [ "$REASON" = manual ] && [ -n "$_id" ] && [ "$_cid" = "$_id" ]; then
       persist || warn "persisting the restored ruleset failed"
+      # verify compares with what the rollback restored from now on
+      if fingerprint >/dev/null; then
+        baseline_record "rollback-of-$_id" || warn "recording the restored ruleset for verify failed"
+      else
+        warn "recording the restored ruleset for verify failed"
+      fi
     fi
   else
     mark_rolled_back "${_id:-none}" "$REASON (incomplete)"
@@ -2271,7 +2704,7 @@ cmd_destroy() {
   unpersist
   ct_untune
   rm -rf "$SNAP" "$STATE_DIR/current.env" "$STATE_DIR/fingerprint" "$STATE_DIR/confirmed" \
-    "$STATE_DIR/rolled-back" "$STATE_DIR/sfw-apply.sh"
+    "$STATE_DIR/rolled-back" "$STATE_DIR/sfw-apply.sh" "$STATE_DIR/baseline" "$STATE_DIR/drift-skipped"
   say "destroyed: no library objects remain"
 }
 
@@ -2335,14 +2768,17 @@ cmd_status() {
   fi
 }
 
-: >"$TMP/empty"
-: >"$TMP/no-sets"
+if [ -n "$TMP" ]; then
+  : >"$TMP/empty"
+  : >"$TMP/no-sets"
+fi
 case $CMD in
   apply) cmd_apply ;;
   confirm) cmd_confirm ;;
   rollback) cmd_rollback ;;
   destroy) cmd_destroy ;;
   status) cmd_status ;;
+  verify) cmd_verify ;;
   tune) cmd_tune ;;
   boot) cmd_boot ;;
   _timer) cmd_timer ;;

@@ -15,6 +15,8 @@ commands:
   boot       load the persisted ruleset (/etc/stateful-firewall/boot; run at
              boot by stateful-firewall.service, which confirm installs where
              no persistence convention restores the ruleset by itself)
+  verify     compare the live ruleset and sets with the last confirmed apply
+             and print each difference; writes nothing (exit status below)
   tune       size the conntrack table (--conntrack-max, --conntrack-buckets):
              raise the kernel values where they are lower, persist them;
              without values, undo what an earlier tune did
@@ -34,6 +36,9 @@ options:
                           confirm/rollback: act only for this apply
   --sha256 NAME=HEX       apply: the file NAME in --dir must have this sha256
                           (repeatable; a mismatch rejects the apply)
+  --if-drifted            apply: only when the live ruleset drifted from the
+                          last confirmed apply (or cannot be verified); else
+                          nothing is applied and confirm of this id succeeds
   --table NAME            nftables table name for status/destroy
                           (default: from the last apply, else stateful_firewall)
   --conntrack-max N       apply/tune: nf_conntrack_max the host needs
@@ -58,6 +63,8 @@ exit status:
   0 ok, 1 error, 2 usage, 3 ruleset rejected (nothing changed),
   4 confirm refused (host rolled back or ruleset differs),
   5 load failed after validation (previous state restored)
+  verify: 0 in sync, 1 drifted, 2 cannot verify (nothing confirmed yet, an
+  apply in progress or waiting for its confirm, a listing that failed)
 EOF
 }
 

@@ -1,6 +1,7 @@
 say() { printf '%s: %s\n' "$PROG" "$*"; }
 warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
-die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
+DIE_CODE=1
+die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit "$DIE_CODE"; }
 die_code() {
   _code=$1
   shift

@@ -41,6 +41,13 @@ AWK_STRIP=$AWK_LIB'
 @awk strip-lib.awk
 '
 
+# Drift report (verify): the baseline file wantf against the live dump on stdin; the
+# differences, or an "ok" line; exit 0 same, 1 different, 3 a dump failed. vars: kind
+# (ipt, ipset, nft), what, wantf; ipt: fam, own (" filter " in exclusive mode, else " ").
+AWK_DRIFT=$AWK_LIB'
+@awk drift.awk
+'
+
 # sets.ipset -> restore file creating temporary sets (sfw.tmpN) plus a map
 # "tmp real type family" per set. vars: src, mapf
 AWK_IPSET=$AWK_LIB'

@@ -15,6 +15,7 @@ DEADLINE=
 CT_MAX=
 CT_BUCKETS=
 DIGESTS=
+IF_DRIFTED=
 
 need_arg() { [ $# -ge 2 ] || die_code 2 "option $1 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -39,6 +40,7 @@ while [ $# -gt 0 ]; do
     --conntrack-buckets=*) CT_BUCKETS=${1#*=}; shift ;;
     --sha256) need_arg "$@"; DIGESTS="$DIGESTS $2"; shift 2 ;;
     --sha256=*) DIGESTS="$DIGESTS ${1#*=}"; shift ;;
+    --if-drifted) IF_DRIFTED=1; shift ;;
     --reason) need_arg "$@"; REASON=$2; shift 2 ;;
     --deadline) need_arg "$@"; DEADLINE=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -47,7 +49,7 @@ while [ $# -gt 0 ]; do
 done
 
 case $CMD in
-  apply | confirm | rollback | destroy | status | tune | boot | _timer) ;;
+  apply | confirm | rollback | destroy | status | tune | boot | verify | _timer) ;;
   -h | --help | help) usage; exit 0 ;;
   '') usage >&2; exit 2 ;;
   *) printf '%s: unknown command: %s\n' "$PROG" "$CMD" >&2; usage >&2; exit 2 ;;
@@ -73,6 +75,8 @@ case "${CT_MAX:+max}/${CT_BUCKETS:+buckets}" in
   max/ | /buckets) die_code 2 "--conntrack-max and --conntrack-buckets go together" ;;
 esac
 
+# verify exits 1 only for drift: its other failures are "cannot verify" (2)
+[ "$CMD" != verify ] || DIE_CODE=2
 _uid=$(id -u) || die "cannot read the user id (id -u)"
 [ "$_uid" = 0 ] || die "must run as root"
 ROOT=${SFW_ROOT:-}

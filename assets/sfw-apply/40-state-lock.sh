@@ -6,11 +6,16 @@
 # another user. (Versions before 0.2 gave it to the SSH user; whatever another
 # user owns in it is discarded, with a warning.)
 umask 077
-mkdir -p "$STATE_DIR" || die "cannot create state dir $STATE_DIR"
-STATE_DIR=$(cd "$STATE_DIR" && pwd -P)
-[ ! -L "$STATE_DIR" ] || die "state dir $STATE_DIR is a symbolic link"
-chown 0:0 "$STATE_DIR" || die "cannot make root the owner of $STATE_DIR"
-chmod 700 "$STATE_DIR"
+# verify only reads (it checks what it reads is root's: cmd_verify)
+if [ "$CMD" != verify ]; then
+  mkdir -p "$STATE_DIR" || die "cannot create state dir $STATE_DIR"
+fi
+if [ -d "$STATE_DIR" ]; then STATE_DIR=$(cd "$STATE_DIR" && pwd -P); fi
+if [ "$CMD" != verify ]; then
+  [ ! -L "$STATE_DIR" ] || die "state dir $STATE_DIR is a symbolic link"
+  chown 0:0 "$STATE_DIR" || die "cannot make root the owner of $STATE_DIR"
+  chmod 700 "$STATE_DIR"
+fi
 secure_state_dir() {
   _foreign=$(find "$STATE_DIR" -mindepth 1 -maxdepth 1 \( ! -user 0 -o -perm -0002 -o -perm -0020 \) -print 2>/dev/null) || return 1
   _deep=$(find "$STATE_DIR" -mindepth 2 \( ! -user 0 -o -perm -0002 -o -perm -0020 \) -print 2>/dev/null) || return 1
@@ -29,7 +34,7 @@ secure_state_dir() {
     rm -rf "$_f" || return 1
   done
 }
-secure_state_dir || die "cannot check the state dir $STATE_DIR"
+if [ "$CMD" != verify ]; then secure_state_dir || die "cannot check the state dir $STATE_DIR"; fi
 SNAP=$STATE_DIR/rollback
 LOCKED=0
 TMP=
@@ -42,7 +47,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sfw-apply.XXXXXX") || die "cannot create a temporary directory"
+if [ "$CMD" != verify ]; then
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/sfw-apply.XXXXXX") || die "cannot create a temporary directory"
+fi
 
 # lock [SECONDS]: serialise apply/confirm/rollback/destroy (mkdir is atomic).
 lock() {

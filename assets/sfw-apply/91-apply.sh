@@ -7,6 +7,9 @@ cmd_apply() {
   # apply, confirm or rollback runs
   lock 60
   load_state
+  # --if-drifted (the deployment's drift check): nothing to do while in sync
+  if [ "$IF_DRIFTED" = 1 ] && ! drift_gate; then return 0; fi
+  rm -f "$STATE_DIR/drift-skipped"
   stage_pending
   late_fill
   if [ -z "$BACKEND" ]; then

@@ -2,8 +2,15 @@ cmd_confirm() {
   confirm_register # load-confirm: first action, before the lock (see "rollback timer")
   lock 60
   load_state
-  [ -n "$ST_ID" ] || die_code 4 "nothing to confirm: no apply recorded in $STATE_DIR"
   _id=${APPLY_ID:-$ST_ID}
+  # the drift check's apply that found nothing to do (apply --if-drifted)
+  _skipped=
+  if [ -f "$STATE_DIR/drift-skipped" ]; then _skipped=$(cat "$STATE_DIR/drift-skipped") || _skipped=; fi
+  if [ -n "$APPLY_ID" ] && [ "$APPLY_ID" != "$ST_ID" ] && [ "$_skipped" = "$APPLY_ID" ]; then
+    say "apply $APPLY_ID applied nothing (its drift check found the host in sync, or another apply waiting for its confirm): nothing to confirm"
+    return 0
+  fi
+  [ -n "$ST_ID" ] || die_code 4 "nothing to confirm: no apply recorded in $STATE_DIR"
   if [ "$_id" != "$ST_ID" ]; then
     die_code 4 "apply $_id is not the latest apply ($ST_ID); the deploy must be treated as failed"
   fi
@@ -21,6 +28,8 @@ cmd_confirm() {
     die_code 4 "the active ruleset is not the one apply $_id installed; the host may have rolled back (lockout protection) or was changed since; the deploy must be treated as failed"
   fi
   echo "$_id" >"$STATE_DIR/confirmed"
+  # what verify compares with: the dumps the fingerprint check just read
+  baseline_record "$_id" || warn "recording the confirmed ruleset for verify failed; verify compares with an older one"
   disarm
   loose_restore
   say "confirmed apply $_id: rollback cancelled"
@@ -54,6 +63,12 @@ cmd_rollback() {
     _cid=$(confirmed_id) || _cid=
     if [ "$REASON" = manual ] && [ -n "$_id" ] && [ "$_cid" = "$_id" ]; then
       persist || warn "persisting the restored ruleset failed"
+      # verify compares with what the rollback restored from now on
+      if fingerprint >/dev/null; then
+        baseline_record "rollback-of-$_id" || warn "recording the restored ruleset for verify failed"
+      else
+        warn "recording the restored ruleset for verify failed"
+      fi
     fi
   else
     mark_rolled_back "${_id:-none}" "$REASON (incomplete)"

@@ -35,7 +35,7 @@ cmd_destroy() {
   unpersist
   ct_untune
   rm -rf "$SNAP" "$STATE_DIR/current.env" "$STATE_DIR/fingerprint" "$STATE_DIR/confirmed" \
-    "$STATE_DIR/rolled-back" "$STATE_DIR/sfw-apply.sh"
+    "$STATE_DIR/rolled-back" "$STATE_DIR/sfw-apply.sh" "$STATE_DIR/baseline" "$STATE_DIR/drift-skipped"
   say "destroyed: no library objects remain"
 }
 

@@ -67,4 +67,20 @@ export interface DeploymentOptions {
    * @default TableOwnership.SHARED
    */
   readonly ownership?: TableOwnership;
+
+  /**
+   * Re-apply the host's ruleset on the next `cdktf deploy` when its live ruleset drifted
+   * from the last confirmed apply (a chain flushed or a rule added by hand, a set member
+   * deleted, the nftables table removed, a host rebuilt without its firewall).
+   *
+   * Adds a `DriftCheck` resource per host, replaced on every deploy (its trigger is
+   * Terraform's `timestamp()`): it runs `sfw-apply.sh apply --if-drifted` over SSH, which
+   * compares the live ruleset with the last confirmed apply (as `sfw-apply.sh verify` does)
+   * and, only when they differ, applies the host's ruleset again with the usual rollback
+   * and confirm. The costs: `terraform plan` is never empty (one replacement per host),
+   * and every deploy makes two SSH connections per host even when nothing drifted.
+   *
+   * @default false
+   */
+  readonly reapplyOnDrift?: boolean;
 }

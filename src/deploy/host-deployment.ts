@@ -89,11 +89,16 @@ export class HostDeployment extends Construct {
   public readonly resource: TerraformResource;
   /** The Terraform resource whose destroy-time provisioners remove what the library installed. */
   public readonly teardown: TerraformResource;
+  /**
+   * The drift check (with `reapplyOnDrift`): replaced on every deploy, it re-applies the
+   * ruleset only where the live one drifted from the last confirmed apply.
+   */
+  public readonly driftCheck?: TerraformResource;
 
   public constructor(scope: Construct, id: string, props: HostDeploymentProps) {
     super(scope, id);
     // cdktf or cdktn: whichever the app's stacks are built with
-    const { Lazy, TerraformSelf } = terraformLib(this);
+    const { Fn, Lazy, TerraformSelf } = terraformLib(this);
     const kind = props.resource ?? ProvisioningResource.NULL_RESOURCE;
     const timeout = props.rollbackTimeoutSeconds ?? 60;
     if (!Number.isInteger(timeout) || timeout < 10 || timeout > 3600) {
@@ -208,6 +213,24 @@ export class HostDeployment extends Construct {
         : { ...(props.host.planSummary ?? {}), ...fixed, ruleset_sha256: rulesetSha256(), ...late().triggers }),
     }) as unknown as { [key: string]: string };
 
+    // the drift check: the apply step with --if-drifted (nothing is applied while the host
+    // is in sync, and its confirm then has nothing to do), after the apply resource
+    const driftProvisioners: RemoteExecProvisioner[] = [
+      {
+        type: 'remote-exec',
+        // hosts with late-bound sets read the addresses from the apply resource's triggers
+        inline: [Lazy.stringValue({
+          produce: (context) => (!context.preparing && late().map !== ''
+            ? `\${templatefile("${files.driftLateTemplatePath}", { id = self.id, bundle = "${files.bundlePath(bundleKey)}", script = "${files.scriptPath}", late = ${this.resource.terraformResourceType}.${this.resource.friendlyUniqueId}.${data ? 'triggers_replace' : 'triggers'} })}`
+            : `\${templatefile("${files.driftTemplatePath}", { id = self.id, bundle = "${files.bundlePath(bundleKey)}", script = "${files.scriptPath}" })}`),
+        })],
+      },
+      provisioners[1],
+    ];
+    if (props.reapplyOnDrift) files.requireDriftCheck();
+    // replaced on every run: timestamp() is known only when Terraform applies
+    const driftTrigger = { checked_at: Fn.timestamp() };
+
     if (data) {
       files.requireTerraformData();
       this.resource = newTerraformData(this, 'Apply', { triggers, connection: firstStep, provisioners });
@@ -217,6 +240,11 @@ export class HostDeployment extends Construct {
         provisioners: teardownProvisioners,
         dependsOn: [this.resource],
       });
+      if (props.reapplyOnDrift) {
+        this.driftCheck = newTerraformData(this, 'DriftCheck', {
+          triggers: driftTrigger, connection: firstStep, provisioners: driftProvisioners, dependsOn: [this.resource],
+        });
+      }
     } else {
       HostDeployment.nullProvider(this);
       this.resource = newNullResource(this, 'Apply', { triggers, connection: firstStep, provisioners });
@@ -226,6 +254,9 @@ export class HostDeployment extends Construct {
         provisioners: teardownProvisioners,
         dependsOn: [this.resource],
       });
+      if (props.reapplyOnDrift) {
+        this.driftCheck = newNullResource(this, 'DriftCheck', { triggers: driftTrigger, connection: firstStep, provisioners: driftProvisioners, dependsOn: [this.resource] });
+      }
     }
   }
 }

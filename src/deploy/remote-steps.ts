@@ -120,8 +120,13 @@ function template(text: string, replacements: { [placeholder: string]: string })
  * apply's own private upload directory, and running the apply script on them. The
  * files come from the synthesized output through `file()`: nothing is inlined into
  * cdk.tf.json.
+ *
+ * @param late whether the template also reads the variable `late` (the resource's
+ * triggers: the `addr_*` ones hold the addresses Terraform knows only at apply time)
+ * @param extraArgs further words for the apply command (trusted text), e.g. `--if-drifted`
+ * for the drift check's step
  */
-export function applyStepTemplate(late = false): string {
+export function applyStepTemplate(late = false, extraArgs = ''): string {
   const lateValues = late ? `# the addresses Terraform knows only now (the resource's addr_* triggers), one per line;
 # anything but address characters arrives as 'invalid' (the apply script names its construct)
 cat >"$u/late.values" <<'${FILE_TERMINATOR}'
@@ -139,7 +144,7 @@ ${lateValues}cat >"$u/sfw-apply.sh" <<'${SCRIPT_TERMINATOR}'
 ${SCRIPT_TERMINATOR}
 set +e -f
 # shellcheck disable=SC2086 # SFW_SUDO and SFW_ARGS are lists of words (written at synth)
-$SFW_SUDO sh "$u/sfw-apply.sh" apply --dir "$u" --apply-id ${ID_PLACEHOLDER} $SFW_ARGS
+$SFW_SUDO sh "$u/sfw-apply.sh" apply --dir "$u" --apply-id ${ID_PLACEHOLDER}${extraArgs ? ` ${extraArgs}` : ''} $SFW_ARGS
 status=$?
 rm -rf "$u"
 exit "$status"

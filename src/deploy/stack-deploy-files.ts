@@ -36,6 +36,11 @@ export class StackDeployFiles extends Construct {
   public readonly scriptPath = `\${path.module}/${DEPLOY_DIR}/sfw-apply.sh`;
   /** Path expression of the apply step's template. */
   public readonly applyTemplatePath = `\${path.module}/${DEPLOY_DIR}/apply.sh.tftpl`;
+  /** Path expression of the drift check's step template (`apply --if-drifted`, see `requireDriftCheck`). */
+  public readonly driftTemplatePath = `\${path.module}/${DEPLOY_DIR}/drift-check.sh.tftpl`;
+
+  /** Path expression of the drift check's template for hosts with late-bound sets (it reads the `late` variable too). */
+  public readonly driftLateTemplatePath = `\${path.module}/${DEPLOY_DIR}/drift-check-late.sh.tftpl`;
   /** Path expression of the destroy step's template. */
   public readonly teardownTemplatePath = `\${path.module}/${DEPLOY_DIR}/teardown.sh.tftpl`;
 
@@ -45,6 +50,7 @@ export class StackDeployFiles extends Construct {
   private needsTerraformData = false;
   /** Per host deployment: whether it has late-bound sets (asked at synth, when the rulesets are final). */
   private readonly lateUsers: (() => boolean)[] = [];
+  private needsDriftCheck = false;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -59,7 +65,11 @@ export class StackDeployFiles extends Construct {
       fs.writeFileSync(path.join(dir, 'apply.sh.tftpl'), applyStepTemplate());
       fs.writeFileSync(path.join(dir, 'teardown.sh.tftpl'), teardownStepTemplate(REMOTE_STATE_DIR));
       // only stacks with hosts whose rules wait for addresses known at apply time
-      if (this.lateUsers.some((uses) => uses())) fs.writeFileSync(path.join(dir, 'apply-late.sh.tftpl'), applyStepTemplate(true));
+      const late = this.lateUsers.some((uses) => uses());
+      if (late) fs.writeFileSync(path.join(dir, 'apply-late.sh.tftpl'), applyStepTemplate(true));
+      // only stacks with a host that re-applies on drift
+      if (this.needsDriftCheck) fs.writeFileSync(path.join(dir, 'drift-check.sh.tftpl'), applyStepTemplate(false, '--if-drifted'));
+      if (this.needsDriftCheck && late) fs.writeFileSync(path.join(dir, 'drift-check-late.sh.tftpl'), applyStepTemplate(true, '--if-drifted'));
     });
   }
 
@@ -85,6 +95,11 @@ export class StackDeployFiles extends Construct {
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(file, text);
     }
+  }
+
+  /** A host of the stack re-applies on drift: the drift check's template is written too. */
+  public requireDriftCheck(): void {
+    this.needsDriftCheck = true;
   }
 
   /**

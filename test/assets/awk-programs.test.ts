@@ -35,7 +35,7 @@ const IMPLEMENTATIONS: ReadonlyArray<readonly [label: string, argv: readonly str
 const AWKS = IMPLEMENTATIONS.filter(([, argv, required]) => required || found(argv[0]));
 
 /** Programs the script prepends with $AWK_LIB (AWK_X=$AWK_LIB'...' or awk "$AWK_LIB"'...'). */
-const WITH_LIB: ReadonlySet<string> = new Set(['gen-tx.awk', 'extract-lib.awk', 'fingerprint.awk', 'strip-lib.awk', 'ipset-stage.awk', 'hooks-after.awk']);
+const WITH_LIB: ReadonlySet<string> = new Set(['gen-tx.awk', 'extract-lib.awk', 'fingerprint.awk', 'strip-lib.awk', 'ipset-stage.awk', 'hooks-after.awk', 'drift.awk']);
 
 interface AwkRun {
   readonly status: number | null;
@@ -128,6 +128,21 @@ const jumpBan = withLine('iptables-nft.save', '-A INPUT -p tcp -m multiport --dp
 const genVars = (live: string, over: Record<string, string> = {}) => ({
   livef: live, src: 'rules.v4', skip: '  ', warnpolicy: '1', strict: '1', statsf: path.join(tmp, 'stats'), ...over,
 });
+
+
+/** A live iptables dump: the nft fixture changed by EDIT. */
+const driftLive = (edit: (s: string) => string) => file(edit(fs.readFileSync(fixture('iptables-nft.save'), 'utf8')));
+/** A confirmed nftables table as `nft -s list table` prints it (a set, a dynamic set, a chain). */
+const NFT_WANT = path.join(tmp, 'nft-want');
+fs.writeFileSync(NFT_WANT, [
+  'table inet stateful_firewall {',
+  '\tset ops {', '\t\ttype ipv4_addr', '\t\tflags interval', '\t\telements = { 192.0.2.0/24, 198.51.100.7,', '\t\t\t     203.0.113.0/24 }', '\t}',
+  '\tset meter4 {', '\t\ttype ipv4_addr', '\t\tsize 65535', '\t\tflags dynamic,timeout', '\t\ttimeout 1s', '\t}',
+  '\tchain input {', '\t\ttype filter hook input priority filter; policy drop;', '\t\tct state established,related accept', '\t\tiif "lo" accept',
+  '\t\tip saddr @ops tcp dport 22 accept', '\t\ttcp dport 8080 add @meter4 { ip saddr limit rate over 10/second } drop',
+  '\t\ttcp dport 8080 accept comment "a {b} ${x}"', '\t}',
+  '}', '',
+].join('\n'));
 
 const CASES: readonly Case[] = [
   // lib.awk: the helpers every iptables program shares
@@ -359,6 +374,137 @@ const CASES: readonly Case[] = [
       'create sfw-ports bitmap:port range 0-65535', 'add sfw-ports 443',
       'create sfw-bans hash:ip family inet hashsize 1024 maxelem 65536 timeout 600 bucketsize 12',
       'add sfw-bans 198.51.100.9', 'add sfw-ports 8443'),
+  },
+
+  // drift (verify): the baseline (first file) against the live dump (second)
+  {
+    name: 'drift.awk (ipt, shared): counters and foreign chains changed: in sync',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'ipt', what: 'ipv4', fam: 'ipv4', own: ' ', wantf: fixture('iptables-nft.save') }),
+    files: () => [fixture('iptables-nft.save'), driftLive((s) => s.replace(':INPUT ACCEPT [0:0]', ':INPUT DROP [7:420]')
+      .replace('-A DOCKER-USER -j RETURN\n', '-A DOCKER-USER -s 192.0.2.9 -j DROP\n-A DOCKER-USER -j RETURN\n'))],
+    // SFW-RAW, PREROUTING's jump, SFW-INPUT, SFW-OLD, INPUT's jump: 5 objects, 10 lines
+    stdout: text('ok: ipv4: as confirmed (5 chain(s), set(s) or table(s); 10 rule(s), member(s) or line(s))'),
+  },
+  {
+    name: 'drift.awk (ipt, shared): the library chain flushed, a rule added by hand, its jump deleted',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'ipt', what: 'ipv4', fam: 'ipv4', own: ' ', wantf: fixture('iptables-nft.save') }),
+    files: () => [fixture('iptables-nft.save'), driftLive((s) => s.split('\n')
+      .filter((l) => !l.startsWith('-A SFW-INPUT ') && l !== '-A INPUT -j SFW-INPUT').join('\n')
+      .replace('-A SFW-OLD -j RETURN\n', '-A SFW-OLD -j RETURN\n-A SFW-INPUT -p tcp -m tcp --dport 9090 -j ACCEPT\n'))],
+    stdout: text(
+      'drift: ipv4 filter chain SFW-INPUT: 6 rule(s) missing',
+      ...SFW_INPUT_RULES.map((r) => `    - ${r}`),
+      'drift: ipv4 filter chain SFW-INPUT: 1 rule(s) not in the confirmed ruleset',
+      '    + -A SFW-INPUT -p tcp -m tcp --dport 9090 -j ACCEPT',
+      'drift: ipv4 filter chain INPUT (its jumps to the library): missing (1 jump(s))',
+      '    - -A INPUT -j SFW-INPUT',
+    ),
+    status: 1,
+  },
+  {
+    name: 'drift.awk (ipt, shared): the same rules in another order; a chain of its own deleted, another added',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'ipt', what: 'ipv4', fam: 'ipv4', own: ' ', wantf: fixture('iptables-nft.save') }),
+    files: () => [fixture('iptables-nft.save'), driftLive((s) => s.replace(`${SFW_INPUT_RULES[0]}\n${SFW_INPUT_RULES[1]}\n`, `${SFW_INPUT_RULES[1]}\n${SFW_INPUT_RULES[0]}\n`)
+      .replace(':SFW-OLD - [0:0]', ':SFW-NEW - [0:0]').replace('-A SFW-OLD -j RETURN', '-A SFW-NEW -j ACCEPT'))],
+    stdout: text(
+      'drift: ipv4 filter chain SFW-INPUT: the same 6 rule(s) in another order; from position 1 on:',
+      `    live:      ${SFW_INPUT_RULES[1]}`,
+      `    confirmed: ${SFW_INPUT_RULES[0]}`,
+      'drift: ipv4 filter chain SFW-OLD: missing (1 rule(s))',
+      '    - -A SFW-OLD -j RETURN',
+      'drift: ipv4 filter chain SFW-NEW: not in the confirmed ruleset (1 rule(s))',
+      '    + -A SFW-NEW -j ACCEPT',
+    ),
+    status: 1,
+  },
+  {
+    name: 'drift.awk (ipt, exclusive filter): a foreign rule and a policy in the owned table are drift; raw only for the library',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'ipt', what: 'ipv4', fam: 'ipv4', own: ' filter ', wantf: fixture('iptables-nft.save') }),
+    files: () => [fixture('iptables-nft.save'), driftLive((s) => s.replace(':FORWARD DROP [0:0]', ':FORWARD ACCEPT [3:180]')
+      .replace('-A DOCKER-USER -j RETURN\n', '-A DOCKER-USER -s 192.0.2.9 -j DROP\n-A DOCKER-USER -j RETURN\n')
+      .replace(':PREROUTING ACCEPT [0:0]\n', ':PREROUTING ACCEPT [0:0]\n:OTHER - [0:0]\n'))],
+    stdout: text(
+      'drift: ipv4 filter chain FORWARD: policy is now: ACCEPT (confirmed: DROP)',
+      'drift: ipv4 filter chain DOCKER-USER: 1 rule(s) not in the confirmed ruleset',
+      '    + -A DOCKER-USER -s 192.0.2.9 -j DROP',
+    ),
+    status: 1,
+  },
+  {
+    name: 'drift.awk (ipt): a live dump that failed or ended mid-table cannot be verified',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'ipt', what: 'ipv6', fam: 'ipv6', own: ' ', wantf: fixture('iptables-nft.save') }),
+    files: () => [fixture('iptables-nft.save'), driftLive((s) => s.slice(0, s.lastIndexOf('COMMIT')))],
+    stdout: text('cannot verify: ipv6: the live ruleset could not be listed completely'),
+    status: 3,
+  },
+  {
+    name: 'drift.awk (ipt): the failure marker of a dump',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'ipt', what: 'ipv4', fam: 'ipv4', own: ' ', wantf: fixture('iptables-nft.save') }),
+    files: () => [fixture('iptables-nft.save'), file(text('#SFW-DUMP-FAILED'))],
+    stdout: text('cannot verify: ipv4: the live ruleset could not be listed completely'),
+    status: 3,
+  },
+  {
+    name: 'drift.awk (ipset): a member deleted, another added; timeouts, initval and hashsize are no drift; foreign sets ignored',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'ipset', what: 'ipset', wantf: fixture('ipset.save') }),
+    files: () => [fixture('ipset.save'), file(fs.readFileSync(fixture('ipset.save'), 'utf8').replace('add sfw-peers-v4 192.0.2.7\n', 'add sfw-peers-v4 203.0.113.8\n')
+      .replace('timeout 299', 'timeout 12').replace('initval 0xe6256bef', 'initval 0x1').replace('hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1', 'hashsize 2048 maxelem 65536 bucketsize 12 initval 0x1')
+      .replace('add f2b-sshd 203.0.113.5\n', ''))],
+    stdout: text(
+      'drift: ipset set sfw-peers-v4: 1 member(s) missing',
+      '    - 192.0.2.7',
+      'drift: ipset set sfw-peers-v4: 1 member(s) not in the confirmed ruleset',
+      '    + 203.0.113.8',
+    ),
+    status: 1,
+  },
+  {
+    name: 'drift.awk (nft): elements of dynamic sets and expiry are no drift; a deleted element, a rule added, a policy changed are',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'nft', what: 'nftables table inet stateful_firewall', wantf: NFT_WANT }),
+    files: () => [NFT_WANT, file(fs.readFileSync(NFT_WANT, 'utf8').replace('elements = { 192.0.2.0/24, 198.51.100.7,\n\t\t\t     203.0.113.0/24 }', 'elements = { 192.0.2.0/24, 203.0.113.0/24 }')
+      .replace('\t\tflags dynamic,timeout\n', '\t\tflags dynamic,timeout\n\t\telements = { 203.0.113.9 expires 3s, 203.0.113.10 }\n')
+      .replace('policy drop;', 'policy accept;').replace('\t\ttcp dport 8080 accept comment "a {b} ${x}"\n', '\t\ttcp dport 8080 accept comment "a {b} ${x}"\n\t\ttcp dport 9090 accept\n'))],
+    stdout: text(
+      'drift: nftables table inet stateful_firewall set ops: 1 element(s) missing',
+      '    - 198.51.100.7',
+      'drift: nftables table inet stateful_firewall chain input: type is now: type filter hook input priority filter; policy accept; (confirmed: type filter hook input priority filter; policy drop;)',
+      'drift: nftables table inet stateful_firewall chain input: 1 rule(s) not in the confirmed ruleset',
+      '    + tcp dport 9090 accept',
+    ),
+    status: 1,
+  },
+  {
+    name: 'drift.awk (nft): the table deleted',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'nft', what: 'nftables table inet stateful_firewall', wantf: NFT_WANT }),
+    files: () => [NFT_WANT, file('')],
+    stdout: text('drift: nftables table inet stateful_firewall: missing (with 3 chain(s) or set(s), 8 line(s) in them)'),
+    status: 1,
+  },
+  {
+    name: 'drift.awk (nft, exclusive ruleset): a foreign table is drift',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'nft', what: 'nftables ruleset', wantf: NFT_WANT }),
+    files: () => [NFT_WANT, file(`${fs.readFileSync(NFT_WANT, 'utf8')}table ip nat {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tmasquerade\n\t}\n}\n`)],
+    stdout: text('drift: nftables table ip nat: not in the confirmed ruleset (with 1 chain(s) or set(s), 1 line(s) in them)'),
+    status: 1,
+  },
+  {
+    name: 'drift.awk (nft): equal listings are in sync',
+    program: 'drift.awk',
+    vars: () => ({ kind: 'nft', what: 'nftables table inet stateful_firewall', wantf: NFT_WANT }),
+    // (a copy: the live side is another file, stdin in the script)
+    files: () => [NFT_WANT, file(fs.readFileSync(NFT_WANT, 'utf8'))],
+    // the table, ops, meter4, input; 3 elements and 5 rules
+    stdout: text('ok: nftables table inet stateful_firewall: as confirmed (4 chain(s), set(s) or table(s); 8 rule(s), member(s) or line(s))'),
   },
 
   // conntrack and ss

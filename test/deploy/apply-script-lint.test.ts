@@ -66,6 +66,11 @@ const SC2310_AUDITED: ReadonlySet<string> = new Set([
   'timer_pid', 'armed_live', 'ssh_origin', 'confirm_live', 'new_ssh_conn', 'rollback_due',
   // a single command each (a heredoc; a version line; an awk): the status is the answer
   'boot_unit_text', 'variant', 'tables_of',
+  // drift (verify): an awk or a dump whose status is the answer (dump prints a marker the
+  // awk reads as "failed"); pure checks; baseline_record returns every failing step
+  'drift_section', 'dump', 'nft_table_dump', 'trusted', 'baseline_load', 'baseline_record', 'fingerprint',
+  // 0: apply, 1: nothing to do (its steps: say, drift_run, which always returns 0, drift_skip, which warns)
+  'drift_gate',
 ]);
 
 interface Finding {
@@ -122,6 +127,11 @@ describeLint('shellcheck -o all', () => {
     }
   });
 
+  test('assets/verify-fleet.sh (runs on the deploying machine, README "Drift")', () => {
+    const fleet = path.resolve(__dirname, '..', '..', 'assets', 'verify-fleet.sh');
+    expect(format(shellcheck(fleet), fs.readFileSync(fleet, 'utf8').split('\n'))).toBe('');
+  });
+
   test('the apply script', () => {
     const lines = fs.readFileSync(SCRIPT, 'utf8').split('\n');
     const findings = shellcheck(SCRIPT).filter((f) => !(f.code === 2310 && SC2310_AUDITED.has(calleeAt(lines, f))));
@@ -152,6 +162,7 @@ describeLint('shellcheck -o all', () => {
     const steps: ReadonlyArray<readonly [string, string]> = [
       ['apply (sudo)', renderTemplate(applyStepTemplate(), { 'id': 'abc', 'file(bundle)': bundle(true), 'file(script)': 'echo the apply script' })],
       ['apply (root)', renderTemplate(applyStepTemplate(), { 'id': 'abc', 'file(bundle)': bundle(false), 'file(script)': 'echo the apply script' })],
+      ['drift check (sudo)', renderTemplate(applyStepTemplate(false, '--if-drifted'), { 'id': 'abc', 'file(bundle)': bundle(true), 'file(script)': 'echo the apply script' })],
       ['confirm (sudo)', scriptStep(true, '/var/lib/stateful-firewall/sfw-apply.sh', `confirm ${common} --apply-id abc`)],
       ['confirm (root)', scriptStep(false, '/var/lib/stateful-firewall/sfw-apply.sh', `confirm ${common} --apply-id abc`)],
       ['destroy (sudo)', renderTemplate(teardownStepTemplate('/var/lib/stateful-firewall'),

@@ -536,12 +536,12 @@ describeKernel('boot persistence: after a wipe (a reboot), what the boot runs br
     const next = compile([443]);
     writePending(c, next, Backend.IPTABLES);
     ok(sfw(lab, host, c, ['apply', '--dir', c.pending]));
-    // confirm's own fingerprint check (its output file is fp.save) gets the real output; the save for persistence half of it
+    // confirm's own fingerprint check (its output files are fp.v4 and fp.v6) gets the real output; the save for persistence half of it
     for (const exit of [1, 0]) {
       const wrapper = path.join(c.dir, `iptables-save-half-${exit}`);
       fs.writeFileSync(wrapper, [
         '#!/bin/sh',
-        'case "$(readlink /proc/$$/fd/1)" in */fp.save) exec iptables-save "$@" ;; esac',
+        'case "$(readlink /proc/$$/fd/1)" in */fp.v4 | */fp.v6) exec iptables-save "$@" ;; esac',
         'iptables-save "$@" | head -n 8',
         `exit ${exit}`,
         '',

@@ -261,3 +261,46 @@ describe('escapeTerraformTemplate', () => {
     expect(escapeTerraformTemplate('a ${b} %{c} $d %e $$ {f}')).toBe('a $${b} %%{c} $d %e $$ {f}');
   });
 });
+
+describe('HostDeployment reapplyOnDrift', () => {
+  const host = (stack: TerraformStack, reapplyOnDrift: boolean | undefined, resource = ProvisioningResource.TERRAFORM_DATA, id = 'web') => {
+    const h = new StatefulHost(stack, id, {
+      address: id === 'web' ? '203.0.113.10' : '203.0.113.11',
+      deployment: { resource, reapplyOnDrift, connection: { user: 'deploy', privateKey: 'KEY', hostKey: 'ssh-ed25519 AAAA' } },
+    });
+    h.addService('Web', { ports: [Port.HTTPS] });
+    h.addAdminAccess('Ops', { peers: [Peer.ipv4('192.0.2.0/24')] });
+    return h;
+  };
+  const drift = (json: any, type: string) => Object.entries(json.resource[type] ?? {}).filter(([key]) => key.includes('_Deployment_DriftCheck_'));
+
+  test('off by default: no drift check resource and no drift template', () => {
+    const { json, stackDir } = fullSynth((s) => host(s, undefined));
+    expect(drift(json, 'terraform_data')).toEqual([]);
+    expect(fs.existsSync(path.join(stackDir, 'firewall', '_deploy', 'drift-check.sh.tftpl'))).toBe(false);
+  });
+
+  test.each([ProvisioningResource.TERRAFORM_DATA, ProvisioningResource.NULL_RESOURCE])(
+    'on (%s): a drift check per host, replaced on every run, after the apply; it applies with --if-drifted and confirms its own id',
+    (resource) => {
+      const { json, stackDir } = fullSynth((s) => {
+        host(s, true, resource);
+        host(s, false, resource, 'db');
+      });
+      const checks = drift(json, resource);
+      expect(checks).toHaveLength(1);
+      const [key, r] = checks[0] as [string, any];
+      expect(key).toMatch(/^web_Deployment_DriftCheck_/);
+      expect(resource === ProvisioningResource.TERRAFORM_DATA ? r.triggers_replace : r.triggers).toEqual({ checked_at: '${timestamp()}' });
+      expect(r.depends_on).toEqual([`${resource}.${onlyKey({ resource: { [resource]: Object.fromEntries(Object.entries(json.resource[resource]).filter(([k]) => k.startsWith('web_'))) } }, resource, 'Apply')}`]);
+      expect(r.provisioner).toHaveLength(2);
+      const [step, confirm] = r.provisioner.map((p: any) => p['remote-exec'].inline[0]);
+      expect(step).toContain('templatefile("${path.module}/firewall/_deploy/drift-check.sh.tftpl", { id = self.id');
+      expect(confirm).toContain('confirm --state-dir /var/lib/stateful-firewall --backend iptables --mode shared --apply-id ${self.id}');
+      const template = fs.readFileSync(path.join(stackDir, 'firewall', '_deploy', 'drift-check.sh.tftpl'), 'utf8');
+      expect(template).toContain('apply --dir "$u" --apply-id ${id} --if-drifted $SFW_ARGS');
+      // the apply step itself is unchanged
+      expect(fs.readFileSync(path.join(stackDir, 'firewall', '_deploy', 'apply.sh.tftpl'), 'utf8')).not.toContain('--if-drifted');
+    },
+  );
+});
