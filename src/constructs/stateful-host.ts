@@ -553,7 +553,11 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     return { hostName: this.hostName, path: this.node.path, backend: this.backend, model, ...(conntrack ? { conntrack } : {}) };
   }
 
-  /** The ruleset's sets whose members Terraform knows only at apply time (filled in by the deploy). */
+  /**
+   * The ruleset's sets whose members Terraform knows only at apply time (filled in by the deploy).
+   *
+   * @experimental the model's types may change in a minor release
+   */
   public get lateBoundSets(): SetDefinition[] {
     return (this.ruleset.model.sets ?? []).filter((x) => x.lateMembers !== undefined);
   }

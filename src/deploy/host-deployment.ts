@@ -49,6 +49,7 @@ export interface IDeployableHost {
    * re-provisions the host, and the apply step fills them in on the host.
    *
    * @default - none
+   * @experimental the model's types may change in a minor release
    */
   readonly lateBoundSets?: SetDefinition[];
 }
