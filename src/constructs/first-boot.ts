@@ -45,7 +45,8 @@ export function userDataFor(source: FirstBootSource, options: UserDataOptions): 
   }
   const lib = terraformLib(source.scope);
   let rendered: string | undefined;
-  const render = () => (rendered ??= firstBootUserData(firstBootScript(source.scope.node.path, source.backend, baselineFiles(source, lib.Token.isUnresolved)), format));
+  const render = () => (rendered ??= firstBootUserData(
+    firstBootScript(source.scope.node.path, source.backend, baselineFiles(source, lib.Token.isUnresolved)), format));
   source.scope.node.addValidation({
     validate: () => {
       if (source.adminAccessPaths().length === 0) {

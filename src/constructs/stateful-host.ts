@@ -558,7 +558,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
    *
    * @experimental the model's types may change in a minor release
    */
-  public get lateBoundSets(): SetDefinition[] {
+  public get lateBoundSets(): SetDefinition[] | undefined {
     return (this.ruleset.model.sets ?? []).filter((x) => x.lateMembers !== undefined);
   }
 
@@ -664,7 +664,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   }
 
   private explainMarkdown(): string {
-    return Explain.markdown(this.ruleset, { backend: this.backend, conntrackSizing: this.conntrackSizing, tunesKernel: this.kernelConntrackSizing !== undefined });
+    const tunesKernel = this.kernelConntrackSizing !== undefined;
+    return Explain.markdown(this.ruleset, { backend: this.backend, conntrackSizing: this.conntrackSizing, tunesKernel });
   }
 
   private writeRulesets(stackDir: string): void {
