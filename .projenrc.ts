@@ -156,5 +156,11 @@ project.addTask('package-check', {
   description: 'Compile, then run test:package',
   steps: [{ spawn: project.compileTask.name }, { spawn: testPackage.name }],
 });
+// `npx projen build` packages the npm tarball only: building the other languages' packages
+// needs their toolchains (.NET SDK, Go, Maven, Python build tools), which a release machine has
+// (`npx projen package-all`); every build still generates their code (test:package above).
+const packageTask = project.tasks.tryFind('package')!;
+packageTask.reset();
+packageTask.spawn(project.tasks.tryFind('package:js')!);
 
 project.synth();
