@@ -82,7 +82,7 @@ function baselinePolicy(source: FirstBootSource, unresolved: (s: string) => bool
   const admin = new Set(source.adminAccessPaths());
   const skipped: string[] = [];
   const literal = (origin: string, peers: Peer[]) => peers.filter((p) => {
-    if (!unresolved(p.toString())) return true;
+    if (!p.isLateBound && !unresolved(p.toString())) return true;
     skipped.push(origin);
     return false;
   });
