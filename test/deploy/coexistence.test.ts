@@ -18,7 +18,7 @@ import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { Peer, Port, StatefulHost } from '../../src';
 import { Lab, netnsSupported, ProbeResult, RunResult, withLab } from '../support/netns';
-import { makeScriptCtx, runScript, ScriptCtx, scriptOk, startListener, Variant, VARIANTS } from '../support/script-lab';
+import { makeScriptCtx, probePorts, runScript, ScriptCtx, scriptOk, startListener, Variant, VARIANTS } from '../support/script-lab';
 
 const describeKernel = netnsSupported() ? describe : describe.skip;
 
@@ -64,32 +64,6 @@ function render(opts: { outbound?: boolean } = {}): Record<string, string> {
   host.addService('Web', { ports: [Port.HTTP] });
   if (opts.outbound) host.addOutbound('App', { ports: [Port.tcp(8080)], peers: [Peer.ipv4(BANNED), Peer.ipv4(ALLOWED)] });
   return host.renderedFiles;
-}
-
-/** TCP listeners on 0.0.0.0 for the given ports; prints "ready"; exits after 120 s. */
-
-/** Like `Lab.tcpProbe`, for several ports in one python process (one spawn instead of one per port). */
-const PROBE = `
-import json, socket, sys
-h, t = sys.argv[1], float(sys.argv[2])
-out = {}
-for p in sys.argv[3:]:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(t)
-    try:
-        s.connect((h, int(p))); out[p] = "open"
-    except ConnectionRefusedError:
-        out[p] = "refused"
-    except socket.timeout:
-        out[p] = "timeout"
-    except OSError as e:
-        out[p] = "error:%s" % e.errno
-    s.close()
-print(json.dumps(out))
-`;
-
-function probePorts(lab: Lab, ns: string, addr: string, ports: readonly number[], timeoutSec = 1): Record<number, ProbeResult> {
-  return JSON.parse(lab.exec(ns, ['python3', '-c', PROBE, addr, String(timeoutSec), ...ports.map(String)], { timeoutMs: 60_000 }));
 }
 
 

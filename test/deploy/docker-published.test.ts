@@ -18,7 +18,7 @@ import * as path from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { Backend, Peer, Port, StatefulHost } from '../../src';
 import { Lab, netnsSupported, ProbeResult, RunResult, withLab } from '../support/netns';
-import { makeScriptCtx, runScript, ScriptCtx, scriptOk, Variant, VARIANTS } from '../support/script-lab';
+import { makeScriptCtx, probePorts, runScript, ScriptCtx, scriptOk, startListener, Variant, VARIANTS } from '../support/script-lab';
 
 const describeKernel = netnsSupported() ? describe : describe.skip;
 
@@ -100,55 +100,6 @@ function render(backend: Backend): Record<string, string> {
   return host.renderedFiles;
 }
 
-// Accepts and closes connections on each port (IPv4); prints "ready"; lives 15 minutes (a test here takes minutes under load).
-const LISTENER = `
-import socket, sys, threading, time
-def listen(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
-    s.listen(64)
-    def loop():
-        while True:
-            c, _ = s.accept()
-            c.close()
-    threading.Thread(target=loop, daemon=True).start()
-for p in sys.argv[1:]:
-    listen(int(p))
-print("ready", flush=True)
-time.sleep(900)
-`;
-
-async function startListener(lab: Lab, ns: string, ports: readonly number[]): Promise<void> {
-  const child = lab.spawn(ns, ['python3', '-c', LISTENER, ...ports.map(String)]);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`listener exited ${code}`)));
-  });
-}
-
-const PROBE = `
-import json, socket, sys
-h, t = sys.argv[1], float(sys.argv[2])
-out = {}
-for p in sys.argv[3:]:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(t)
-    try:
-        s.connect((h, int(p))); out[p] = "open"
-    except ConnectionRefusedError:
-        out[p] = "refused"
-    except socket.timeout:
-        out[p] = "timeout"
-    except OSError as e:
-        out[p] = "error:%s" % e.errno
-    s.close()
-print(json.dumps(out))
-`;
-
-function probePorts(lab: Lab, ns: string, addr: string, ports: readonly number[]): Record<string, ProbeResult> {
-  return JSON.parse(lab.exec(ns, ['python3', '-c', PROBE, addr, '1', ...ports.map(String)], { timeoutMs: 60_000 }));
-}
 
 interface Hosts { host: string; ctr: string; ctr2: string; allowed: string; other: string }
 

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Lab, RunResult } from './netns';
+import { Lab, ProbeResult, RunResult } from './netns';
 
 /** An iptables variant the script is run with (`SFW_IPTABLES`, `SFW_IP6TABLES`). */
 export interface Variant {
@@ -68,7 +68,8 @@ export function scriptOk(r: RunResult): RunResult {
   return r;
 }
 
-// Accepts and closes connections on each port (dual-stack); prints "ready".
+// Accepts and closes connections on each port (dual-stack); prints "ready"; lives 15 minutes
+// (a lab's steps take minutes on a busy machine; the lab's destroy kills it sooner).
 const LISTENER = `
 import socket, sys, threading, time
 def listen(port):
@@ -85,7 +86,7 @@ def listen(port):
 for p in sys.argv[1:]:
     listen(int(p))
 print("ready", flush=True)
-time.sleep(120)
+time.sleep(900)
 `;
 
 /** Starts a listener on the ports in a namespace (IPv4 and IPv6); resolves once it listens. */
@@ -95,4 +96,29 @@ export async function startListener(lab: Lab, ns: string, ports: readonly number
     child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
     child.on('exit', (code) => reject(new Error(`listener exited ${code}`)));
   });
+}
+
+/** Like `Lab.tcpProbe`, for several ports in one python process (one spawn instead of one per port). */
+const PROBE = `
+import json, socket, sys
+h, t = sys.argv[1], float(sys.argv[2])
+out = {}
+for p in sys.argv[3:]:
+    s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(t)
+    try:
+        s.connect((h, int(p))); out[p] = "open"
+    except ConnectionRefusedError:
+        out[p] = "refused"
+    except socket.timeout:
+        out[p] = "timeout"
+    except OSError as e:
+        out[p] = "error:%s" % e.errno
+    s.close()
+print(json.dumps(out))
+`;
+
+/** TCP probes of several ports of `addr` from a namespace: port to result. */
+export function probePorts(lab: Lab, ns: string, addr: string, ports: readonly number[], timeoutSec = 1): Record<number, ProbeResult> {
+  return JSON.parse(lab.exec(ns, ['python3', '-c', PROBE, addr, String(timeoutSec), ...ports.map(String)], { timeoutMs: 60_000 }));
 }
