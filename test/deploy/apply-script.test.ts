@@ -457,8 +457,13 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
         ours: /sets\.ipset rejected; nothing was changed/,
       },
       { // shared mode refuses foreign chains
+        files: { 'rules.v4': filterFile({ 'f2b-sshd': ['-j RETURN'] }, ['-A INPUT -j f2b-sshd']), 'rules.v6': sshOnly()['rules.v6'] },
+        error: /rules\.v4:5: chain f2b-sshd is not a library chain \(SFW-\*\)/,
+        ours: /rules\.v4 rejected; nothing was changed/,
+      },
+      { // Docker's DOCKER-USER is a place the library hooks (published ports), never a chain it fills
         files: { 'rules.v4': filterFile({ 'DOCKER-USER': ['-j RETURN'] }, ['-A FORWARD -j DOCKER-USER']), 'rules.v6': sshOnly()['rules.v6'] },
-        error: /rules\.v4:5: chain DOCKER-USER is not a library chain \(SFW-\*\)/,
+        error: /rules\.v4:7: built-in chain DOCKER-USER may only jump to SFW-\* chains in shared mode/,
         ours: /rules\.v4 rejected; nothing was changed/,
       },
       { // nft: the kernel rejects a jump to a missing chain (nft -c)
