@@ -5,6 +5,7 @@ import { DeploymentOptions, ProvisioningResource, TableOwnership } from './deplo
 import { newNullResource, newTerraformData, nullProviderOf } from './provisioning-resources';
 import { FIRST_SCRIPT_PATH, hostBundle, LATE_TRIGGER_PREFIX, scriptStep, STEP_SCRIPT_PATH } from './remote-steps';
 import { REMOTE_STATE_DIR, StackDeployFiles } from './stack-deploy-files';
+import { escapeTerraformTemplate } from './terraform-escape';
 import { Backend } from '../core/backends/backend';
 import { IPSET_FILE } from '../core/backends/iptables/ipset';
 import { SetDefinition } from '../core/ir/set-definition';
@@ -207,11 +208,14 @@ export class HostDeployment extends Construct {
     const rulesetSha256 = () => sha256(fileNames.filter((n) => rendered(n) !== '').map((n) => `${n}\n${rendered(n)}`).join('\n') + sizing());
     // the readable summary next to the hash (its keys never collide with the fixed ones: each has a ':' or is 'more'),
     // read after validation like the rendered files
+    // construct paths and descriptions are text: `${` and `%{` in keys or values are not Terraform's
+    const summary = () => Object.fromEntries(Object.entries(props.host.planSummary ?? {})
+      .map(([k, v]) => [escapeTerraformTemplate(k), escapeTerraformTemplate(v)]));
     const triggers = Lazy.anyValue({
       produce: (context) => (context.preparing
         ? { ...fixed, ruleset_sha256: '' }
         // the late-bound addresses (Terraform expressions, e.g. `${aws_instance.app.private_ip}`), once the rulesets are final
-        : { ...(props.host.planSummary ?? {}), ...fixed, ruleset_sha256: rulesetSha256(), ...late().triggers }),
+        : { ...summary(), ...fixed, ruleset_sha256: rulesetSha256(), ...late().triggers }),
     }) as unknown as { [key: string]: string };
 
     // the drift check: the apply step with --if-drifted (nothing is applied while the host

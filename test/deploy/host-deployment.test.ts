@@ -112,6 +112,13 @@ describe('HostDeployment', () => {
     expect(host!.planSummary).toEqual(Object.fromEntries(Object.entries(r.triggers).filter(([k]) => k.includes(': '))));
   });
 
+  test('the summary\'s construct ids are text for Terraform: ${ and %{ escaped in keys and values', () => {
+    const r = only(synth((s) => web(s).addService('Api ${x} %{y}', { ports: [Port.tcp(8080)], description: 'a ${b} %{c}' })), 'null_resource');
+    const keys = Object.keys(r.triggers).filter((k) => k.includes('Api'));
+    expect(keys).toEqual([escapeTerraformTemplate('in: Api ${x} %{y} + Web')]);
+    expect(JSON.stringify(r.triggers)).not.toMatch(/(?<![$%])[$%]\{/);
+  });
+
   test('only a changed ruleset changes the triggers', () => {
     const a = only(synth((s) => web(s)), 'null_resource').triggers;
     const b = only(synth((s) => web(s)), 'null_resource').triggers;
