@@ -45,14 +45,17 @@ export function userDataFor(source: FirstBootSource, options: UserDataOptions): 
   }
   const lib = terraformLib(source.scope);
   let rendered: string | undefined;
+  // read after validation froze the host's policy: computed once
+  let cached: Baseline | undefined;
+  const baseline = () => (cached ??= baselinePolicy(source));
   const render = () => (rendered ??= firstBootUserData(
-    firstBootScript(source.scope.node.path, source.backend, baselineFiles(source, lib.Token.isUnresolved)), format));
+    firstBootScript(source.scope.node.path, source.backend, baselineFiles(source, baseline())), format));
   source.scope.node.addValidation({
     validate: () => {
       if (source.adminAccessPaths().length === 0) {
         return [`userData() needs an AdminAccess on ${source.scope.node.path} or one of its groups: the first-boot baseline would refuse every new connection, the first deploy's too`];
       }
-      const skipped = baselinePolicy(source, lib.Token.isUnresolved).skipped;
+      const skipped = baseline().skipped;
       if (skipped.length > 0) {
         lib.Annotations.of(source.scope).addWarning(`the first-boot baseline leaves out peers known only at deploy time (${skipped.join(', ')}): they get their access with the first deploy`);
       }
@@ -68,8 +71,8 @@ export function userDataFor(source: FirstBootSource, options: UserDataOptions): 
 }
 
 /** The backend's files for the baseline policy. */
-function baselineFiles(source: FirstBootSource, unresolved: (s: string) => boolean): Record<string, string> {
-  return CompiledRuleset.compile(baselinePolicy(source, unresolved).policy).files(source.backend, source.nftTableName);
+function baselineFiles(source: FirstBootSource, baseline: Baseline): Record<string, string> {
+  return CompiledRuleset.compile(baseline.policy).files(source.backend, source.nftTableName);
 }
 
 /**
@@ -77,12 +80,19 @@ function baselineFiles(source: FirstBootSource, unresolved: (s: string) => boole
  * they would make machines' user data depend on each other), no services, no outbound
  * filtering, no logging.
  */
-function baselinePolicy(source: FirstBootSource, unresolved: (s: string) => boolean): { policy: HostPolicy; skipped: string[] } {
+/** The baseline policy, and the declarations whose late-bound peers it leaves out. */
+interface Baseline {
+  readonly policy: HostPolicy;
+  readonly skipped: string[];
+}
+
+function baselinePolicy(source: FirstBootSource): Baseline {
   const whole = source.policy();
   const admin = new Set(source.adminAccessPaths());
   const skipped: string[] = [];
   const literal = (origin: string, peers: Peer[]) => peers.filter((p) => {
-    if (!p.isLateBound && !unresolved(p.toString())) return true;
+    // a token address always makes a late-bound peer (Peer's factories, StatefulHost.peer)
+    if (!p.isLateBound) return true;
     skipped.push(origin);
     return false;
   });
