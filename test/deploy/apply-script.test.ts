@@ -15,7 +15,8 @@ import { ChildProcess, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CompiledRuleset, Peer, Port } from '../../src/core';
+import { CompiledRuleset } from '../../src/core';
+import { CHAIN_NAME_POLICY } from '../support/chain-name-policy';
 import { isLibraryLine, library, target } from '../support/iptables-objects';
 import { Lab, netnsSupported, RunResult, withLab } from '../support/netns';
 import { SCRIPT, Variant, VARIANTS } from '../support/script-lab';
@@ -716,14 +717,7 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
   test('5b. nftables: a redeploy after the chains were renamed leaves none of the old chains behind', () => withLab((lab) => {
     const c = (ctx = makeCtx());
     const host = lab.addNamespace('host');
-    const ruleset = CompiledRuleset.compile({
-      name: 'h',
-      allowances: [
-        { origin: 'h/Web', ports: [Port.HTTP], peers: [Peer.any()] },
-        { origin: 'h/Ssh4', ports: [Port.SSH], peers: [Peer.ipv4('192.0.2.0/24')] },
-        { origin: 'h/Ssh6', ports: [Port.SSH], peers: [Peer.ipv6('2001:db8::/48')] },
-      ],
-    });
+    const ruleset = CompiledRuleset.compile(CHAIN_NAME_POLICY);
     const now = ruleset.toNftables();
     expect(now).toContain('chain sfw_untracked_tcp {');
     // what releases before the chain names said what they hold wrote for the same policy

@@ -2,6 +2,7 @@ import {
   Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, MapKey, Packet, Peer, Port, RulesetModel, Simulator, TcpFlag, Verdict,
 } from '../../../../src/core';
 import { nftablesLayout } from '../../../../src/core/backends/nftables/nftables-layout';
+import { CHAIN_NAME_POLICY } from '../../../support/chain-name-policy';
 import { generateProbes, probePacket } from '../../../support/differential-lab';
 import { randomPolicy, randomPolicyWithSets } from '../../../support/random-policy';
 
@@ -74,14 +75,7 @@ describe('nftablesLayout', () => {
   });
 
   test('chain names say what they hold: a chain both families share has no family, an IPv6-only chain says v6', () => {
-    const ruleset = CompiledRuleset.compile({
-      name: 'h',
-      allowances: [
-        { origin: 'h/Web', ports: [Port.HTTP], peers: [Peer.any()] },
-        { origin: 'h/Ssh4', ports: [Port.SSH], peers: [Peer.ipv4('192.0.2.0/24')] },
-        { origin: 'h/Ssh6', ports: [Port.SSH], peers: [Peer.ipv6('2001:db8::/48')] },
-      ],
-    });
+    const ruleset = CompiledRuleset.compile(CHAIN_NAME_POLICY);
     const nft = ruleset.toNftables();
     // new TCP connections meet different rules per family (the SSH peers): one chain each, named after its family
     expect(nft).toContain('ipv4 . tcp : goto sfw_new_v4_tcp, ipv6 . tcp : goto sfw_new_v6_tcp,');
