@@ -2,10 +2,12 @@ import { Chain, ChainPriority } from '../ir/chain';
 import { ChainHook } from '../ir/chain-hook';
 import { ConnectionState } from '../ir/connection-state';
 import { RejectWith } from '../ir/reject-with';
+import { Rule } from '../ir/rule';
 import { AddressMatch, PortRange, RuleMatch } from '../ir/rule-match';
 import { RulesetModel } from '../ir/ruleset-model';
 import { Verdict } from '../ir/verdict';
 import { familyMax, parseIp } from '../net/ip';
+import { walkChain as walkChainOnce } from '../simulate/chain-walk';
 import { stateOfFirstPacket } from '../simulate/conntrack-state';
 import { Direction } from '../simulate/direction';
 import { TcpFlag } from '../simulate/tcp-flag';
@@ -346,51 +348,21 @@ export function evaluateSlice(model: RulesetModel, slice: SpaceSlice, cuts: Cuts
     return Verdict.ACCEPT;
   };
   const walkChain = (chains: Map<string, Chain>, base: Chain, cell: Cell): string => {
-    const stack: { chain: Chain; index: number }[] = [{ chain: base, index: 0 }];
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1];
-      if (frame.index >= frame.chain.rules.length) {
-        stack.pop();
-        continue;
-      }
-      const rule = frame.chain.rules[frame.index++];
-      let verdict = rule.verdict;
-      let target = rule.target;
-      let rejectWith = rule.rejectWith;
-      if (verdict === Verdict.MAP) {
-        const entry = matches(rule.match, cell) ? rule.verdictMap?.entries.find((e) => matches(e.match, cell)) : undefined;
-        if (!entry) continue;
-        verdict = entry.verdict;
-        target = entry.target;
-        rejectWith = undefined;
-      } else if (!matches(rule.match, cell)) {
-        continue;
-      }
-      switch (verdict) {
-        case Verdict.JUMP:
-        case Verdict.GOTO: {
-          const next = target ? chains.get(target) : undefined;
-          if (!next) throw new Error(`semantic diff: ${frame.chain.name} ${verdict}s to unknown chain '${target}'`);
-          if (verdict === Verdict.GOTO) stack.pop();
-          stack.push({ chain: next, index: 0 });
-          break;
-        }
-        case Verdict.RETURN:
-          stack.pop();
-          break;
-        case Verdict.LOG:
-        case Verdict.HELPER:
-          break;
-        case Verdict.NOTRACK:
-          cell.state = ConnectionState.UNTRACKED;
-          break;
-        case Verdict.REJECT:
-          return `reject:${rejectWith ?? RejectWith.PORT_UNREACHABLE}`;
-        default:
-          return verdict;
-      }
+    const visit = (rule: Rule): Rule | undefined => {
+      if (rule.verdict !== Verdict.MAP) return matches(rule.match, cell) ? rule : undefined;
+      const entry = matches(rule.match, cell) ? rule.verdictMap?.entries.find((e) => matches(e.match, cell)) : undefined;
+      return entry ? { match: rule.match, verdict: entry.verdict, target: entry.target, origins: [] } : undefined;
+    };
+    const effect = (rule: Rule) => {
+      if (rule.verdict === Verdict.NOTRACK) cell.state = ConnectionState.UNTRACKED;
+    };
+    let end;
+    try {
+      end = walkChainOnce(chains, base, visit, effect);
+    } catch (e) {
+      throw new Error(`semantic diff: ${(e as Error).message}`);
     }
-    return base.policy ?? Verdict.ACCEPT;
+    return end.verdict === Verdict.REJECT ? `reject:${end.rule?.rejectWith ?? RejectWith.PORT_UNREACHABLE}` : end.verdict;
   };
 
   const verdicts = new Array<string>(nA * nP);

@@ -1,5 +1,6 @@
 import { Backend } from '../backends/backend';
 import type { CompiledRuleset } from '../compiled-ruleset';
+import { walkChain } from './chain-walk';
 import { Direction } from './direction';
 import { Packet } from './packet';
 import { TcpFlag } from './tcp-flag';
@@ -232,9 +233,9 @@ function isBeforeConntrack(table: string, chain: Chain): boolean {
 const RAW_TABLE_NAME = 'raw';
 
 /**
- * Walks one base chain for a packet: first match, jumps, gotos and returns, verdict maps
- * (one lookup; a packet not in the map goes on with the next rule). LOG, HELPER and
- * NOTRACK do not end the walk; NOTRACK hands the packet on in state UNTRACKED.
+ * Walks one base chain for a packet (see `walkChain`): verdict maps are one lookup (a
+ * packet not in the map goes on with the next rule); NOTRACK hands the packet on in state
+ * UNTRACKED; every rule reached counts as evaluated and leaves a trace line.
  */
 function walk(
   all: readonly Chain[],
@@ -246,74 +247,58 @@ function walk(
 ): { result: SimulationResult; packet: Packet } {
   const chains = new Map(all.map((c) => [c.name, c]));
   let packet = start;
-  const stack: { chain: Chain; index: number }[] = [{ chain: base, index: 0 }];
-  while (stack.length > 0) {
-    const frame = stack[stack.length - 1];
-    if (frame.index >= frame.chain.rules.length) {
-      stack.pop();
-      continue;
-    }
-    const rule = frame.chain.rules[frame.index];
-    const at = `${frame.chain.name}#${frame.index + 1}`;
-    frame.index++;
+  const visit = (rule: Rule, at: string): Rule | undefined => {
     counter.evaluated++;
-    let effective: Rule = rule;
     if (rule.verdict === Verdict.MAP) {
       const entry = ruleMatches(rule.match, packet, sets)
         ? rule.verdictMap?.entries.find((e) => ruleMatches(e.match, packet, sets))
         : undefined;
       if (!entry) {
         trace.push(`${at} skipped: ${describe(rule)} (no element)`);
-        continue;
+        return undefined;
       }
-      effective = {
+      const effective: Rule = {
         match: rule.match,
         verdict: entry.verdict,
         target: entry.target,
         origins: entry.origins ?? rule.origins,
         comment: entry.comment ?? rule.comment,
       };
-    } else if (!ruleMatches(rule.match, packet, sets)) {
+      trace.push(`${at} matched: ${describe(effective)}`);
+      return effective;
+    }
+    if (!ruleMatches(rule.match, packet, sets)) {
       trace.push(`${at} skipped: ${describe(rule)}`);
-      continue;
+      return undefined;
     }
-    trace.push(`${at} matched: ${describe(effective)}`);
-    switch (effective.verdict) {
-      case Verdict.JUMP:
-      case Verdict.GOTO: {
-        const target = effective.target ? chains.get(effective.target) : undefined;
-        if (!target) throw new Error(`simulator: ${at} ${effective.verdict}s to unknown chain '${effective.target}'`);
-        if (effective.verdict === Verdict.GOTO) stack.pop();
-        stack.push({ chain: target, index: 0 });
-        break;
-      }
-      case Verdict.RETURN:
-        stack.pop();
-        break;
-      case Verdict.LOG:
-        trace.push(`${at} logged${rule.logPrefix ? ` with prefix '${rule.logPrefix}'` : ''}`);
-        break;
-      case Verdict.HELPER:
-        break;
-      case Verdict.NOTRACK:
-        packet = packet._withState(ConnectionState.UNTRACKED);
-        break;
-      default:
-        return {
-          packet,
-          result: {
-            verdict: effective.verdict,
-            rejectWith: effective.verdict === Verdict.REJECT ? effective.rejectWith ?? RejectWith.PORT_UNREACHABLE : undefined,
-            rule: effective,
-            chain: frame.chain.name,
-            origins: effective.origins,
-            rulesEvaluated: counter.evaluated,
-            trace,
-          },
-        };
-    }
+    trace.push(`${at} matched: ${describe(rule)}`);
+    return rule;
+  };
+  const effect = (rule: Rule, at: string) => {
+    if (rule.verdict === Verdict.LOG) trace.push(`${at} logged${rule.logPrefix ? ` with prefix '${rule.logPrefix}'` : ''}`);
+    if (rule.verdict === Verdict.NOTRACK) packet = packet._withState(ConnectionState.UNTRACKED);
+  };
+  let end;
+  try {
+    end = walkChain(chains, base, visit, effect);
+  } catch (e) {
+    throw new Error(`simulator: ${(e as Error).message}`);
   }
-  const policy = base.policy ?? Verdict.ACCEPT;
-  trace.push(`${base.name} policy: ${policy}`);
-  return { packet, result: { verdict: policy, chain: base.name, origins: [], rulesEvaluated: counter.evaluated, trace } };
+  if (!end.rule) {
+    trace.push(`${base.name} policy: ${end.verdict}`);
+    return { packet, result: { verdict: end.verdict, chain: end.chain, origins: [], rulesEvaluated: counter.evaluated, trace } };
+  }
+  const rule = end.rule;
+  return {
+    packet,
+    result: {
+      verdict: rule.verdict,
+      rejectWith: rule.verdict === Verdict.REJECT ? rule.rejectWith ?? RejectWith.PORT_UNREACHABLE : undefined,
+      rule,
+      chain: end.chain,
+      origins: rule.origins,
+      rulesEvaluated: counter.evaluated,
+      trace,
+    },
+  };
 }
