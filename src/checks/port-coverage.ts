@@ -1,5 +1,4 @@
-import { AddressRange, isWholeFamily, unionRanges } from '../core/net/address-range';
-import { parseIp } from '../core/net/ip';
+import { AddressRange, elementRange, isWholeFamily, unionRanges } from '../core/net/address-range';
 import { Allowance } from '../core/policy/host-policy';
 import { IpFamily } from '../core/values/family';
 import { Port } from '../core/values/port';
@@ -27,10 +26,9 @@ export function coversWholeFamily(ranges: readonly AddressRange[]): boolean {
 export const WORLD_THRESHOLD = 0.5;
 
 function cidr(family: IpFamily, text: string): AddressRange {
-  const [addr, len] = text.split('/');
-  const bits = family === IpFamily.IPV4 ? 32 : 128;
-  const first = parseIp(addr)!.value;
-  return { family, first, last: first | ((1n << BigInt(bits - Number(len))) - 1n) };
+  const range = elementRange(text);
+  if (!range || range.family !== family) throw new Error(`port-coverage: bad block '${text}'`);
+  return range;
 }
 
 /** Address blocks that are not public unicast (RFC 6890 special-purpose, multicast, reserved). */

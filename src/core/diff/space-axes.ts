@@ -1,6 +1,6 @@
 import { ConnectionState } from '../ir/connection-state';
 import { PortRange } from '../ir/rule-match';
-import { parseIp } from '../net/ip';
+import { AddressRange, elementRange } from '../net/address-range';
 import { stateOfFirstPacket } from '../simulate/conntrack-state';
 import { Direction } from '../simulate/direction';
 import { TcpFlag } from '../simulate/tcp-flag';
@@ -51,34 +51,11 @@ export interface Cuts {
   readonly portCuts: number[];
 }
 
-interface Interval {
-  readonly family: IpFamily;
-  readonly first: bigint;
-  readonly last: bigint;
-}
-
-const elementCache = new Map<string, Interval | undefined>();
+type Interval = AddressRange;
 
 /** An address element (`a/n`, `a-b`, `a`) as an interval; undefined when it is not an address. */
 export function addressInterval(element: string): Interval | undefined {
-  if (elementCache.has(element)) return elementCache.get(element);
-  let out: Interval | undefined;
-  const slash = element.indexOf('/');
-  if (slash >= 0) {
-    const ip = parseIp(element.slice(0, slash));
-    if (ip) {
-      const bits = ip.family === IpFamily.IPV4 ? 32 : 128;
-      const host = (1n << BigInt(bits - Number(element.slice(slash + 1)))) - 1n;
-      out = { family: ip.family, first: ip.value & ~host, last: ip.value | host };
-    }
-  } else {
-    const dash = element.indexOf('-');
-    const a = parseIp(dash >= 0 ? element.slice(0, dash) : element);
-    const b = parseIp(dash >= 0 ? element.slice(dash + 1) : element);
-    if (a && b) out = { family: a.family, first: a.value, last: b.value };
-  }
-  elementCache.set(element, out);
-  return out;
+  return elementRange(element);
 }
 
 /** A port element (`22`, `1000-2000`) as a range. */

@@ -1,4 +1,4 @@
-import { familyBits, familyMax, formatIp } from './ip';
+import { familyBits, familyMax, formatIp, parseIp } from './ip';
 import { IpFamily } from '../values/family';
 
 /**
@@ -77,4 +77,32 @@ export function rangesKey(ranges: readonly AddressRange[]): string {
 /** Number of addresses covered by the ranges. */
 export function rangesSize(ranges: readonly AddressRange[]): bigint {
   return ranges.reduce((acc, r) => acc + (r.last - r.first + 1n), 0n);
+}
+
+const elementRanges = new Map<string, AddressRange | undefined>();
+
+/**
+ * A model's address element (`a/n`, `a-b` or `a`, as rulesets and sets hold them) as a
+ * range; undefined when it is not one. The engine's one parser of model elements
+ * (simulator, semantic diff, checks), cached by text so each distinct element is parsed once.
+ */
+export function elementRange(element: string): AddressRange | undefined {
+  if (elementRanges.has(element)) return elementRanges.get(element);
+  let out: AddressRange | undefined;
+  const slash = element.indexOf('/');
+  if (slash >= 0) {
+    const ip = parseIp(element.slice(0, slash));
+    const prefix = Number(element.slice(slash + 1));
+    if (ip && Number.isInteger(prefix) && prefix >= 0 && prefix <= familyBits(ip.family)) {
+      const host = (1n << BigInt(familyBits(ip.family) - prefix)) - 1n;
+      out = { family: ip.family, first: ip.value & ~host, last: ip.value | host };
+    }
+  } else {
+    const dash = element.indexOf('-');
+    const a = parseIp(dash >= 0 ? element.slice(0, dash) : element);
+    const b = parseIp(dash >= 0 ? element.slice(dash + 1) : element);
+    if (a && b && a.family === b.family) out = { family: a.family, first: a.value, last: b.value };
+  }
+  elementRanges.set(element, out);
+  return out;
 }

@@ -12,7 +12,8 @@ import { Rule } from '../ir/rule';
 import { AddressMatch, RuleMatch } from '../ir/rule-match';
 import { RulesetModel } from '../ir/ruleset-model';
 import { Verdict } from '../ir/verdict';
-import { parseIp, parseIpv4, parseIpv6 } from '../net/ip';
+import { AddressRange, elementRange } from '../net/address-range';
+import { parseIpv4, parseIpv6 } from '../net/ip';
 import { IpFamily } from '../values/family';
 import { Protocol } from '../values/protocol';
 
@@ -51,29 +52,10 @@ export interface SimulationResult {
   readonly trace: string[];
 }
 
-/** Parsed address elements, cached by text. */
-const elementCache = new Map<string, { family: IpFamily; first: bigint; last: bigint }>();
-
-function parseElement(element: string): { family: IpFamily; first: bigint; last: bigint } {
-  let cached = elementCache.get(element);
-  if (cached) return cached;
-  if (element.includes('/')) {
-    const [addr, prefixText] = element.split('/');
-    const ip = parseIp(addr);
-    if (!ip) throw new Error(`simulator: bad address element '${element}'`);
-    const bits = ip.family === IpFamily.IPV4 ? 32 : 128;
-    const host = (1n << BigInt(bits - Number(prefixText))) - 1n;
-    cached = { family: ip.family, first: ip.value & ~host, last: ip.value | host };
-  } else {
-    const dash = element.indexOf('-');
-    const [a, b] = dash >= 0 ? [element.slice(0, dash), element.slice(dash + 1)] : [element, element];
-    const pa = parseIp(a);
-    const pb = parseIp(b);
-    if (!pa || !pb) throw new Error(`simulator: bad address element '${element}'`);
-    cached = { family: pa.family, first: pa.value, last: pb.value };
-  }
-  elementCache.set(element, cached);
-  return cached;
+function parseElement(element: string): AddressRange {
+  const range = elementRange(element);
+  if (!range) throw new Error(`simulator: bad address element '${element}'`);
+  return range;
 }
 
 /** A model's sets as the simulator looks them up: elements by set name. */
