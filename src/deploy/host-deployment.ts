@@ -163,9 +163,12 @@ export class HostDeployment extends Construct {
     // teardown's own triggers (the address it was created for, not the configuration's)
     const data = kind === ProvisioningResource.TERRAFORM_DATA;
     const own = data ? 'self.triggers_replace' : 'self.triggers';
+    // and so does a pinned host key: a replaced machine presents another key, and the old
+    // deployment's teardown still connects to the old machine, which has the old one
     const teardownConnection: SSHProvisionerConnection = {
       ...connection,
       host: TerraformSelf.getString(data ? 'triggers_replace.host' : 'triggers.host'),
+      hostKey: c.hostKey === undefined ? undefined : TerraformSelf.getString(data ? 'triggers_replace.host_key' : 'triggers.host_key'),
     };
     const teardownFirst: SSHProvisionerConnection = { ...teardownConnection, scriptPath: FIRST_SCRIPT_PATH };
 
@@ -198,6 +201,8 @@ export class HostDeployment extends Construct {
       backend: props.host.backend,
       ownership,
     };
+    // the teardown is the deployment on one machine: its address and, when pinned, its host key
+    const teardownIdentity = c.hostKey === undefined ? identity : { ...identity, host_key: c.hostKey };
     const fixed = {
       ...identity,
       rollback_timeout: String(timeout),
@@ -240,7 +245,7 @@ export class HostDeployment extends Construct {
       files.requireTerraformData();
       this.resource = newTerraformData(this, 'Apply', { triggers, connection: firstStep, provisioners });
       this.teardown = newTerraformData(this, 'Teardown', {
-        triggers: identity,
+        triggers: teardownIdentity,
         connection: teardownFirst,
         provisioners: teardownProvisioners,
         dependsOn: [this.resource],
@@ -254,7 +259,7 @@ export class HostDeployment extends Construct {
       HostDeployment.nullProvider(this);
       this.resource = newNullResource(this, 'Apply', { triggers, connection: firstStep, provisioners });
       this.teardown = newNullResource(this, 'Teardown', {
-        triggers: identity,
+        triggers: teardownIdentity,
         connection: teardownFirst,
         provisioners: teardownProvisioners,
         dependsOn: [this.resource],

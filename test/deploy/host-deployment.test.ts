@@ -74,7 +74,7 @@ describe('HostDeployment', () => {
     expect(dataTeardown.triggers_replace).toEqual(nulTeardown.triggers);
     // each reads the address from its own state attribute
     expect(nulTeardown.connection.host).toBe('${self.triggers.host}');
-    expect(dataTeardown.connection).toEqual({ ...nulTeardown.connection, host: '${self.triggers_replace.host}' });
+    expect(dataTeardown.connection).toEqual({ ...nulTeardown.connection, host: '${self.triggers_replace.host}', host_key: '${self.triggers_replace.host_key}' });
     expect(dataTeardown.depends_on).toEqual([`terraform_data.${onlyKey(dataJson, 'terraform_data', 'Apply')}`]);
   });
 
@@ -225,12 +225,19 @@ describe('HostDeployment', () => {
     expect(without.triggers.ruleset_sha256).toBe(sha256(['rules.v4', 'rules.v6'].map((n) => `${n}\n${plainFiles[n]}`).join('\n')));
   });
 
-  test('teardown: replaced only when address, backend or ownership change; connects to the address in its own state', () => {
+  test('teardown: replaced only when address, host key, backend or ownership change; connects to the address and key in its own state', () => {
     const json = synth((s) => web(s));
     const apply = only(json, 'null_resource');
     const teardown = only(json, 'null_resource', 'Teardown');
-    expect(teardown.triggers).toEqual({ host: '203.0.113.10', backend: 'iptables', ownership: 'shared' });
-    expect(teardown.connection).toEqual({ ...apply.connection, host: '${self.triggers.host}' });
+    // a replaced machine has another host key: the old teardown must still trust the old machine's
+    expect(teardown.triggers).toEqual({ host: '203.0.113.10', backend: 'iptables', ownership: 'shared', host_key: 'ssh-ed25519 AAAA' });
+    expect(teardown.connection).toEqual({ ...apply.connection, host: '${self.triggers.host}', host_key: '${self.triggers.host_key}' });
+    const unpinned = synth((s) => new StatefulHost(s, 'db', { address: '203.0.113.11', deployment: { resource: ProvisioningResource.TERRAFORM_DATA } }));
+    const t2 = only(unpinned, 'terraform_data', 'Teardown');
+    expect(t2.triggers_replace).toEqual({ host: '203.0.113.11', backend: 'iptables', ownership: 'shared' });
+    expect(t2.connection.host_key).toBeUndefined();
+    const pinned = synth((s) => new StatefulHost(s, 'db', { address: '203.0.113.11', deployment: { resource: ProvisioningResource.TERRAFORM_DATA, connection: { hostKey: 'ssh-ed25519 BBBB' } } }));
+    expect(only(pinned, 'terraform_data', 'Teardown').connection.host_key).toBe('${self.triggers_replace.host_key}');
     expect(teardown.depends_on).toEqual([`null_resource.${onlyKey(json, 'null_resource', 'Apply')}`]);
     const changed = only(synth((s) => web(s).addService('Extra', { ports: [Port.tcp(8443)] })), 'null_resource', 'Teardown');
     expect(changed.triggers).toEqual(teardown.triggers);

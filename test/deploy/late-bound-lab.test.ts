@@ -40,20 +40,22 @@ describeLab.each([Backend.IPTABLES, Backend.NFTABLES])('hosts whose addresses co
   /** The stack: one instance per role, the app instance on `appMachine`; `office` is a variable db's Office service takes as a peer. */
   function declare(stack: TerraformStack, appMachine: LabHost) {
     const office = new TerraformVariable(stack, 'office', { type: 'string', default: '198.51.100.0/24' });
+    // a machine: its address and its SSH host key, both known only once it exists
     const instance = (id: string, h: LabHost) => {
-      const i = new DataResource(stack, `${id}-instance`, { input: { ip: h.lanAddress! }, triggersReplace: [h.lanAddress!] });
-      return i.getStringAttribute('output.ip');
+      const i = new DataResource(stack, `${id}-instance`, { input: { ip: h.lanAddress!, key: h.hostKey }, triggersReplace: [h.lanAddress!] });
+      return { ip: i.getStringAttribute('output.ip'), key: i.getStringAttribute('output.key') };
     };
     const groups = { web: new HostGroup(stack, 'webs'), app: new HostGroup(stack, 'apps'), db: new HostGroup(stack, 'dbs') };
     const host = (id: string, machine: LabHost, group: HostGroup) => {
+      const m = instance(id, machine);
       const h = new StatefulHost(stack, id, {
-        address: instance(id, machine),
+        address: m.ip,
         backend,
         deployment: {
           resource: ProvisioningResource.TERRAFORM_DATA,
-          // app's machine is replaced by another (another sshd host key): its old deployment's teardown
-          // connects to the old machine with the configuration's key, so app's key is not pinned here
-          connection: { user: 'root', privateKey: lab.privateKey, hostKey: id === 'app' ? undefined : machine.hostKey },
+          // every machine's host key is pinned, from the machine itself: when app's machine is replaced by
+          // another (another key), the old deployment's teardown still connects to the old machine with its old key
+          connection: { user: 'root', privateKey: lab.privateKey, hostKey: m.key },
           rollbackTimeoutSeconds: 10,
         },
       });
@@ -143,6 +145,13 @@ describeLab.each([Backend.IPTABLES, Backend.NFTABLES])('hosts whose addresses co
     log.push(`step 3 apply: ${r.stdout.split('\n').filter((l) => /: (Creating|Destroying|Creation complete|Destruction complete)/.test(l)).map((l) => l.replace(/ after \d+s.*$/, '')).join('; ')}`);
     log.push(`step 3 (app now at ${app2.lanAddress}): probes ${JSON.stringify(seen)}; db's sets: ${dbSets().join(' | ')}`);
     expect(seen).toEqual({ newAppToDb: 'open', oldAppToDb: 'refused', webToDb: 'refused', webToNewApp: 'open' });
+    // the old machine's deployment was torn down over SSH with the old machine's own host key
+    expect(r.stdout).toMatch(/terraform_data\.app_Deployment_Teardown_\w+: Destruction complete/);
+    const oldAppRules = backend === Backend.IPTABLES
+      ? lab.hostExec(app1, ['iptables-save']).split('\n').filter((l) => l.startsWith('-A SFW-'))
+      : lab.hostExec(app1, ['nft', 'list', 'tables']).split('\n').filter((l) => l.includes('stateful_firewall'));
+    log.push(`step 3: the old app machine's library rules after its teardown: ${oldAppRules.length}`);
+    expect(oldAppRules).toEqual([]);
   }, 300_000);
 
   test('4. a late-bound value that is no address fails db\'s deploy with the construct path, and nothing on db changes', async () => {
