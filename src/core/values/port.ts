@@ -27,9 +27,29 @@ const ICMPV6_CODES: Record<number, number> = {
   1: 8, 2: 0, 3: 1, 4: 10, 128: 0, 129: 0, 130: 0, 131: 0, 132: 0, 133: 0, 134: 0, 135: 0, 136: 0, 137: 0,
 };
 
+/**
+ * Whether a number is a CDK for Terraform number token (a variable's `numberValue`, a
+ * resource's number attribute): cdktf and cdktn encode them as doubles whose top 16 bits
+ * are 0xFDFF (about -8.1e298; 0xFBFF for an element of a number list token), values no
+ * port or ICMP type can have.
+ */
+function isNumberToken(value: unknown): boolean {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, value);
+  const top = view.getUint16(0);
+  return top === 0xfdff || top === 0xfbff;
+}
+
+function tokenProblem(what: string): string {
+  return `${what} is a Terraform token (a variable or a resource attribute), known only at deploy time: `
+    + 'ports must be known at synth, because the ruleset is laid out by port; use a number (addresses may be tokens, ports may not)';
+}
+
 function portProblem(port: number, what: string): string | undefined {
   const type = notANumber(what, port);
   if (type) return type;
+  if (isNumberToken(port)) return tokenProblem(what);
   if (!Number.isInteger(port)) return `${what} ${port} is not an integer: use a whole port number between ${MIN_PORT} and ${MAX_PORT}`;
   if (port < MIN_PORT || port > MAX_PORT) return `${what} ${port} is out of range: use a port between ${MIN_PORT} and ${MAX_PORT}`;
   return undefined;
@@ -40,6 +60,8 @@ function icmpProblem(protocol: Protocol, type: number, code?: number): string | 
   const known = protocol === Protocol.ICMP ? ICMP_TYPES : ICMPV6_TYPES;
   const type_ = notANumber(`${name} type`, type) ?? (code === undefined ? undefined : notANumber(`${name} code`, code));
   if (type_) return type_;
+  if (isNumberToken(type)) return tokenProblem(`${name} type`);
+  if (code !== undefined && isNumberToken(code)) return tokenProblem(`${name} code`);
   if (!Number.isInteger(type) || !known.has(type)) {
     const hint = protocol === Protocol.ICMP ? 'e.g. 8 (echo request) or 3 (destination unreachable)' : 'e.g. 128 (echo request) or 1 (destination unreachable)';
     return `${name} type ${type} does not exist: use an assigned type, ${hint}`;
