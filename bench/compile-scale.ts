@@ -17,6 +17,10 @@
  *   checks, files on disk);
  * - without the backend (`ports65535Ms`, `services5000Ms`, ...): the slower backend's figure;
  * - `fleet52SynthMs`: `app.synth()` of examples/fleet (52 hosts, both files on disk);
+ * - `reachability<N>HostsMs`: the fleet reachability matrix (what `FleetDiagram` writes as
+ *   reachability.md/.json) of N hosts in four tiers, each tier open on its own port to every
+ *   host of the tier before it (N/4 peers per host), both backends in turn, matrix and JSON:
+ *   every ordered pair of hosts is a cell, so it grows with the square of the fleet;
  * - `fleet52CompilationsPerHost`: how often each host's policy was compiled in that synth
  *   (the largest count of any host).
  *
@@ -28,7 +32,9 @@ import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
 import { buildApp } from '../examples/fleet/main';
 import { Backend, Peer, Port, StatefulHost } from '../src';
+import { CompiledRuleset, DefaultAction } from '../src/core';
 import * as compileModule from '../src/core/compile/compile';
+import { FleetHost, reachability, reachabilityJson } from '../src/core/diff/reachability';
 import { HostPolicy } from '../src/core/policy/host-policy';
 
 /** Sizes of the scenarios (smaller ones are useful to see how a slow version grows). */
@@ -115,6 +121,29 @@ function fleetSynth(): { ms: number; perHost: number } {
   }
 }
 
+/** The reachability matrix and its JSON for `n` hosts in four tiers; milliseconds (compiling the hosts excluded). */
+function fleetReachability(n: number): number {
+  const address = (i: number) => `10.${Math.floor(i / 250)}.${i % 250}.1`;
+  const hosts: FleetHost[] = Array.from({ length: n }, (_, i) => {
+    const tier = i % 4;
+    const previous = Array.from({ length: Math.ceil(n / 4) }, (_x, k) => ((tier + 3) % 4) + 4 * k).filter((j) => j < n);
+    const ruleset = CompiledRuleset.compile({
+      name: `h${i}`,
+      origin: `bench/h${i}`,
+      defaultAction: DefaultAction.DROP,
+      allowances: [
+        { origin: `bench/h${i}/Ssh`, ports: [Port.SSH], peers: [Peer.ipv4('192.0.2.0/24')] },
+        { origin: `bench/h${i}/Tier`, ports: [Port.tcp(8000 + tier)], peers: previous.map((j) => Peer.ipv4(address(j))) },
+      ],
+    });
+    return { name: `h${i}`, addresses: [address(i)], model: ruleset.model, backend: i % 2 === 0 ? Backend.IPTABLES : Backend.NFTABLES };
+  });
+  const started = process.hrtime.bigint();
+  const matrix = reachability(hosts);
+  if (matrix.cells.length !== n * (n - 1) || reachabilityJson(matrix).length === 0) throw new Error('reachability: wrong matrix');
+  return ms(started);
+}
+
 function best(repeats: number, run: () => number): number {
   let out = Infinity;
   for (let i = 0; i < repeats; i++) out = Math.min(out, run());
@@ -144,6 +173,7 @@ export async function measureCompileScale(options: CompileScaleOptions = {}): Pr
   const fleet = fleetSynth();
   out.fleet52SynthMs = fleet.ms;
   out.fleet52CompilationsPerHost = fleet.perHost;
+  for (const n of [250, 500]) out[`reachability${n}HostsMs`] = best(repeats, () => fleetReachability(n));
   return out;
 }
 

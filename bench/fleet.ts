@@ -417,6 +417,11 @@ export function fleetTargets(res: FleetResults): string[] {
       L.push(`| (beyond the targets) 32,768 non-adjacent ports compile in under 2 s | ${met(worst(sparse) < 2000)} | ${show(sparse)} |`);
     }
     L.push(`| 5,000 services compile in under 5 s | ${services.length > 0 ? met(worst(services) < 5000) : '–'} | ${show(services) || 'not measured'} |`);
+    const r250 = cs.values.reachability250HostsMs;
+    const r500 = cs.values.reachability500HostsMs;
+    if (r250 !== undefined && r500 !== undefined) {
+      L.push(`| (beyond the targets, not a target) the fleet reachability matrix (FleetDiagram) grows with the square of the fleet | – | 250 hosts ${secs(r250)}, 500 hosts ${secs(r500)}: ${(r500 / r250).toFixed(2)}× for twice the hosts (4× is quadratic) |`);
+    }
   }
   const ssh = res.ssh;
   if (ssh) {

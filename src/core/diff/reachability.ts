@@ -70,7 +70,7 @@ export interface ReachabilityMatrix {
 /** A host's slices, each evaluated once. */
 class HostSpace {
   private readonly slices = new Map<string, SliceVerdicts>();
-  private readonly byInterval = new Map<string, PortRange[]>();
+  private readonly acceptors = new Map<string, (peer: bigint) => PortRange[]>();
   private readonly ruleset: CompiledRuleset;
 
   public constructor(private readonly host: FleetHost) {
@@ -90,15 +90,31 @@ class HostSpace {
 
   /** The ports (ICMP: request types) accepted for a peer address, under limits. */
   public accepted(slice: SpaceSlice, peer: bigint): PortRange[] {
+    return this.acceptor(slice)(peer);
+  }
+
+  /**
+   * `accepted` for one slice, its verdicts looked up once: the fleet's pair loop calls it
+   * for every other host, so each address interval's ports are computed once.
+   */
+  public acceptor(slice: SpaceSlice): (peer: bigint) => PortRange[] {
+    const k = `${slice.family}/${slice.direction}/${slice.protocol}`;
+    let f = this.acceptors.get(k);
+    if (f) return f;
     const { cuts, verdicts } = this.verdicts(slice);
-    const a = intervalIndex(cuts.addressCuts, peer);
-    const k = `${slice.family}/${slice.direction}/${slice.protocol}#${a}`;
-    let out = this.byInterval.get(k);
-    if (!out) {
-      out = this.acceptedAt(slice, (p) => verdicts[a * cuts.portCuts.length + p].startsWith('accept|'));
-      this.byInterval.set(k, out);
-    }
-    return out;
+    const byInterval = new Map<number, PortRange[]>();
+    const nP = cuts.portCuts.length;
+    f = (peer: bigint) => {
+      const a = intervalIndex(cuts.addressCuts, peer);
+      let out = byInterval.get(a);
+      if (!out) {
+        out = this.acceptedAt(slice, (p) => verdicts[a * nP + p].startsWith('accept|'));
+        byInterval.set(a, out);
+      }
+      return out;
+    };
+    this.acceptors.set(k, f);
+    return f;
   }
 
   /** The ports accepted from (or to) every address but loopback. */
@@ -202,27 +218,30 @@ export function reachability(hosts: readonly FleetHost[], groups: readonly Fleet
       family, protocol, ports: space.acceptedFromAny({ family, direction: Direction.INBOUND, protocol }),
     }))).filter((o) => o.ports.length > 0);
   }
+  // every host's addresses parsed once, and every host's slices resolved once per family and protocol
+  const addresses = hosts.map((h) => new Map(ALL_FAMILIES.map((f) => [f, addressesOf(h, f)])));
+  const kinds = ALL_FAMILIES.flatMap((family) => protocolsOf(family).map((protocol) => ({ family, protocol })));
+  const acceptors = (direction: Direction) => kinds.map(({ family, protocol }) =>
+    hosts.map((h) => spaces.get(h.name)!.acceptor({ family, direction, protocol })));
+  const inbound = acceptors(Direction.INBOUND);
+  const outbound = acceptors(Direction.OUTBOUND);
   const cells: ReachabilityCell[] = [];
-  for (const src of hosts) {
-    for (const dst of hosts) {
-      if (src === dst) continue;
+  hosts.forEach((src, i) => {
+    hosts.forEach((dst, j) => {
+      if (i === j) return;
       const openings: Opening[] = [];
-      for (const family of ALL_FAMILIES) {
-        for (const protocol of protocolsOf(family)) {
-          let ports: PortRange[] = [];
-          for (const s of addressesOf(src, family)) {
-            for (const d of addressesOf(dst, family)) {
-              const inbound = spaces.get(dst.name)!.accepted({ family, direction: Direction.INBOUND, protocol }, s);
-              const outbound = spaces.get(src.name)!.accepted({ family, direction: Direction.OUTBOUND, protocol }, d);
-              ports = unionPorts(ports, intersectRanges(inbound, outbound));
-            }
+      kinds.forEach(({ family, protocol }, k) => {
+        let ports: PortRange[] = [];
+        for (const s of addresses[i].get(family)!) {
+          for (const d of addresses[j].get(family)!) {
+            ports = unionPorts(ports, intersectRanges(inbound[k][j](s), outbound[k][i](d)));
           }
-          if (ports.length > 0) openings.push({ family, protocol, ports });
         }
-      }
+        if (ports.length > 0) openings.push({ family, protocol, ports });
+      });
       cells.push({ from: src.name, to: dst.name, openings, specific: combine(openings, openToAny[dst.name], subtractRanges, true) });
-    }
-  }
+    });
+  });
   const cellOf = new Map(cells.map((c) => [`${c.from}>${c.to}`, c]));
   const groupCells: GroupCell[] = [];
   for (const g1 of groups) {

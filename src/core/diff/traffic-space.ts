@@ -253,10 +253,44 @@ export function evaluateSlice(model: RulesetModel, slice: SpaceSlice, cuts: Cuts
     return end.verdict === Verdict.REJECT ? `reject:${end.rule?.rejectWith ?? RejectWith.PORT_UNREACHABLE}` : end.verdict;
   };
 
+  // Address intervals that every address match of the model contains alike (and that are
+  // alike loopback or not) get the same verdicts: each such class is evaluated once. A
+  // host open to a few hundred peers has as many intervals but two or three classes.
+  const peerMatches = [...new Set(allMatches(model).map((m) => (inbound ? m.source : m.destination)))]
+    .filter((m): m is AddressMatch => m !== undefined);
+  // classes refined one match at a time (class, in or out) -> new class: integers, no signatures
+  let classOf = new Int32Array(nA);
+  for (let a = 0; a < nA; a++) classOf[a] = isLoopback(family, addressCuts[a]) ? 1 : 0;
+  for (const m of peerMatches) {
+    const v = addressVector(m);
+    const next = new Int32Array(nA);
+    const ids = new Map<number, number>();
+    for (let a = 0; a < nA; a++) {
+      const key = classOf[a] * 2 + v[a];
+      let id = ids.get(key);
+      if (id === undefined) {
+        id = ids.size;
+        ids.set(key, id);
+      }
+      next[a] = id;
+    }
+    classOf = next;
+  }
+  const representative = new Int32Array(nA);
+  const firstOfClass = new Map<number, number>();
+  for (let a = 0; a < nA; a++) {
+    const seen = firstOfClass.get(classOf[a]);
+    representative[a] = seen ?? a;
+    if (seen === undefined) firstOfClass.set(classOf[a], a);
+  }
   const verdicts = new Array<string>(nA * nP);
   for (let a = 0; a < nA; a++) {
-    const first = addressCuts[a];
-    const loopback = isLoopback(family, first);
+    const rep = representative[a];
+    if (rep !== a) {
+      for (let p = 0; p < nP; p++) verdicts[a * nP + p] = verdicts[rep * nP + p];
+      continue;
+    }
+    const loopback = isLoopback(family, addressCuts[a]);
     for (let p = 0; p < nP; p++) {
       const icmpType = withPorts ? -1 : portCuts[p];
       const state = firstPacketState(slice, withPorts ? 0 : icmpType);
