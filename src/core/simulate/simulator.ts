@@ -1,4 +1,5 @@
 import { Backend } from '../backends/backend';
+import { backendFor, DEFAULT_BACKEND } from '../backends/registry';
 import type { CompiledRuleset } from '../compiled-ruleset';
 import { Direction } from './direction';
 import { Packet } from './packet';
@@ -187,7 +188,7 @@ export class Simulator {
    * the given backend.
    */
   public static evaluate(ruleset: CompiledRuleset, packet: Packet, backend?: Backend): SimulationResult {
-    const model = (backend ?? Backend.IPTABLES) === Backend.IPTABLES ? ruleset.iptablesModel(packet.family) : ruleset.nftablesModel();
+    const model = backendFor(backend ?? DEFAULT_BACKEND).deployedModel(ruleset, packet.family);
     return Simulator.evaluateModel(model, packet);
   }
 
