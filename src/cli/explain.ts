@@ -4,7 +4,7 @@
 //   npx sfw-explain [cdktf.out] [--markdown] [--host NAME]
 import * as fs from 'fs';
 import * as path from 'path';
-import { Backend } from '../core/backends/backend';
+import { backendFor } from '../core/backends/registry';
 import { CompiledRuleset } from '../core/compiled-ruleset';
 import { Explain } from '../core/explain/explain';
 import { HostModelFile, MODEL_FILE } from '../core/host-model-file';
@@ -34,7 +34,8 @@ export function explainOutput(outdir: string, options: { markdown?: boolean; hos
     .map(({ stack, file }) => {
       const ruleset = CompiledRuleset.fromModel(file.hostName, file.model);
       const title = `stack ${stack}, ${file.path}, backend ${file.backend}`;
-      const backend = (Object.values(Backend) as string[]).includes(file.backend) ? file.backend as Backend : undefined;
+      // a backend this version does not know is an error, not a report naming another
+      const backend = backendFor(file.backend).id;
       const explain = {
         backend,
         conntrackSizing: file.conntrack ? ConntrackSizing.forConnections(file.conntrack.expectedConnections) : undefined,

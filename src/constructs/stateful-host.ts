@@ -4,6 +4,7 @@ import type { IResolveContext, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { addressConflicts, registerHost } from './address-conflicts';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
+import { backendProblems, backendOptionProblems } from './backend-support';
 import { Connections, IConnectable } from './connections';
 import { ConntrackOptions } from './conntrack-options';
 import { declarationsUnder, denialsUnder, outboundUnder } from './declarations';
@@ -21,6 +22,7 @@ import { CheckLevel } from '../checks/check-level';
 import { HostFacts } from '../checks/host-facts';
 import { PolicyChecks } from '../checks/policy-checks';
 import { Backend } from '../core/backends/backend';
+import { DEFAULT_BACKEND } from '../core/backends/registry';
 import { checkPingRateLimit, dropLoggingPrefix } from '../core/compile/compile';
 import { CompiledRuleset } from '../core/compiled-ruleset';
 import { Explain } from '../core/explain/explain';
@@ -45,8 +47,6 @@ import { stackOf, terraformLib } from '../synth/terraform-lib';
 
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
-/** nft identifiers: a letter, then letters, digits and underscores (kept short for readability). */
-const NFT_TABLE_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
 
 /** Per stack: its hosts, and the duplicate-name messages found among them (by the host that reports). */
 const STACK_HOSTS = new WeakMap<TerraformStack, { hosts: StatefulHost[]; duplicates?: Map<StatefulHost, string> }>();
@@ -270,7 +270,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     this.address = props.address.trim();
     const deployProblem = props.deployment?.enabled === false ? undefined : deploymentProblem(props.deployment);
     if (deployProblem) throw constructError(this, deployProblem);
-    this.backend = props.backend ?? Backend.IPTABLES;
+    this.backend = props.backend ?? DEFAULT_BACKEND;
     this.defaultAction = props.defaultAction ?? DefaultAction.REJECT;
     this.allowPing = props.allowPing ?? true;
     this.pingRateLimit = props.pingRateLimit;
@@ -282,12 +282,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     if (this.logDropped) dropLoggingPrefix(this.logDropped, this.hostName, this.node.path);
     this.ipFamilies = ALL_FAMILIES.filter((f) => (props.ipFamilies ?? ALL_FAMILIES).includes(f));
     if (this.ipFamilies.length === 0) throw constructError(this, 'ipFamilies must not be empty: use [IpFamily.IPV4], [IpFamily.IPV6] or both');
-    if (props.nftTableName !== undefined && !NFT_TABLE_NAME.test(props.nftTableName)) {
-      throw constructError(this, `nftTableName '${props.nftTableName}' is not a name nft accepts: use a letter, then up to 63 letters, digits or '_'`);
-    }
-    if (props.nftTableName !== undefined && this.backend !== Backend.NFTABLES) {
-      throw constructError(this, `nftTableName '${props.nftTableName}' needs backend: Backend.NFTABLES (iptables keeps its rules in SFW-* chains)`);
-    }
+    const optionProblem = backendOptionProblems(this.backend, props)[0];
+    if (optionProblem) throw constructError(this, optionProblem);
     this.nftTableName = props.nftTableName;
     if (props.setThreshold !== undefined && !((Number.isInteger(props.setThreshold) || props.setThreshold === Infinity) && props.setThreshold >= 0)) {
       throw constructError(this, `setThreshold ${props.setThreshold} is not usable: use a whole number of elements, 0 to always use sets or Infinity to never`);
@@ -328,11 +324,15 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     stackHosts.duplicates = undefined;
     STACK_HOSTS.set(stack, stackHosts);
     this.node.addValidation({
-      validate: () => [
-        ...this.freeze(),
-        ...this.validateUniqueName(), ...addressConflicts(this), ...hostProblems(this, this.memberOf),
-        ...this.emptySourceErrors(), ...this.runPolicyChecks(),
-      ],
+      validate: () => {
+        const errors = [
+          ...this.freeze(),
+          ...this.validateUniqueName(), ...addressConflicts(this), ...hostProblems(this, this.memberOf),
+          ...this.emptySourceErrors(), ...this.runPolicyChecks(),
+        ];
+        // what the backend cannot express, once the policy is otherwise sound (it is compiled for this)
+        return errors.length > 0 ? errors : backendProblems(this);
+      },
     });
     // after validation; a stack that carries errors writes nothing
     onSynthesize(this, (_session, stackDir) => this.writeRulesets(stackDir));

@@ -1,9 +1,8 @@
 import { Backend } from './backends/backend';
-import { IPSET_FILE, renderIpset } from './backends/iptables/ipset';
-import { iptablesLayout } from './backends/iptables/iptables-layout';
+import { renderIpset } from './backends/iptables/ipset';
 import { renderIptablesRestore } from './backends/iptables/iptables-restore';
 import { NFT_TABLE, renderNftables } from './backends/nftables/nftables';
-import { nftablesLayout } from './backends/nftables/nftables-layout';
+import { backendFor } from './backends/registry';
 import { compileHostPolicy } from './compile/compile';
 import { RulesetModel } from './ir/ruleset-model';
 import { HostPolicy } from './policy/host-policy';
@@ -61,7 +60,7 @@ export class CompiledRuleset {
   public iptablesModel(family: IpFamily): RulesetModel {
     let laid = this.ipLaid.get(family);
     if (!laid) {
-      laid = iptablesLayout(this.model, family);
+      laid = backendFor(Backend.IPTABLES).layout(this.model, family);
       this.ipLaid.set(family, laid);
     }
     return laid;
@@ -80,7 +79,7 @@ export class CompiledRuleset {
    * @experimental
    */
   public nftablesModel(): RulesetModel {
-    if (!this.nftLaid) this.nftLaid = nftablesLayout(this.model);
+    if (!this.nftLaid) this.nftLaid = backendFor(Backend.NFTABLES).layout(this.model);
     return this.nftLaid;
   }
 
@@ -104,11 +103,7 @@ export class CompiledRuleset {
    * can meet (chains reached through a map element or rule of the other family left out).
    */
   public ruleCount(backend: Backend, family: IpFamily): number {
-    if (backend === Backend.NFTABLES) return nftRulesForFamily(this.nftablesModel(), family);
-    return this.iptablesModel(family)
-      .tables.flatMap((t) => t.chains)
-      .filter((c) => !c.hook)
-      .reduce((n, c) => n + c.rules.length, 0);
+    return backendFor(backend).ruleCount(this, family);
   }
 
   /**
@@ -160,37 +155,7 @@ export class CompiledRuleset {
    * `sets.ipset` when the ruleset uses sets (iptables); or `ruleset.nft`.
    */
   public files(backend: Backend, nftTableName?: string): Record<string, string> {
-    if (backend === Backend.NFTABLES) return { 'ruleset.nft': this.toNftables(nftTableName) };
-    const out: Record<string, string> = {};
-    for (const family of ALL_FAMILIES) out[family === IpFamily.IPV4 ? 'rules.v4' : 'rules.v6'] = this.toIptablesRestore(family);
-    const sets = this.toIpset();
-    if (sets !== '') out[IPSET_FILE] = sets;
-    return out;
+    return backendFor(backend).files(this, { nftTableName });
   }
 }
 
-/** The rules of a laid-out nftables model a packet of `family` can meet. */
-function nftRulesForFamily(model: RulesetModel, family: IpFamily): number {
-  const admits = (f: IpFamily | undefined) => f === undefined || f === family;
-  let count = 0;
-  for (const table of model.tables) {
-    const chains = new Map(table.chains.map((c) => [c.name, c]));
-    const seen = new Set<string>();
-    const visit = (name: string) => {
-      const chain = chains.get(name);
-      if (!chain || seen.has(name)) return;
-      seen.add(name);
-      for (const rule of chain.rules) {
-        if (!admits(rule.match.family)) continue;
-        count++;
-        if (rule.verdictMap) {
-          for (const e of rule.verdictMap.entries) if (e.target && admits(e.match.family)) visit(e.target);
-        } else if (rule.target) {
-          visit(rule.target);
-        }
-      }
-    };
-    for (const base of table.chains.filter((c) => c.hook)) visit(base.name);
-  }
-  return count;
-}

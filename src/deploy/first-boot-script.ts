@@ -10,6 +10,7 @@
  * the deploy's own persistence loads the ruleset at boot.
  */
 import { Backend } from '../core/backends/backend';
+import { backendFor } from '../core/backends/registry';
 
 /** How the first-boot baseline is handed to the machine. */
 export enum UserDataFormat {
@@ -50,18 +51,30 @@ export function firstBootScript(origin: string, backend: Backend, files: Record<
     'tmp=$(mktemp -d)',
     'trap \'rm -rf "$tmp"\' EXIT',
   ];
-  const heredoc = (name: string, text: string) => [`cat >"$tmp/${name}" <<'${DELIMITER}'`, ...text.replace(/\n$/, '').split('\n'), DELIMITER];
-  if (backend === Backend.NFTABLES) {
+  lines.push(...LOADERS[backendFor(backend).id](origin, files));
+  lines.push(`echo "stateful-firewall: first-boot baseline of ${oneLine(origin).replace(/["$`\\]/g, '')} loaded" >&2`);
+  return `${lines.join('\n')}\n`;
+}
+
+function heredoc(name: string, text: string): string[] {
+  return [`cat >"$tmp/${name}" <<'${DELIMITER}'`, ...text.replace(/\n$/, '').split('\n'), DELIMITER];
+}
+
+/** The script's lines that load a backend's files (into the library's own chains or table, as the deploy names them). */
+const LOADERS: Record<Backend, (origin: string, files: Record<string, string>) => string[]> = {
+  [Backend.NFTABLES]: (origin, files) => {
     const text = files['ruleset.nft'];
     const table = /^table inet ([A-Za-z][A-Za-z0-9_]*) \{/m.exec(text ?? '')?.[1];
     if (text === undefined || table === undefined) throw new Error(`${origin}: the first-boot baseline has no nftables table`);
-    lines.push(
+    return [
       ...heredoc('ruleset.nft', text),
       // the table is replaced whole (declared first, so deleting it never fails)
       `printf 'table inet ${table}\\ndelete table inet ${table}\\ninclude "%s"\\n' "$tmp/ruleset.nft" >"$tmp/tx.nft"`,
       'nft -f "$tmp/tx.nft"',
-    );
-  } else {
+    ];
+  },
+  [Backend.IPTABLES]: (_origin, files) => {
+    const lines: string[] = [];
     const restore = (family: string) => family === 'v4' ? '"${SFW_IPTABLES:-iptables}-restore"' : '"${SFW_IP6TABLES:-ip6tables}-restore"';
     if (files['sets.ipset'] !== undefined) lines.push(...heredoc('sets.ipset', files['sets.ipset']), 'ipset restore -exist <"$tmp/sets.ipset"');
     for (const family of ['v4', 'v6']) {
@@ -70,10 +83,9 @@ export function firstBootScript(origin: string, backend: Backend, files: Record<
       // --noflush: the library's chains are created and filled, other rules stay
       lines.push(...heredoc(`rules.${family}`, text), `${restore(family)} --noflush <"$tmp/rules.${family}"`);
     }
-  }
-  lines.push(`echo "stateful-firewall: first-boot baseline of ${oneLine(origin).replace(/["$`\\]/g, '')} loaded" >&2`);
-  return `${lines.join('\n')}\n`;
-}
+    return lines;
+  },
+};
 
 /** The script as user data in `format`. */
 export function firstBootUserData(script: string, format: UserDataFormat): string {

@@ -7,7 +7,7 @@ import { FIRST_SCRIPT_PATH, hostBundle, LATE_TRIGGER_PREFIX, scriptStep, STEP_SC
 import { REMOTE_STATE_DIR, StackDeployFiles } from './stack-deploy-files';
 import { escapeTerraformTemplate } from './terraform-escape';
 import { Backend } from '../core/backends/backend';
-import { IPSET_FILE } from '../core/backends/iptables/ipset';
+import { backendFor } from '../core/backends/registry';
 import { SetDefinition } from '../core/ir/set-definition';
 import { ConntrackSizing } from '../core/policy/conntrack-sizing';
 import { onSynthesize } from '../synth/synth-session';
@@ -124,9 +124,8 @@ export class HostDeployment extends Construct {
       bastionPort: c.bastionPort,
     };
     const files = StackDeployFiles.of(this);
-    // sets.ipset is always uploaded for iptables, empty when the ruleset uses no sets: the
-    // apply script treats an empty file as "no sets" (and prunes the library's old ones)
-    const fileNames = props.host.backend === Backend.NFTABLES ? ['ruleset.nft'] : ['rules.v4', 'rules.v6', IPSET_FILE];
+    // every file of the backend is uploaded, an unused one empty (the apply script reads an empty sets.ipset as "no sets")
+    const fileNames = backendFor(props.host.backend).fileNames;
     const rendered = (name: string) => props.host.renderedFiles[name] ?? '';
     const sizing = () => {
       const z = props.host.kernelConntrackSizing;

@@ -9,6 +9,7 @@
 //
 // `host` may be a StatefulHost (its backend is used) or a CompiledRuleset (iptables).
 import { Backend } from '../core/backends/backend';
+import { DEFAULT_BACKEND } from '../core/backends/registry';
 import { CompiledRuleset } from '../core/compiled-ruleset';
 import { RejectWith } from '../core/ir/reject-with';
 import { Verdict } from '../core/ir/verdict';
@@ -44,10 +45,10 @@ declare module 'expect' {
 }
 
 function resolve(received: FirewallSubject): { ruleset: CompiledRuleset; backend: Backend; name: string } {
-  if (received instanceof CompiledRuleset) return { ruleset: received, backend: Backend.IPTABLES, name: received.hostName };
+  if (received instanceof CompiledRuleset) return { ruleset: received, backend: DEFAULT_BACKEND, name: received.hostName };
   if (received && typeof received === 'object' && 'ruleset' in received) {
     const ruleset = received.ruleset;
-    return { ruleset, backend: received.backend ?? Backend.IPTABLES, name: `${ruleset.hostName}${received.node ? ` (${received.node.path})` : ''}` };
+    return { ruleset, backend: received.backend ?? DEFAULT_BACKEND, name: `${ruleset.hostName}${received.node ? ` (${received.node.path})` : ''}` };
   }
   throw new Error('expected a StatefulHost or a CompiledRuleset');
 }

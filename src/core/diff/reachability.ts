@@ -1,6 +1,6 @@
 import { formatOpenings } from './reachability-format';
 import { cutsOf, evaluateSlice, hasPorts, initialState, intervalIndex, isLoopback, portAxisMax, protocolsOf, SliceVerdicts, SpaceSlice } from './traffic-space';
-import { Backend } from '../backends/backend';
+import { backendFor } from '../backends/registry';
 import { CompiledRuleset } from '../compiled-ruleset';
 import { ConnectionState } from '../ir/connection-state';
 import { PortRange } from '../ir/rule-match';
@@ -81,7 +81,7 @@ class HostSpace {
     const k = `${slice.family}/${slice.direction}/${slice.protocol}`;
     let v = this.slices.get(k);
     if (!v) {
-      const model = this.host.backend === Backend.NFTABLES ? this.ruleset.nftablesModel() : this.ruleset.iptablesModel(slice.family);
+      const model = backendFor(this.host.backend).deployedModel(this.ruleset, slice.family);
       v = evaluateSlice(model, slice, cutsOf([model], slice));
       this.slices.set(k, v);
     }

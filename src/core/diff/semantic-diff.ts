@@ -2,6 +2,7 @@ import {
   cutsOf, evaluateSlice, hasPorts, initialState, LIMIT_CASES, OWN_ADDRESS, portAxisMax, protocolsOf, SpaceSlice,
 } from './traffic-space';
 import { Backend } from '../backends/backend';
+import { backendFor } from '../backends/registry';
 import { CompiledRuleset } from '../compiled-ruleset';
 import { ConnectionState } from '../ir/connection-state';
 import { PortRange } from '../ir/rule-match';
@@ -79,11 +80,11 @@ export interface SemanticDiffResult {
 /** The deployed model of a host: the layout its backend loads (what the simulator evaluates). */
 export function deployedModel(host: DiffHost, family: IpFamily): RulesetModel {
   const ruleset = CompiledRuleset.fromModel(host.hostName, host.model);
-  return host.backend === Backend.NFTABLES ? ruleset.nftablesModel() : ruleset.iptablesModel(family);
+  return backendFor(host.backend).deployedModel(ruleset, family);
 }
 
 function backendOf(host: DiffHost): Backend {
-  return host.backend === Backend.NFTABLES ? Backend.NFTABLES : Backend.IPTABLES;
+  return backendFor(host.backend).id;
 }
 
 function key(h: DiffHost): string {

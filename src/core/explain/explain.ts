@@ -1,5 +1,5 @@
 import { Backend } from '../backends/backend';
-import { DOCKER_USER_CHAIN, ownChainName, PUBLISHED_IPTABLES_CHAIN } from '../backends/iptables/iptables-layout';
+import { backendFor } from '../backends/registry';
 import type { CompiledRuleset } from '../compiled-ruleset';
 import { Chain, ChainPriority } from '../ir/chain';
 import { ChainHook } from '../ir/chain-hook';
@@ -161,12 +161,7 @@ function chainTitle(table: string, chain: Chain, backend: Backend | undefined): 
       : 'conntrack helpers'
     : hook === ChainHook.INPUT ? 'inbound: what reaches the host' : hook === ChainHook.OUTPUT ? 'outbound: what the host sends'
       : hook === ChainHook.FORWARD ? 'published container ports: forwarded to Docker\'s containers' : `${hook}`;
-  const iptables = hook === ChainHook.FORWARD
-    ? `iptables ${table} FORWARD -> ${DOCKER_USER_CHAIN} -> ${PUBLISHED_IPTABLES_CHAIN}`
-    : `iptables ${table} ${hook.toUpperCase()} -> ${ownChainName(hook)}`;
-  const priority = chain.priority === ChainPriority.RAW ? ', priority raw' : '';
-  const nft = `nftables chain ${chain.name} (hook ${hook}${priority})`;
-  const where = backend === Backend.IPTABLES ? iptables : backend === Backend.NFTABLES ? nft : `${iptables}; ${nft}`;
+  const where = (backend ? [backend] : Object.values(Backend)).map((b) => backendFor(b).chainLocation(table, chain)).join('; ');
   return `${chain.name}: ${what} [${where}]`;
 }
 

@@ -1,4 +1,5 @@
 import { Backend } from '../backends/backend';
+import { backendFor, DEFAULT_BACKEND } from '../backends/registry';
 import type { CompiledRuleset } from '../compiled-ruleset';
 import { walkChain } from './chain-walk';
 import { Direction } from './direction';
@@ -170,7 +171,7 @@ export class Simulator {
    * the given backend.
    */
   public static evaluate(ruleset: CompiledRuleset, packet: Packet, backend?: Backend): SimulationResult {
-    const model = (backend ?? Backend.IPTABLES) === Backend.IPTABLES ? ruleset.iptablesModel(packet.family) : ruleset.nftablesModel();
+    const model = backendFor(backend ?? DEFAULT_BACKEND).deployedModel(ruleset, packet.family);
     return Simulator.evaluateModel(model, packet);
   }
 
