@@ -392,9 +392,10 @@ export class DifferentialLab {
     const h = this.host;
     this.lab.exec(h, ['nft', 'flush', 'ruleset']); // also drops iptables-nft's tables
     if (this.legacyUsed) {
-      const empty = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
-      this.lab.exec(h, ['iptables-legacy-restore'], { input: empty });
-      this.lab.exec(h, ['ip6tables-legacy-restore'], { input: empty });
+      // every legacy table, not only filter: a previous policy's raw notrack (and helper)
+      // rules would otherwise go on deciding the conntrack state of the next policy's probes
+      this.lab.exec(h, ['iptables-legacy-restore'], { input: this.emptyLegacyTables('iptables-legacy-save') });
+      this.lab.exec(h, ['ip6tables-legacy-restore'], { input: this.emptyLegacyTables('ip6tables-legacy-save') });
     }
     this.lab.exec(h, ['ipset', 'destroy']); // no rule refers to a set any more
     const sets = ruleset.toIpset();
@@ -419,6 +420,21 @@ export class DifferentialLab {
       this.lab.exec(h, ['sysctl', '-qw', 'net.netfilter.nf_conntrack_tcp_loose=1']);
       this.looseChecked = true;
     }
+  }
+
+  /**
+   * A restore input that empties every table the legacy tool shows in the host (built-in
+   * chains back to ACCEPT, no rules, no user chains); with `--noflush` off, restoring a
+   * table replaces all of it.
+   */
+  private emptyLegacyTables(save: 'iptables-legacy-save' | 'ip6tables-legacy-save'): string {
+    const out: string[] = [];
+    for (const line of this.lab.exec(this.host, [save]).split('\n')) {
+      if (line.startsWith('*')) out.push(line);
+      else if (line.startsWith(':') && !/^:\S+ - /.test(line)) out.push(`${line.split(' ')[0]} ACCEPT [0:0]`);
+      else if (line === 'COMMIT') out.push(line);
+    }
+    return out.length === 0 ? '' : `${out.join('\n')}\n`;
   }
 
   /** Sends probes (in order) and returns the agent's results. */
