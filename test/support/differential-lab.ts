@@ -24,7 +24,7 @@ import { ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
 import { Lab, netnsSupported } from './netns';
-import { randomPolicy, randomPolicyWithFeatures, randomPolicyWithSets, rng } from './random-policy';
+import { lateBindings, randomPolicy, randomPolicyWithFeatures, randomPolicyWithSets, rng } from './random-policy';
 import { Backend, CompiledRuleset, ConnectionState, Direction, IpFamily, Packet, Protocol, RejectWith, Rule, SimulationResult, Simulator, TcpFlag, Verdict } from '../../src/core';
 import { iptablesRuleArgs } from '../../src/core/backends/iptables/iptables-restore';
 import { nftRuleText } from '../../src/core/backends/nftables/nftables';
@@ -691,8 +691,9 @@ export interface PolicyRun {
   readonly sets?: boolean;
   /**
    * Use `randomPolicyWithFeatures` instead (drop logging, outbound filtering, notrack,
-   * conntrack helpers, limits and denials in random combinations: the verdict-map layout
-   * of every nftables chain). Takes precedence over `sets`.
+   * conntrack helpers, limits, denials, ping limits, late-bound peers, single-family
+   * hosts in random combinations: the verdict-map layout of every nftables chain). Takes
+   * precedence over `sets`.
    */
   readonly features?: boolean;
 }
@@ -709,7 +710,9 @@ export async function runPolicy(lab: DifferentialLab, run: PolicyRun): Promise<P
   const policy = run.features
     ? randomPolicyWithFeatures(run.seed, maxAllowances)
     : (run.sets ? randomPolicyWithSets : randomPolicy)(run.seed, maxAllowances);
-  const ruleset = CompiledRuleset.compile(policy);
+  const compiled = CompiledRuleset.compile(policy);
+  // late-bound peers get addresses as the deploy would fill them in (some sets stay empty)
+  const ruleset = compiled.lateBoundLabels.length > 0 ? compiled.bindAddresses(lateBindings(compiled, run.seed)) : compiled;
   const probes = generateProbes(ruleset, probeSeed(run.seed), run.probes);
   lab.load(ruleset, run.backend);
   const results = await lab.send(probes);
