@@ -224,11 +224,16 @@ export class Simulator {
       const walked = walk(t.chains, chain, current, sets, trace, counter);
       current = walked.packet;
       // accept in one base chain hands the packet to the next one; anything else is final
-      if (walked.result.verdict !== Verdict.ACCEPT) return { result: { ...walked.result, rulesEvaluated: counter.evaluated, trace: [...trace] }, state: current.state };
+      if (walked.result.verdict !== Verdict.ACCEPT) {
+        return { result: { ...walked.result, rulesEvaluated: counter.evaluated, trace: [...trace] }, state: current.state };
+      }
       if (!before) last = walked.result;
     }
     const state = current.state;
-    if (!last) return { result: { verdict: Verdict.ACCEPT, chain: `(no ${hookName(packet)} chain)`, origins: [], rulesEvaluated: counter.evaluated, trace: [...trace, `no ${hookName(packet)} chain: accept`] }, state };
+    if (!last) {
+      const none = `no ${hookName(packet)} chain`;
+      return { result: { verdict: Verdict.ACCEPT, chain: `(${none})`, origins: [], rulesEvaluated: counter.evaluated, trace: [...trace, `${none}: accept`] }, state };
+    }
     return { result: { ...last, rulesEvaluated: counter.evaluated, trace: [...trace] }, state };
   }
 }
