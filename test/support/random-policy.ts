@@ -222,15 +222,18 @@ export function randomPolicyWithFeatures(seed: number, maxAllowances = 12, extra
     : undefined;
   const logDropped = r() < 0.5 ? { prefix: `gen${seed}: ` } : undefined;
   // drawn after the features above, so that a seed keeps the ones it had before these came
-  const logRate = r() < 0.5 ? { rate: int(r, 1, 100), unit: pick(r, [RateUnit.SECOND, RateUnit.MINUTE, RateUnit.HOUR]), burst: int(r, 1, 20) } : undefined;
+  const rate = (lo: number, hi: number, units: RateUnit[], burstLo: number, burstHi: number) =>
+    ({ rate: int(r, lo, hi), unit: pick(r, units), burst: int(r, burstLo, burstHi) });
+  const logRate = r() < 0.5 ? rate(1, 100, [RateUnit.SECOND, RateUnit.MINUTE, RateUnit.HOUR], 1, 20) : undefined;
   // every probe of a policy (at most PING_BURST echo requests) fits in the bucket: the simulator has no clock
-  const pingRateLimit = r() < 0.5 ? { rate: int(r, 1, 1000), unit: pick(r, [RateUnit.SECOND, RateUnit.MINUTE]), burst: int(r, PING_BURST, 2 * PING_BURST) } : undefined;
+  const pingRateLimit = r() < 0.5 ? rate(1, 1000, [RateUnit.SECOND, RateUnit.MINUTE], PING_BURST, 2 * PING_BURST) : undefined;
   if (r() < 0.35) {
     // addresses Terraform knows only at deploy time: one token per family, bound by `lateBindings`
     const v4 = r() < 0.7;
     const v6 = !v4 || r() < 0.5;
-    if (v4) allowances.push({ origin: `gen${seed}/host/Late4`, ports: Array.from({ length: int(r, 1, 3) }, () => randomPort(r)), peers: [Peer.ipv4(`\${TfToken[TOKEN.${seed % 97}]}`)] });
-    if (v6) allowances.push({ origin: `gen${seed}/host/Late6`, ports: Array.from({ length: int(r, 1, 3) }, () => randomPort(r)), peers: [Peer.ipv6(`\${TfToken[TOKEN.${(seed % 97) + 100}]}`)] });
+    const ports = () => Array.from({ length: int(r, 1, 3) }, () => randomPort(r));
+    if (v4) allowances.push({ origin: `gen${seed}/host/Late4`, ports: ports(), peers: [Peer.ipv4(`\${TfToken[TOKEN.${seed % 97}]}`)] });
+    if (v6) allowances.push({ origin: `gen${seed}/host/Late6`, ports: ports(), peers: [Peer.ipv6(`\${TfToken[TOKEN.${(seed % 97) + 100}]}`)] });
   }
   const sized = allowances.map((a) => (r() < 0.2 && !a.notrack ? { ...a, expectedConnections: int(r, 1, 100000) } : a));
   // a host of one family: the other still gets the baseline and the default action
