@@ -9,8 +9,9 @@
  * Options: --policies (default 200), --probes (default 100), --seed (default $SFW_DIFF_SEED
  * or 1), --backend iptables-nft|iptables-legacy|nftables, --max-allowances (default 12),
  * --sets (policies with long peer and port lists that compile to ipsets / nftables sets),
- * --features (random combinations of drop logging, outbound filtering, notrack, conntrack
- * helpers, limits and denials: `randomPolicyWithFeatures`).
+ * --features (random combinations of every host feature: drop logging, outbound filtering,
+ * notrack, conntrack helpers, limits, denials, ping limits, late-bound peers, single-family
+ * hosts: `randomPolicyWithFeatures`).
  */
 import {
   DifferentialLab,

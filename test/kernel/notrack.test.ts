@@ -1,4 +1,4 @@
-import { Backend, CompiledRuleset, Direction, Packet, Peer, Port, Verdict } from '../../src/core';
+import { Backend, CompiledRuleset, ConnectionState, Direction, Packet, Peer, Port, Verdict } from '../../src/core';
 import { loadRuleset, VARIANTS } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 
@@ -8,15 +8,16 @@ import { Lab, netnsSupported } from '../support/netns';
 // conntrack table holds nothing for port 53, and the replies get out through the
 // UNTRACKED accept in OUTPUT (outbound filtering is on and opens nothing else). Without
 // notrack the same traffic takes one conntrack entry per source port. A source outside
-// the peers is tracked, NEW, opens nothing and is refused.
+// the peers is tracked, NEW, opens nothing and is refused. Under outbound filtering, the
+// port unreachable for an untracked query where nothing listens is INVALID and dropped.
 
 
-function ruleset(notrack: boolean): CompiledRuleset {
+function ruleset(notrack: boolean, filterOutbound = true): CompiledRuleset {
   return CompiledRuleset.compile({
     name: 'dns',
     origin: 'lab/dns',
     allowances: [{ origin: 'lab/dns/Dns', ports: [Port.udp(53)], peers: [Peer.ipv4('10.91.0.0/24'), Peer.ipv6('2001:db8:91::/64')], notrack }],
-    outbound: { allowances: [] },
+    outbound: filterOutbound ? { allowances: [] } : undefined,
   });
 }
 
@@ -27,6 +28,9 @@ const PEER_V4 = '10.91.0.2';
 const PEER_V6 = '2001:db8:91::2';
 const OUTSIDER_V4 = '10.91.1.2';
 const OUTSIDER_V6 = '2001:db8:91:1::2';
+// The host's addresses where nothing listens on port 53.
+const IDLE_V4 = '10.91.1.1';
+const IDLE_V6 = '2001:db8:91:1::1';
 
 // One socket per address the host listens on; every datagram is echoed from the socket it
 // arrived on (so the reply's source is the address queried).
@@ -116,10 +120,10 @@ describeKernel('untracked services (notrack) in the kernel', () => {
   const conntrack53 = (): string[] => ['ipv4', 'ipv6'].flatMap((f) => lab.exec(host, ['conntrack', '-L', '-f', f, '-p', 'udp'], { timeoutMs: 10_000 })
     .split('\n')
     .filter((l) => / (sport|dport)=53 /.test(l)));
-  const fresh = (variant: typeof VARIANTS[number], notrack: boolean) => {
+  const fresh = (variant: typeof VARIANTS[number], notrack: boolean, filterOutbound = true) => {
     lab.sh(host, 'ip neigh flush all');
     lab.sh(client, 'ip neigh flush all');
-    loadRuleset(lab, host, ruleset(notrack), variant);
+    loadRuleset(lab, host, ruleset(notrack, filterOutbound), variant);
   };
 
   test.each(VARIANTS)('%s: with notrack, 200 queries from 200 source ports are all answered and none is tracked', (variant) => {
@@ -151,6 +155,34 @@ describeKernel('untracked services (notrack) in the kernel', () => {
     // the peers are still answered, untracked
     expect(query([PEER_V4, HOST_V4, 5], [PEER_V6, HOST_V6, 5])).toEqual([10, 10, 0, 10]);
     expect(conntrack53()).toEqual([]);
+  });
+
+  test.each(VARIANTS)('%s: under outbound filtering, an untracked query where nothing listens is not refused: the port unreachable is INVALID on the way out', (variant) => {
+    // accepted untracked; the stack's ICMP error quotes a datagram conntrack never saw, so it
+    // belongs to no connection (INVALID) and the output chain drops it: the client times out
+    fresh(variant, true);
+    expect(query([PEER_V4, IDLE_V4, 5], [PEER_V6, IDLE_V6, 5])).toEqual([10, 0, 0, 10]);
+    // without outbound filtering the same error gets out
+    fresh(variant, true, false);
+    expect(query([PEER_V4, IDLE_V4, 5], [PEER_V6, IDLE_V6, 5])).toEqual([10, 0, 10, 10]);
+    // tracked, the error is RELATED to the query's connection and gets out through the filter
+    fresh(variant, false);
+    expect(query([PEER_V4, IDLE_V4, 5], [PEER_V6, IDLE_V6, 5])).toEqual([10, 0, 10, 10]);
+    expect(conntrack53().length).toBe(10);
+  });
+
+  test('the simulator agrees on the port unreachable about an untracked query', () => {
+    for (const backend of [Backend.IPTABLES, Backend.NFTABLES]) {
+      for (const [peer, idle] of [[PEER_V4, IDLE_V4], [PEER_V6, IDLE_V6]]) {
+        const request = ruleset(true).simulate(Packet.udp({ from: peer, to: idle, port: 53 }), backend);
+        expect([backend, peer, request.verdict]).toEqual([backend, peer, Verdict.ACCEPT]);
+        // no connection to be RELATED to: the error is a first packet, INVALID
+        const error = Packet.icmp({ from: idle, to: peer, type: peer.includes(':') ? 1 : 3, code: peer.includes(':') ? 4 : 3, direction: Direction.OUTBOUND });
+        expect([backend, peer, error.state]).toEqual([backend, peer, ConnectionState.INVALID]);
+        expect([backend, peer, ruleset(true).simulate(error, backend).verdict]).toEqual([backend, peer, Verdict.DROP]);
+        expect([backend, peer, ruleset(true, false).simulate(error, backend).verdict]).toEqual([backend, peer, Verdict.ACCEPT]);
+      }
+    }
   });
 
   test('the simulator agrees', () => {

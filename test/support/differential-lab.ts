@@ -24,8 +24,8 @@ import { ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
 import { Lab, netnsSupported } from './netns';
-import { randomPolicy, randomPolicyWithFeatures, randomPolicyWithSets, rng } from './random-policy';
-import { Backend, CompiledRuleset, IpFamily, Packet, Protocol, RejectWith, Rule, SimulationResult, TcpFlag, Verdict } from '../../src/core';
+import { lateBindings, randomPolicy, randomPolicyWithFeatures, randomPolicyWithSets, rng } from './random-policy';
+import { Backend, CompiledRuleset, ConnectionState, Direction, IpFamily, Packet, Protocol, RejectWith, Rule, SimulationResult, Simulator, TcpFlag, Verdict } from '../../src/core';
 import { iptablesRuleArgs } from '../../src/core/backends/iptables/iptables-restore';
 import { nftRuleText } from '../../src/core/backends/nftables/nftables';
 import { formatIp, parseIp } from '../../src/core/net/ip';
@@ -160,16 +160,87 @@ export function rejectReply(probe: Probe, rejectWith: RejectWith | undefined): s
   }
 }
 
-/** The observation the simulator's verdict predicts for a probe. */
-export function expectedObservation(probe: Probe, sim: SimulationResult): Observation {
+/**
+ * The observation the simulator's verdict predicts for a probe. `getsOut` tells whether
+ * the host's answer (the stack's or the REJECT's) passes the host's own output filtering
+ * (default: always; see `predict`).
+ */
+export function expectedObservation(probe: Probe, sim: SimulationResult, getsOut: (reply: string) => boolean = () => true): Observation {
+  const answer = (reply: string) => (reply === 'none' || getsOut(reply) ? reply : 'none');
   switch (sim.verdict) {
     case Verdict.ACCEPT:
-      return { delivered: true, reply: stackReply(probe) };
+      return { delivered: true, reply: answer(stackReply(probe)) };
     case Verdict.REJECT:
-      return { delivered: false, reply: rejectReply(probe, sim.rejectWith) };
+      return { delivered: false, reply: answer(rejectReply(probe, sim.rejectWith)) };
     default:
       return { delivered: false, reply: 'none' };
   }
+}
+
+const TRACKED = [ConnectionState.NEW, ConnectionState.ESTABLISHED, ConnectionState.RELATED];
+
+/**
+ * The packet the host sends back for a probe (`reply` as `stackReply` and `rejectReply`
+ * name it), in the conntrack state the kernel gives it on OUTPUT before the raw table:
+ *
+ * - the probe was tracked (`probeState` NEW): the answer belongs to its connection,
+ *   RELATED for ICMP errors and a REJECT's answers (the REJECT attaches the probe's
+ *   connection), ESTABLISHED for the stack's RST, echo, timestamp replies;
+ * - the probe was UNTRACKED (neighbour discovery and MLD, which conntrack never tracks;
+ *   a notrack service's traffic) or INVALID: there is no connection to belong to, so the
+ *   answer is a first packet: an ICMP error or a RST is INVALID (conntrack finds no
+ *   connection it could be about), a neighbour advertisement UNTRACKED. The raw table's
+ *   notrack rules for a service's replies may then make it UNTRACKED (the simulator
+ *   walks them).
+ */
+export function replyPacket(probe: Probe, reply: string, probeState: ConnectionState, rejected: boolean): Packet {
+  const v6 = isV6(probe);
+  const from = v6 ? HOST6 : HOST4;
+  const direction = Direction.OUTBOUND;
+  const tracked = TRACKED.includes(probeState);
+  if (reply === 'tcp-rst') {
+    const state = tracked ? (rejected ? ConnectionState.RELATED : ConnectionState.ESTABLISHED) : undefined;
+    const flags = (probe.flags ?? 'S').includes('A') ? [TcpFlag.RST] : [TcpFlag.RST, TcpFlag.ACK];
+    return Packet.tcp({ from, to: probe.src, direction, port: probe.sport!, sourcePort: probe.dport, flags, state });
+  }
+  const m = /^icmp6?:(\d+)\/(\d+)$/.exec(reply);
+  if (!m) throw new Error(`no reply packet for '${reply}'`);
+  const type = Number(m[1]);
+  const error = isIcmpError(v6 ? IpFamily.IPV6 : IpFamily.IPV4, type);
+  const state = tracked ? (error || rejected ? ConnectionState.RELATED : ConnectionState.ESTABLISHED) : undefined;
+  return Packet.icmp({ from, to: probe.src, direction, type, code: Number(m[2]), state });
+}
+
+/** What the simulator predicts for a probe on a backend: its verdict, and the observation that follows. */
+export interface Prediction {
+  readonly packet: Packet;
+  readonly simulated: SimulationResult;
+  /** The conntrack state the probe was decided in. */
+  readonly state: ConnectionState;
+  readonly expected: Observation;
+  /** The host's answer on its way out (when there is one): its packet and the simulator's verdict on OUTPUT. */
+  readonly answer?: { readonly packet: Packet; readonly simulated: SimulationResult };
+}
+
+function modelFor(ruleset: CompiledRuleset, backend: LoadBackend, packet: Packet) {
+  return simulatorBackend(backend) === Backend.NFTABLES ? ruleset.nftablesModel() : ruleset.iptablesModel(packet.family);
+}
+
+/**
+ * The simulator's prediction for a probe: the probe's verdict, then, if the host answers,
+ * the answer's verdict on the host's OUTPUT path (outbound filtering may drop it: an ICMP
+ * error about an untracked packet is INVALID there).
+ */
+export function predict(ruleset: CompiledRuleset, backend: LoadBackend, probe: Probe): Prediction {
+  const packet = probePacket(probe);
+  const decided = Simulator._evaluateModel(modelFor(ruleset, backend, packet), packet);
+  let answer: Prediction['answer'];
+  const expected = expectedObservation(probe, decided.result, (reply) => {
+    const out = replyPacket(probe, reply, decided.state, decided.result.verdict === Verdict.REJECT);
+    answer = { packet: out, simulated: Simulator._evaluateModel(modelFor(ruleset, backend, out), out).result };
+    return answer.simulated.verdict === Verdict.ACCEPT;
+  });
+  return { packet, simulated: decided.result, state: decided.state, expected, answer };
 }
 
 /** The observation as compared: every reply seen, joined. */
@@ -392,9 +463,10 @@ export class DifferentialLab {
     const h = this.host;
     this.lab.exec(h, ['nft', 'flush', 'ruleset']); // also drops iptables-nft's tables
     if (this.legacyUsed) {
-      const empty = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
-      this.lab.exec(h, ['iptables-legacy-restore'], { input: empty });
-      this.lab.exec(h, ['ip6tables-legacy-restore'], { input: empty });
+      // every legacy table, not only filter: a previous policy's raw notrack (and helper)
+      // rules would otherwise go on deciding the conntrack state of the next policy's probes
+      this.lab.exec(h, ['iptables-legacy-restore'], { input: this.emptyLegacyTables('iptables-legacy-save') });
+      this.lab.exec(h, ['ip6tables-legacy-restore'], { input: this.emptyLegacyTables('ip6tables-legacy-save') });
     }
     this.lab.exec(h, ['ipset', 'destroy']); // no rule refers to a set any more
     const sets = ruleset.toIpset();
@@ -419,6 +491,21 @@ export class DifferentialLab {
       this.lab.exec(h, ['sysctl', '-qw', 'net.netfilter.nf_conntrack_tcp_loose=1']);
       this.looseChecked = true;
     }
+  }
+
+  /**
+   * A restore input that empties every table the legacy tool shows in the host (built-in
+   * chains back to ACCEPT, no rules, no user chains); with `--noflush` off, restoring a
+   * table replaces all of it.
+   */
+  private emptyLegacyTables(save: 'iptables-legacy-save' | 'ip6tables-legacy-save'): string {
+    const out: string[] = [];
+    for (const line of this.lab.exec(this.host, [save]).split('\n')) {
+      if (line.startsWith('*')) out.push(line);
+      else if (line.startsWith(':') && !/^:\S+ - /.test(line)) out.push(`${line.split(' ')[0]} ACCEPT [0:0]`);
+      else if (line === 'COMMIT') out.push(line);
+    }
+    return out.length === 0 ? '' : `${out.join('\n')}\n`;
   }
 
   /** Sends probes (in order) and returns the agent's results. */
@@ -567,6 +654,8 @@ export interface Mismatch {
   readonly packet: string;
   readonly simulated: SimulationResult;
   readonly expected: Observation;
+  /** The host's answer on its way out, as the simulator saw it. */
+  readonly answer?: Prediction['answer'];
   readonly result: AgentResult;
   /** `disagreement`, or why the observation is not trustworthy. */
   readonly kind: 'disagreement' | 'agent-error' | 'no-barrier' | 'noise';
@@ -602,8 +691,9 @@ export interface PolicyRun {
   readonly sets?: boolean;
   /**
    * Use `randomPolicyWithFeatures` instead (drop logging, outbound filtering, notrack,
-   * conntrack helpers, limits and denials in random combinations: the verdict-map layout
-   * of every nftables chain). Takes precedence over `sets`.
+   * conntrack helpers, limits, denials, ping limits, late-bound peers, single-family
+   * hosts in random combinations: the verdict-map layout of every nftables chain). Takes
+   * precedence over `sets`.
    */
   readonly features?: boolean;
 }
@@ -620,7 +710,9 @@ export async function runPolicy(lab: DifferentialLab, run: PolicyRun): Promise<P
   const policy = run.features
     ? randomPolicyWithFeatures(run.seed, maxAllowances)
     : (run.sets ? randomPolicyWithSets : randomPolicy)(run.seed, maxAllowances);
-  const ruleset = CompiledRuleset.compile(policy);
+  const compiled = CompiledRuleset.compile(policy);
+  // late-bound peers get addresses as the deploy would fill them in (some sets stay empty)
+  const ruleset = compiled.lateBoundLabels.length > 0 ? compiled.bindAddresses(lateBindings(compiled, run.seed)) : compiled;
   const probes = generateProbes(ruleset, probeSeed(run.seed), run.probes);
   lab.load(ruleset, run.backend);
   const results = await lab.send(probes);
@@ -629,10 +721,8 @@ export async function runPolicy(lab: DifferentialLab, run: PolicyRun): Promise<P
   let agreed = 0;
   probes.forEach((probe, i) => {
     const result = results[i];
-    const packet = probePacket(probe);
-    const simulated = ruleset.simulate(packet, simulatorBackend(run.backend));
-    const expected = expectedObservation(probe, simulated);
-    const base = { probe, packet: packet.toString(), simulated, expected, result };
+    const { packet, simulated, expected, answer } = predict(ruleset, run.backend, probe);
+    const base = { probe, packet: packet.toString(), simulated, expected, answer, result };
     if (result.error !== undefined || result.id !== probe.id) {
       mismatches.push({ ...base, kind: 'agent-error' });
       return;
@@ -678,6 +768,7 @@ export function formatMismatch(seed: number, backend: LoadBackend, m: Mismatch):
     `  probe:     ${JSON.stringify(m.probe)}`,
     `  simulator: ${describeVerdict(m.simulated)} (${simulatorBackend(backend)} model)`,
     `  deciding rule as loaded: ${rendered}`,
+    ...(m.answer ? [`  answer:    ${m.answer.packet} -> ${describeVerdict(m.answer.simulated)} on the way out`] : []),
     `  expected:  delivered=${m.expected.delivered} reply=${m.expected.reply}`,
     `  kernel:    ${kernel}`,
     '  trace:',

@@ -1,4 +1,4 @@
-import { Allowance, ConntrackHelper, DefaultAction, Denial, HostPolicy, IpFamily, OverLimitAction, Peer, Port, RateUnit } from '../../src/core';
+import { Allowance, CompiledRuleset, ConntrackHelper, DefaultAction, Denial, HostPolicy, IpFamily, OverLimitAction, Peer, Port, RateUnit } from '../../src/core';
 
 /** A small, seedable PRNG (mulberry32) so generated policies reproduce from their seed. */
 export function rng(seed: number): () => number {
@@ -157,11 +157,16 @@ export function randomPolicyWithSets(seed: number, maxAllowances = 12): HostPoli
 
 /**
  * `randomPolicy(seed)` (or, for every third seed, `randomPolicyWithSets`) with a random
- * combination of the host features the verdict-map layout must handle: drop logging,
- * outbound filtering with outbound allowances, untracked (notrack) services, conntrack
- * helpers (FTP, TFTP), per-source and SYN-flood limits (generous, so that probes never
- * reach them), and `extraOpenings` more single-port openings from distinct peers (up to
- * thousands). The base policy is the one `randomPolicy` gives for the seed.
+ * combination of every host feature: denials, default actions and ping from the base
+ * policy; drop logging (with or without its own rate), outbound filtering with outbound
+ * allowances, untracked (notrack) services, conntrack helpers (FTP, TFTP), per-source,
+ * concurrency and SYN-flood limits (generous, so that probes never reach them), a ping
+ * rate limit (its burst above any policy's echo probes), peers known only at deploy time
+ * (Terraform tokens: bind them with `lateBindings`), expected connection counts, hosts
+ * of one address family, and `extraOpenings` more single-port openings from distinct
+ * peers (up to thousands). The base policy is the one `randomPolicy` gives for the seed.
+ * Not drawn: published (Docker) ports, whose forward path the kernel lab has no
+ * container network for.
  */
 export function randomPolicyWithFeatures(seed: number, maxAllowances = 12, extraOpenings = 0): HostPolicy {
   const base = seed % 3 === 0 ? randomPolicyWithSets(seed, maxAllowances) : randomPolicy(seed, maxAllowances);
@@ -216,5 +221,57 @@ export function randomPolicyWithFeatures(seed: number, maxAllowances = 12, extra
     }
     : undefined;
   const logDropped = r() < 0.5 ? { prefix: `gen${seed}: ` } : undefined;
-  return { ...base, allowances, outbound, logDropped };
+  // drawn after the features above, so that a seed keeps the ones it had before these came
+  const rate = (lo: number, hi: number, units: RateUnit[], burstLo: number, burstHi: number) =>
+    ({ rate: int(r, lo, hi), unit: pick(r, units), burst: int(r, burstLo, burstHi) });
+  const logRate = r() < 0.5 ? rate(1, 100, [RateUnit.SECOND, RateUnit.MINUTE, RateUnit.HOUR], 1, 20) : undefined;
+  // every probe of a policy (at most PING_BURST echo requests) fits in the bucket: the simulator has no clock
+  const pingRateLimit = r() < 0.5 ? rate(1, 1000, [RateUnit.SECOND, RateUnit.MINUTE], PING_BURST, 2 * PING_BURST) : undefined;
+  if (r() < 0.35) {
+    // addresses Terraform knows only at deploy time: one token per family, bound by `lateBindings`
+    const v4 = r() < 0.7;
+    const v6 = !v4 || r() < 0.5;
+    const ports = () => Array.from({ length: int(r, 1, 3) }, () => randomPort(r));
+    if (v4) allowances.push({ origin: `gen${seed}/host/Late4`, ports: ports(), peers: [Peer.ipv4(`\${TfToken[TOKEN.${seed % 97}]}`)] });
+    if (v6) allowances.push({ origin: `gen${seed}/host/Late6`, ports: ports(), peers: [Peer.ipv6(`\${TfToken[TOKEN.${(seed % 97) + 100}]}`)] });
+  }
+  const sized = allowances.map((a) => (r() < 0.2 && !a.notrack ? { ...a, expectedConnections: int(r, 1, 100000) } : a));
+  // a host of one family: the other still gets the baseline and the default action
+  const families = r() < 0.2 ? [pick(r, [IpFamily.IPV4, IpFamily.IPV6])] : undefined;
+  return {
+    ...base,
+    allowances: sized,
+    outbound,
+    logDropped: logDropped && logRate ? { ...logDropped, rateLimit: logRate } : logDropped,
+    pingRateLimit,
+    families,
+  };
+}
+
+/** The smallest burst `randomPolicyWithFeatures` draws for the ping limit: more than the echo requests of 100 probes. */
+export const PING_BURST = 60;
+
+/**
+ * Addresses for the late-bound sets of a ruleset (`CompiledRuleset.bindAddresses`), as the
+ * deploy would fill them in, reproducible from `seed`: for each label 0 to 3 addresses or
+ * small blocks of the set's family (none: the set stays empty and matches nothing).
+ */
+export function lateBindings(ruleset: CompiledRuleset, seed: number): { [label: string]: string[] } {
+  const r = rng((seed ^ 0x1a7eb0) >>> 0);
+  const out: { [label: string]: string[] } = {};
+  for (const set of ruleset.model.sets ?? []) {
+    for (const member of set.lateMembers ?? []) {
+      if (out[member.label] !== undefined) continue;
+      out[member.label] = Array.from({ length: int(r, 0, 3) }, () => {
+        if (set.family === IpFamily.IPV4) {
+          const prefix = pick(r, [32, 32, 30, 28]);
+          const size = 2 ** (32 - prefix);
+          const address = `${pick(r, ['192.0.2', '198.51.100', '203.0.113'])}.${Math.floor(int(r, 0, 255) / size) * size}`;
+          return prefix === 32 ? address : `${address}/${prefix}`;
+        }
+        return r() < 0.7 ? `2001:db8:${int(r, 0, 3).toString(16)}::${int(r, 1, 0xffff).toString(16)}` : `2001:db8:${int(r, 0, 3).toString(16)}::${(int(r, 1, 255) << 8).toString(16)}/120`;
+      });
+    }
+  }
+  return out;
 }

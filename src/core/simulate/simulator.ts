@@ -183,6 +183,14 @@ export class Simulator {
    * @experimental
    */
   public static evaluateModel(model: RulesetModel, packet: Packet): SimulationResult {
+    return Simulator._evaluateModel(model, packet).result;
+  }
+
+  /**
+   * @internal `evaluateModel`, and the conntrack state the packet had when its verdict was
+   * made (UNTRACKED after a notrack rule): what the kernel's state for its replies depends on.
+   */
+  public static _evaluateModel(model: RulesetModel, packet: Packet): { result: SimulationResult; state: ConnectionState } {
     const sets = setElementsByName(model);
     const trace: string[] = [];
     const counter = { evaluated: 0 };
@@ -200,11 +208,17 @@ export class Simulator {
       const walked = walk(t.chains, chain, current, sets, trace, counter);
       current = walked.packet;
       // accept in one base chain hands the packet to the next one; anything else is final
-      if (walked.result.verdict !== Verdict.ACCEPT) return { ...walked.result, rulesEvaluated: counter.evaluated, trace: [...trace] };
+      if (walked.result.verdict !== Verdict.ACCEPT) {
+        return { result: { ...walked.result, rulesEvaluated: counter.evaluated, trace: [...trace] }, state: current.state };
+      }
       if (!before) last = walked.result;
     }
-    if (!last) return { verdict: Verdict.ACCEPT, chain: `(no ${hookName(packet)} chain)`, origins: [], rulesEvaluated: counter.evaluated, trace: [...trace, `no ${hookName(packet)} chain: accept`] };
-    return { ...last, rulesEvaluated: counter.evaluated, trace: [...trace] };
+    const state = current.state;
+    if (!last) {
+      const none = `no ${hookName(packet)} chain`;
+      return { result: { verdict: Verdict.ACCEPT, chain: `(${none})`, origins: [], rulesEvaluated: counter.evaluated, trace: [...trace, `${none}: accept`] }, state };
+    }
+    return { result: { ...last, rulesEvaluated: counter.evaluated, trace: [...trace] }, state };
   }
 }
 

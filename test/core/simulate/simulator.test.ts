@@ -1,6 +1,6 @@
 import {
   Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, Packet, Peer, Port, Protocol,
-  RejectWith, RulesetModel, Simulator, TcpFlag, Verdict, ChainHook,
+  RejectWith, RulesetModel, Simulator, TcpFlag, Verdict, ChainHook, Direction,
 } from '../../../src/core';
 
 const web = CompiledRuleset.compile({
@@ -123,5 +123,38 @@ describe('Packet', () => {
   test('describes itself', () => {
     expect(Packet.tcp({ from: '10.9.8.8', port: 22, flags: [TcpFlag.ACK] }).toString()).toBe('tcp 10.9.8.8:40000 -> :22 [ACK] state new');
     expect(Packet.icmp({ from: '2001:db8::1' }).toString()).toBe('icmpv6 2001:db8::1 -> host type 128 code 0 state new');
+  });
+});
+
+describe.each([Backend.IPTABLES, Backend.NFTABLES])('the state a packet is decided in (%s)', (backend) => {
+  const dns = CompiledRuleset.compile({
+    name: 'dns',
+    allowances: [{ origin: 'app/dns/Udp', ports: [Port.udp(53)], peers: [Peer.ipv4('192.0.2.0/24')], notrack: true }],
+    outbound: { allowances: [] },
+  });
+  const model = (p: Packet) => (backend === Backend.IPTABLES ? dns.iptablesModel(p.family) : dns.nftablesModel());
+  const decide = (p: Packet) => Simulator._evaluateModel(model(p), p);
+
+  test('a notrack rule before conntrack makes the packet UNTRACKED; other packets keep their state', () => {
+    const peer = decide(Packet.udp({ from: '192.0.2.7', port: 53 }));
+    expect(peer.result.verdict).toBe(Verdict.ACCEPT);
+    expect(peer.state).toBe(ConnectionState.UNTRACKED);
+    const stranger = decide(Packet.udp({ from: '198.51.100.7', port: 53 }));
+    expect(stranger.result.verdict).toBe(Verdict.REJECT);
+    expect(stranger.state).toBe(ConnectionState.NEW);
+  });
+
+  test('replies of the untracked service are untracked on the way out; an ICMP error about it is INVALID and dropped', () => {
+    const answer = decide(Packet.udp({ from: '10.0.0.1', to: '192.0.2.7', port: 40000, sourcePort: 53, direction: Direction.OUTBOUND }));
+    expect(answer.state).toBe(ConnectionState.UNTRACKED);
+    expect(answer.result.verdict).toBe(Verdict.ACCEPT);
+    const error = decide(Packet.icmp({ from: '10.0.0.1', to: '192.0.2.7', type: 3, code: 3, direction: Direction.OUTBOUND }));
+    expect(error.state).toBe(ConnectionState.INVALID);
+    expect(error.result.verdict).toBe(Verdict.DROP);
+  });
+
+  test('evaluateModel gives the same result, without the state', () => {
+    const p = Packet.udp({ from: '192.0.2.7', port: 53 });
+    expect(Simulator.evaluateModel(model(p), p)).toEqual(decide(p).result);
   });
 });
