@@ -3,16 +3,16 @@ import { registerHost } from './address-conflicts';
 import { AdminAccess, AdminAccessOptions } from './admin-access';
 import { Connections, IConnectable } from './connections';
 import { ConntrackOptions } from './conntrack-options';
-import { declarationsUnder, denialsUnder, outboundUnder } from './declarations';
 import { Deny, DenyOptions } from './deny';
 import { userDataFor, UserDataOptions } from './first-boot';
 import { addHostOutputs, writeHostArtifacts } from './host-artifacts';
 import { HostGroup } from './host-group';
+import { collectDeclarations, compilerInput, GenerationCache, hostFacts, PolicySnapshot } from './host-intent';
 import { hostSettings } from './host-settings';
 import { registerStackHost, reportProblems, validateHost } from './host-validation';
 import { OutboundAccess, OutboundAccessOptions } from './outbound-access';
 import { markDeclarationScope } from './placement';
-import { policyChanged, policyGeneration, registerPolicyScope } from './policy-freeze';
+import { policyChanged, registerPolicyScope } from './policy-freeze';
 import { Service, ServiceOptions } from './service';
 import { StatefulHostProps } from './stateful-host-props';
 import { HostFacts } from '../checks/host-facts';
@@ -24,7 +24,7 @@ import { SetDefinition } from '../core/ir/set-definition';
 import { parseIp } from '../core/net/ip';
 import { ConntrackSizing, MAX_EXPECTED_CONNECTIONS } from '../core/policy/conntrack-sizing';
 import { DefaultAction } from '../core/policy/default-action';
-import { Allowance, Denial, DropLogging, HostPolicy } from '../core/policy/host-policy';
+import { Allowance, Denial, DropLogging } from '../core/policy/host-policy';
 import { IpFamily } from '../core/values/family';
 import { isTerraformToken, Peer } from '../core/values/peer';
 import { sha256 } from '../deploy/apply-script';
@@ -33,14 +33,6 @@ import { SshConnectionOptions } from '../deploy/ssh-connection';
 import { stageSynthesis } from '../synth/staged-synthesis';
 import { onSynthesize } from '../synth/synth-session';
 import { stackOf } from '../synth/terraform-lib';
-
-/** What a host's declarations are, and what they compile to, at one moment. */
-interface PolicySnapshot {
-  readonly allowances: Allowance[];
-  readonly denials: Denial[];
-  readonly outboundAllowances: Allowance[];
-}
-
 
 /**
  * One Linux machine and its stateful host firewall. Add `Service` and `AdminAccess`
@@ -99,10 +91,8 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
   /** The deployment's SSH connection options, as given (for the policy checks). */
   private readonly connectionOptions: SshConnectionOptions;
 
-  /** Whether validation froze the host's policy (it is then collected and compiled once). */
-  private frozen = false;
-  /** What was computed from the declarations, and in which generation of them. */
-  private readonly computed = new Map<string, { generation: number; value: unknown }>();
+  /** What was computed from the declarations (frozen by validation: then collected and compiled once). */
+  private readonly computed = new GenerationCache();
 
   public constructor(scope: Construct, id: string, props: StatefulHostProps) {
     super(scope, id);
@@ -133,7 +123,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     markDeclarationScope(this);
     registerHost(this);
     stageSynthesis(this);
-    registerPolicyScope(this, () => (this.frozen ? [{ path: this.node.path, outboundFiltering: this.outboundFiltering }] : []));
+    registerPolicyScope(this, () => (this.computed.frozen ? [{ path: this.node.path, outboundFiltering: this.outboundFiltering }] : []));
     registerStackHost(this);
     // the host's validation: its policy is frozen, then every problem found in one pass
     this.node.addValidation({ validate: () => reportProblems(this, validateHost(this.freeze(), this.memberOf)) });
@@ -160,7 +150,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
       scope: this,
       backend: this.backend,
       nftTableName: this.nftTableName,
-      policy: () => this.policy,
+      policy: () => compilerInput(this, this.snapshot()),
       adminAccessPaths: () => this.facts.adminAccessPaths,
     }, options);
   }
@@ -205,7 +195,6 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
     return this.peer;
   }
 
-
   /** @internal called by `HostGroup.addHost` */
   public _joinGroup(group: HostGroup): void {
     if (!this.memberOf.includes(group)) this.memberOf.push(group);
@@ -238,30 +227,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
    * (once in all after validation froze them).
    */
   private snapshot(): PolicySnapshot {
-    return this.cached('policy', () => {
-      const scopes = this.declarationScopes();
-      return {
-        allowances: scopes.flatMap((scope) => [
-          ...declarationsUnder(scope).flatMap((c) => c.allowances),
-          ...scope.connections._resolve().allowances,
-        ]),
-        denials: scopes.flatMap((scope) => denialsUnder(scope).map((d) => d.denial)),
-        outboundAllowances: [
-          ...scopes.flatMap((scope) => outboundUnder(scope).flatMap((o) => o.allowances)),
-          ...Connections.egressFor(this, scopes),
-        ],
-      };
-    });
-  }
-
-  /** `make()`'s value, computed again only when some host's declarations changed since (never once frozen). */
-  private cached<T>(key: string, make: () => T): T {
-    const hit = this.computed.get(key);
-    if (hit && (this.frozen || hit.generation === policyGeneration())) return hit.value as T;
-    const generation = policyGeneration();
-    const value = make();
-    this.computed.set(key, { generation, value });
-    return value;
+    return this.computed.get('policy', () => collectDeclarations(this, this.declarationScopes()));
   }
 
   /**
@@ -269,31 +235,9 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
    * from now on it is compiled once, and a change that would alter it is an error.
    */
   private freeze(): this {
-    if (!this.frozen) {
-      // collected (or compiled) in an older generation: collected again, for the last time
-      this.snapshot();
-      for (const [key, hit] of this.computed) if (hit.generation !== policyGeneration()) this.computed.delete(key);
-      this.frozen = true;
-    }
+    // collected (or compiled) in an older generation: collected again, for the last time
+    this.computed.freeze(() => this.snapshot());
     return this;
-  }
-
-  /** What the compiler is given. */
-  private get policy(): HostPolicy {
-    const policy = this.snapshot();
-    return {
-      name: this.hostName,
-      origin: this.node.path,
-      allowances: policy.allowances,
-      denials: policy.denials,
-      outbound: this.outboundFiltering ? { allowances: policy.outboundAllowances, defaultAction: this.outboundDefaultAction } : undefined,
-      families: this.ipFamilies,
-      defaultAction: this.defaultAction,
-      allowPing: this.allowPing,
-      setThreshold: this.setThreshold,
-      pingRateLimit: this.pingRateLimit,
-      logDropped: this.logDropped,
-    };
   }
 
   /** The host itself, then its groups. */
@@ -306,7 +250,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
    * after the host was validated (its policy is then frozen).
    */
   public get ruleset(): CompiledRuleset {
-    return this.cached('ruleset', () => CompiledRuleset.compile(this.policy));
+    return this.computed.get('ruleset', () => CompiledRuleset.compile(compilerInput(this, this.snapshot())));
   }
 
   /**
@@ -334,7 +278,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
    */
   public get planSummary(): { [key: string]: string } | undefined {
     const ruleset = this.ruleset;
-    return this.cached('plan-summary', () => planSummary(ruleset.model, { hostPath: this.node.path }));
+    return this.computed.get('plan-summary', () => planSummary(ruleset.model, { hostPath: this.node.path }));
   }
 
   /** The rendered files of the host's backend, by file name (rendered once per compilation). */
@@ -344,7 +288,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
 
   private rendered(): Record<string, string> {
     const ruleset = this.ruleset;
-    return this.cached('files', () => ruleset.files(this.backend, this.nftTableName));
+    return this.computed.get('files', () => ruleset.files(this.backend, this.nftTableName));
   }
 
   /**
@@ -358,21 +302,7 @@ export class StatefulHost extends Construct implements IDeployableHost, IConnect
 
   /** What the policy checks see of this host. */
   public get facts(): HostFacts {
-    return {
-      path: this.node.path,
-      allowances: this.snapshot().allowances,
-      adminAccessPaths: this.declarationScopes().flatMap((s) => declarationsUnder(s).filter((c) => c instanceof AdminAccess).map((c) => c.node.path)),
-      deploys: this.deployment !== undefined,
-      sshPort: this.sshPort,
-      families: this.ipFamilies,
-      connection: this.deployment === undefined ? undefined : {
-        host: this.address,
-        user: this.connectionOptions.user ?? 'root',
-        hostKey: this.connectionOptions.hostKey,
-        bastionHost: this.connectionOptions.bastionHost,
-        bastionHostKey: this.connectionOptions.bastionHostKey,
-      },
-    };
+    return hostFacts(this, this.declarationScopes(), this.snapshot(), this.connectionOptions);
   }
 
   /**
