@@ -65,8 +65,8 @@ export function hostProblems(host: StatefulHost, groups: readonly HostGroup[]): 
     for (const [direction, allowances] of [['in', s.inbound], ['out', s.outbound]] as const) {
       const seen = new Map<string, string>();
       for (const a of allowances) {
-        if (direction === 'in') {
-          // the denials differ per host: every member checks
+        if (direction === 'in' && denials.length > 0) {
+          // the denials differ per host: every member checks (most hosts have none)
           const deniedBy = coveredBy(a, denials, denialIndex.coverers(a.ports));
           if (deniedBy) error('denied-opening', `${a.origin} allows traffic that ${deniedBy.join(', ')} denies entirely: remove the opening, or narrow the denial`);
         }
