@@ -30,6 +30,7 @@ export * from './constructs/admin-access';
 export * from './constructs/deny';
 export * from './constructs/outbound-access';
 export * from './constructs/stateful-host';
+export * from './constructs/stateful-host-props';
 export * from './constructs/conntrack-options';
 export * from './constructs/connections';
 export * from './constructs/host-group';

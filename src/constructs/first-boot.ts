@@ -11,7 +11,7 @@ import { Allowance, Denial, HostPolicy } from '../core/policy/host-policy';
 import { Peer } from '../core/values/peer';
 import { EC2_USER_DATA_LIMIT, firstBootScript, firstBootUserData, UserDataFormat } from '../deploy/first-boot-script';
 import { escapeTerraformTemplate } from '../deploy/terraform-escape';
-import { terraformLib } from '../synth/terraform-lib';
+import { addWarning, lazyString } from '../synth/lazy-token';
 
 /** Options of `StatefulHost.userData()`. */
 export interface UserDataOptions {
@@ -43,7 +43,6 @@ export function userDataFor(source: FirstBootSource, options: UserDataOptions): 
   if (!Object.values(UserDataFormat).includes(format)) {
     throw new Error(`${source.scope.node.path}: userData format '${String(format)}' is not one of ${Object.values(UserDataFormat).join(', ')}`);
   }
-  const lib = terraformLib(source.scope);
   let rendered: string | undefined;
   // read after validation froze the host's policy: computed once
   let cached: Baseline | undefined;
@@ -57,17 +56,17 @@ export function userDataFor(source: FirstBootSource, options: UserDataOptions): 
       }
       const skipped = baseline().skipped;
       if (skipped.length > 0) {
-        lib.Annotations.of(source.scope).addWarning(`the first-boot baseline leaves out peers known only at deploy time (${skipped.join(', ')}): they get their access with the first deploy`);
+        addWarning(source.scope, `the first-boot baseline leaves out peers known only at deploy time (${skipped.join(', ')}): they get their access with the first deploy`);
       }
       const size = Buffer.byteLength(render());
       if (size > EC2_USER_DATA_LIMIT) {
-        lib.Annotations.of(source.scope).addWarning(`the first-boot user data is ${size} bytes: EC2 accepts at most ${EC2_USER_DATA_LIMIT} (gzip it, or fewer admin peers)`);
+        addWarning(source.scope, `the first-boot user data is ${size} bytes: EC2 accepts at most ${EC2_USER_DATA_LIMIT} (gzip it, or fewer admin peers)`);
       }
       return [];
     },
   });
   // a Terraform string: the script's ${...} and %{...} are not Terraform's
-  return lib.Lazy.stringValue({ produce: () => escapeTerraformTemplate(render()) });
+  return lazyString(source.scope, () => escapeTerraformTemplate(render()));
 }
 
 /** The backend's files for the baseline policy. */

@@ -4,7 +4,7 @@ import { IConnectable } from './connections';
 import { StatefulHost } from './stateful-host';
 import { Peer } from '../core/values/peer';
 import { Port } from '../core/values/port';
-import { terraformLib } from '../synth/terraform-lib';
+import { addError } from '../synth/lazy-token';
 
 const BASELINE_ADMIN = 'FleetBaselineAdmin';
 
@@ -72,7 +72,7 @@ export class FleetBaseline implements IAspect {
         // two baselines for one host: one message per pair of baselines, not per host
         if (!this.clashReported) {
           this.clashReported = true;
-          terraformLib(node).Annotations.of(node).addError(`two FleetBaselines with adminPeers apply to ${node.node.path} (and every host both reach): `
+          addError(node, `two FleetBaselines with adminPeers apply to ${node.node.path} (and every host both reach): `
             + 'use one FleetBaseline per app with all the adminPeers and adminFrom, or exclude the host from one of them');
         }
         return;

@@ -1,6 +1,7 @@
 import { IConstruct } from 'constructs';
 import { declarationsUnder, denialsUnder, outboundUnder } from './declarations';
 import { HostGroup } from './host-group';
+import type { Problem, ProblemCode } from './problem';
 import type { StatefulHost } from './stateful-host';
 import { icmpFamilyProblem } from './validation';
 import { PortCoverIndex } from '../checks/port-cover-index';
@@ -30,8 +31,9 @@ interface ScopeOpenings {
  * sum. A mistake in a group's declaration is reported once, by the group's first member,
  * naming every member it affects.
  */
-export function hostProblems(host: StatefulHost, groups: readonly HostGroup[]): string[] {
-  const errors: string[] = [];
+export function hostProblems(host: StatefulHost, groups: readonly HostGroup[]): Problem[] {
+  const errors: Problem[] = [];
+  const error = (code: ProblemCode, message: string) => errors.push({ path: host.node.path, code, message, level: 'error' });
   const scopes: ScopeOpenings[] = [host, ...groups].map((scope) => ({
     scope,
     inbound: [...declarationsUnder(scope).flatMap((c) => c.allowances), ...scope.connections._resolve().allowances],
@@ -45,12 +47,12 @@ export function hostProblems(host: StatefulHost, groups: readonly HostGroup[]): 
       for (const o of outboundUnder(s.scope)) {
         const lacking = members(s).filter((h) => !h.outboundFiltering);
         if (lacking.length === 0) continue;
-        errors.push(`${o.node.path} allows outbound traffic, but ${list(lacking)} ${lacking.length === 1 ? 'does' : 'do'} not filter it: set outboundFiltering: true, or remove the OutboundAccess`);
+        error('outbound-not-filtered', `${o.node.path} allows outbound traffic, but ${list(lacking)} ${lacking.length === 1 ? 'does' : 'do'} not filter it: set outboundFiltering: true, or remove the OutboundAccess`);
       }
       for (const a of s.scope.connections._peerEgress()) {
         const lacking = members(s).filter((h) => !h.outboundFiltering);
         if (lacking.length === 0) continue;
-        errors.push(`${a.origin}: connections.allowTo a Peer allows outbound traffic, but ${list(lacking)} ${lacking.length === 1 ? 'does' : 'do'} not filter it: set outboundFiltering: true, or remove the connection`);
+        error('outbound-not-filtered', `${a.origin}: connections.allowTo a Peer allows outbound traffic, but ${list(lacking)} ${lacking.length === 1 ? 'does' : 'do'} not filter it: set outboundFiltering: true, or remove the connection`);
       }
     }
   }
@@ -63,10 +65,10 @@ export function hostProblems(host: StatefulHost, groups: readonly HostGroup[]): 
     for (const [direction, allowances] of [['in', s.inbound], ['out', s.outbound]] as const) {
       const seen = new Map<string, string>();
       for (const a of allowances) {
-        if (direction === 'in') {
-          // the denials differ per host: every member checks
+        if (direction === 'in' && denials.length > 0) {
+          // the denials differ per host: every member checks (most hosts have none)
           const deniedBy = coveredBy(a, denials, denialIndex.coverers(a.ports));
-          if (deniedBy) errors.push(`${a.origin} allows traffic that ${deniedBy.join(', ')} denies entirely: remove the opening, or narrow the denial`);
+          if (deniedBy) error('denied-opening', `${a.origin} allows traffic that ${deniedBy.join(', ')} denies entirely: remove the opening, or narrow the denial`);
         }
         if (!reports(s)) continue;
         for (const peer of a.peers) {
@@ -74,14 +76,14 @@ export function hostProblems(host: StatefulHost, groups: readonly HostGroup[]): 
             const lacking = members(s).filter((h) => !h.ipFamilies.includes(family));
             if (lacking.length === 0) continue;
             const what = direction === 'in' ? 'peer' : 'destination';
-            errors.push(`${a.origin}: ${what} ${peer} is ${FAMILY_NAME[family]} but ${hostList(lacking)} ${lacking.length === 1 ? 'is' : 'are'} ${FAMILY_NAME[family === IpFamily.IPV4 ? IpFamily.IPV6 : IpFamily.IPV4]}-only: remove the ${what}, or add its family to ipFamilies`);
+            error('family-mismatch', `${a.origin}: ${what} ${peer} is ${FAMILY_NAME[family]} but ${hostList(lacking)} ${lacking.length === 1 ? 'is' : 'are'} ${FAMILY_NAME[family === IpFamily.IPV4 ? IpFamily.IPV6 : IpFamily.IPV4]}-only: remove the ${what}, or add its family to ipFamilies`);
           }
         }
         const icmp = icmpFamilyProblem(a.ports, a.peers);
-        if (icmp) errors.push(`${a.origin}: ${icmp}`);
+        if (icmp) error('icmp-family', `${a.origin}: ${icmp}`);
         const key = openingKey(a);
         const first = seen.get(key);
-        if (first) errors.push(`${a.origin} repeats ${first} exactly (${a.ports.join(', ')} from ${a.peers.join(', ')}): remove one of them`);
+        if (first) error('repeated-opening', `${a.origin} repeats ${first} exactly (${a.ports.join(', ')} from ${a.peers.join(', ')}): remove one of them`);
         else seen.set(key, a.origin);
       }
     }
@@ -92,7 +94,7 @@ export function hostProblems(host: StatefulHost, groups: readonly HostGroup[]): 
   if (total > MAX_EXPECTED_CONNECTIONS) {
     const by = expected.map((a) => `${a.origin}: ${a.expectedConnections}`);
     if (host.conntrack?.expectedConnections) by.push(`conntrack.expectedConnections: ${host.conntrack.expectedConnections}`);
-    errors.push(`${host.node.path} expects ${total} connections in all (${by.join(', ')}), more than the ${MAX_EXPECTED_CONNECTIONS} a conntrack table can be sized for: lower expectedConnections`);
+    error('too-many-connections', `${host.node.path} expects ${total} connections in all (${by.join(', ')}), more than the ${MAX_EXPECTED_CONNECTIONS} a conntrack table can be sized for: lower expectedConnections`);
   }
   return errors;
 }

@@ -10,6 +10,7 @@ import { Backend } from '../core/backends/backend';
 import { backendFor } from '../core/backends/registry';
 import { SetDefinition } from '../core/ir/set-definition';
 import { ConntrackSizing } from '../core/policy/conntrack-sizing';
+import { lazyAny, lazyString } from '../synth/lazy-token';
 import { onSynthesize } from '../synth/synth-session';
 import { stackOf, terraformLib } from '../synth/terraform-lib';
 
@@ -100,7 +101,7 @@ export class HostDeployment extends Construct {
   public constructor(scope: Construct, id: string, props: HostDeploymentProps) {
     super(scope, id);
     // cdktf or cdktn: whichever the app's stacks are built with
-    const { Fn, Lazy, TerraformSelf } = terraformLib(this);
+    const { Fn } = terraformLib(this);
     const kind = props.resource ?? ProvisioningResource.NULL_RESOURCE;
     const timeout = props.rollbackTimeoutSeconds ?? 60;
     if (!Number.isInteger(timeout) || timeout < 10 || timeout > 3600) {
@@ -166,8 +167,9 @@ export class HostDeployment extends Construct {
     // deployment's teardown still connects to the old machine, which has the old one
     const teardownConnection: SSHProvisionerConnection = {
       ...connection,
-      host: TerraformSelf.getString(data ? 'triggers_replace.host' : 'triggers.host'),
-      hostKey: c.hostKey === undefined ? undefined : TerraformSelf.getString(data ? 'triggers_replace.host_key' : 'triggers.host_key'),
+      // `self.…` written out: the same text TerraformSelf.getString resolves to, without a token
+      host: `\${${own}.host}`,
+      hostKey: c.hostKey === undefined ? undefined : `\${${own}.host_key}`,
     };
     const teardownFirst: SSHProvisionerConnection = { ...teardownConnection, scriptPath: FIRST_SCRIPT_PATH };
 
@@ -177,7 +179,7 @@ export class HostDeployment extends Construct {
       {
         type: 'remote-exec',
         // hosts whose rules wait for addresses known at apply time pass their triggers (the addr_* ones hold them)
-        inline: [Lazy.stringValue({ produce: (context) => (!context.preparing && late().map !== '' ? applyLateCall : applyCall) })],
+        inline: [lazyString(this, (context) => (!context.preparing && late().map !== '' ? applyLateCall : applyCall))],
       },
       {
         type: 'remote-exec',
@@ -215,30 +217,30 @@ export class HostDeployment extends Construct {
     // construct paths and descriptions are text: `${` and `%{` in keys or values are not Terraform's
     const summary = () => Object.fromEntries(Object.entries(props.host.planSummary ?? {})
       .map(([k, v]) => [escapeTerraformTemplate(k), escapeTerraformTemplate(v)]));
-    const triggers = Lazy.anyValue({
-      produce: (context) => (context.preparing
-        ? { ...fixed, ruleset_sha256: '' }
-        // the late-bound addresses (Terraform expressions, e.g. `${aws_instance.app.private_ip}`), once the rulesets are final
-        : { ...summary(), ...fixed, ruleset_sha256: rulesetSha256(), ...late().triggers }),
-    }) as unknown as { [key: string]: string };
+    const triggers = lazyAny(this, (context) => (context.preparing
+      ? { ...fixed, ruleset_sha256: '' }
+      // the late-bound addresses (Terraform expressions, e.g. `${aws_instance.app.private_ip}`), once the rulesets are final
+      : { ...summary(), ...fixed, ruleset_sha256: rulesetSha256(), ...late().triggers })) as unknown as { [key: string]: string };
 
-    // the drift check: the apply step with --if-drifted (nothing is applied while the host
-    // is in sync, and its confirm then has nothing to do), after the apply resource
-    const driftProvisioners: RemoteExecProvisioner[] = [
-      {
-        type: 'remote-exec',
-        // hosts with late-bound sets read the addresses from the apply resource's triggers
-        inline: [Lazy.stringValue({
-          produce: (context) => (!context.preparing && late().map !== ''
+    // the drift check (with reapplyOnDrift): the apply step with --if-drifted (nothing is
+    // applied while the host is in sync, and its confirm then has nothing to do), after the
+    // apply resource; replaced on every run (timestamp() is known only when Terraform applies)
+    const drift = () => ({
+      triggers: { checked_at: Fn.timestamp() },
+      connection: firstStep,
+      provisioners: [
+        {
+          type: 'remote-exec',
+          // hosts with late-bound sets read the addresses from the apply resource's triggers
+          inline: [lazyString(this, (context) => (!context.preparing && late().map !== ''
             ? `\${templatefile("${files.driftLateTemplatePath}", { id = self.id, bundle = "${files.bundlePath(bundleKey)}", script = "${files.scriptPath}", late = ${this.resource.terraformResourceType}.${this.resource.friendlyUniqueId}.${data ? 'triggers_replace' : 'triggers'} })}`
-            : `\${templatefile("${files.driftTemplatePath}", { id = self.id, bundle = "${files.bundlePath(bundleKey)}", script = "${files.scriptPath}" })}`),
-        })],
-      },
-      provisioners[1],
-    ];
+            : `\${templatefile("${files.driftTemplatePath}", { id = self.id, bundle = "${files.bundlePath(bundleKey)}", script = "${files.scriptPath}" })}`))],
+        },
+        provisioners[1],
+      ] as RemoteExecProvisioner[],
+      dependsOn: [this.resource],
+    });
     if (props.reapplyOnDrift) files.requireDriftCheck();
-    // replaced on every run: timestamp() is known only when Terraform applies
-    const driftTrigger = { checked_at: Fn.timestamp() };
 
     if (data) {
       files.requireTerraformData();
@@ -250,9 +252,7 @@ export class HostDeployment extends Construct {
         dependsOn: [this.resource],
       });
       if (props.reapplyOnDrift) {
-        this.driftCheck = newTerraformData(this, 'DriftCheck', {
-          triggers: driftTrigger, connection: firstStep, provisioners: driftProvisioners, dependsOn: [this.resource],
-        });
+        this.driftCheck = newTerraformData(this, 'DriftCheck', drift());
       }
     } else {
       HostDeployment.nullProvider(this);
@@ -264,7 +264,7 @@ export class HostDeployment extends Construct {
         dependsOn: [this.resource],
       });
       if (props.reapplyOnDrift) {
-        this.driftCheck = newNullResource(this, 'DriftCheck', { triggers: driftTrigger, connection: firstStep, provisioners: driftProvisioners, dependsOn: [this.resource] });
+        this.driftCheck = newNullResource(this, 'DriftCheck', drift());
       }
     }
   }

@@ -1,7 +1,8 @@
 import type {
-  FileProvisioner, ITerraformDependable, RemoteExecProvisioner, SSHProvisionerConnection, TerraformProvider, TerraformResource,
+  FileProvisioner, RemoteExecProvisioner, SSHProvisionerConnection, TerraformProvider, TerraformResource,
 } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
+import { lazyString } from '../synth/lazy-token';
 import { TerraformLib, terraformLib } from '../synth/terraform-lib';
 
 /** The configuration of a provisioning resource. */
@@ -9,7 +10,17 @@ export interface ProvisioningResourceConfig {
   readonly triggers: { [key: string]: string };
   readonly connection: SSHProvisionerConnection;
   readonly provisioners: (FileProvisioner | RemoteExecProvisioner)[];
-  readonly dependsOn?: ITerraformDependable[];
+  readonly dependsOn?: TerraformResource[];
+}
+
+/**
+ * `depends_on` entries for resources of the same stack: the text cdktf's `dependsOn`
+ * resolves to (`<type>.<logical id>`, read at synth so an overridden logical id counts),
+ * without the two stack-traced tokens cdktf creates for each dependency (a fleet has
+ * thousands; capturing the traces cost more than the rest of the resource).
+ */
+function dependencies(scope: IConstruct, on: readonly TerraformResource[] | undefined): string[] | undefined {
+  return on?.map((r) => lazyString(scope, () => `${r.terraformResourceType}.${r.friendlyUniqueId}`));
 }
 
 type ResourceClass = new (scope: Construct, id: string, config: ProvisioningResourceConfig) => TerraformResource;
@@ -54,8 +65,8 @@ function classesFor(scope: IConstruct): Classes {
         terraformGeneratorMetadata: { providerName: 'terraform' },
         connection: config.connection,
         provisioners: config.provisioners,
-        dependsOn: config.dependsOn,
       });
+      this.dependsOn = dependencies(this, config.dependsOn);
       this.triggersReplace = config.triggers;
     }
     protected synthesizeAttributes(): { [name: string]: any } {
@@ -75,8 +86,8 @@ function classesFor(scope: IConstruct): Classes {
         terraformGeneratorMetadata: NULL_PROVIDER,
         connection: config.connection,
         provisioners: config.provisioners,
-        dependsOn: config.dependsOn,
       });
+      this.dependsOn = dependencies(this, config.dependsOn);
       this.triggers = config.triggers;
     }
     protected synthesizeAttributes(): { [name: string]: any } {
