@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
+import { backendOptionProblems } from './backend-support';
 import { hostEnumProblem, managementAddressProblem, ownAddressProblem } from './host-address';
 import type { StatefulHostProps } from './stateful-host-props';
 import { constructError, enumProblem } from './validation';
-import { backendOptionProblems } from './backend-support';
 import { Backend } from '../core/backends/backend';
 import { DEFAULT_BACKEND } from '../core/backends/registry';
 import { checkPingRateLimit, dropLoggingPrefix } from '../core/compile/compile';

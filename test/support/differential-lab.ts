@@ -25,11 +25,12 @@ import * as path from 'path';
 import * as readline from 'readline';
 import { Lab, netnsSupported } from './netns';
 import { lateBindings, randomPolicy, randomPolicyWithFeatures, randomPolicyWithSets, rng } from './random-policy';
-import { Backend, CompiledRuleset, ConnectionState, Direction, IpFamily, Packet, Protocol, RejectWith, Rule, SimulationResult, Simulator, TcpFlag, Verdict } from '../../src/core';
+import { Backend, CompiledRuleset, ConnectionState, Direction, IpFamily, Packet, Protocol, RejectWith, Rule, SimulationResult, TcpFlag, Verdict } from '../../src/core';
 import { iptablesRuleArgs } from '../../src/core/backends/iptables/iptables-restore';
 import { nftRuleText } from '../../src/core/backends/nftables/nftables';
 import { formatIp, parseIp } from '../../src/core/net/ip';
 import { isIcmpError } from '../../src/core/simulate/conntrack-state';
+import { evaluateModelWithState } from '../../src/core/simulate/simulator';
 
 export const HOST4 = '10.99.0.1';
 export const HOST6 = 'fd00:99::1';
@@ -233,11 +234,11 @@ function modelFor(ruleset: CompiledRuleset, backend: LoadBackend, packet: Packet
  */
 export function predict(ruleset: CompiledRuleset, backend: LoadBackend, probe: Probe): Prediction {
   const packet = probePacket(probe);
-  const decided = Simulator._evaluateModel(modelFor(ruleset, backend, packet), packet);
+  const decided = evaluateModelWithState(modelFor(ruleset, backend, packet), packet);
   let answer: Prediction['answer'];
   const expected = expectedObservation(probe, decided.result, (reply) => {
     const out = replyPacket(probe, reply, decided.state, decided.result.verdict === Verdict.REJECT);
-    answer = { packet: out, simulated: Simulator._evaluateModel(modelFor(ruleset, backend, out), out).result };
+    answer = { packet: out, simulated: evaluateModelWithState(modelFor(ruleset, backend, out), out).result };
     return answer.simulated.verdict === Verdict.ACCEPT;
   });
   return { packet, simulated: decided.result, state: decided.state, expected, answer };

@@ -183,43 +183,45 @@ export class Simulator {
    * @experimental
    */
   public static evaluateModel(model: RulesetModel, packet: Packet): SimulationResult {
-    return Simulator._evaluateModel(model, packet).result;
+    return evaluateModelWithState(model, packet).result;
   }
 
-  /**
-   * @internal `evaluateModel`, and the conntrack state the packet had when its verdict was
-   * made (UNTRACKED after a notrack rule): what the kernel's state for its replies depends on.
-   */
-  public static _evaluateModel(model: RulesetModel, packet: Packet): { result: SimulationResult; state: ConnectionState } {
-    const sets = setElementsByName(model);
-    const trace: string[] = [];
-    const counter = { evaluated: 0 };
-    const outbound = packet.direction === Direction.OUTBOUND;
-    // the base chains in the order the packet meets them: before conntrack (iptables' raw
-    // table, nft chains at priority raw: notrack turns the packet UNTRACKED), then filtering
-    const bases = (hook: ChainHook, before: boolean) => model.tables.flatMap((t) =>
-      t.chains.filter((c) => c.hook === hook && isBeforeConntrack(t.name, c) === before).map((chain) => ({ t, chain, before })));
-    let current = packet;
-    let last: SimulationResult | undefined;
-    for (const { t, chain, before } of [
-      ...bases(outbound ? ChainHook.OUTPUT : ChainHook.PREROUTING, true),
-      ...bases(outbound ? ChainHook.OUTPUT : packet.direction === Direction.PUBLISHED ? ChainHook.FORWARD : ChainHook.INPUT, false),
-    ]) {
-      const walked = walk(t.chains, chain, current, sets, trace, counter);
-      current = walked.packet;
-      // accept in one base chain hands the packet to the next one; anything else is final
-      if (walked.result.verdict !== Verdict.ACCEPT) {
-        return { result: { ...walked.result, rulesEvaluated: counter.evaluated, trace: [...trace] }, state: current.state };
-      }
-      if (!before) last = walked.result;
+}
+
+/**
+ * `Simulator.evaluateModel`, and the conntrack state the packet had when its verdict was
+ * made (UNTRACKED after a notrack rule): what the kernel's state for its replies depends on.
+ * Internal to the engine and its labs.
+ */
+export function evaluateModelWithState(model: RulesetModel, packet: Packet): { result: SimulationResult; state: ConnectionState } {
+  const sets = setElementsByName(model);
+  const trace: string[] = [];
+  const counter = { evaluated: 0 };
+  const outbound = packet.direction === Direction.OUTBOUND;
+  // the base chains in the order the packet meets them: before conntrack (iptables' raw
+  // table, nft chains at priority raw: notrack turns the packet UNTRACKED), then filtering
+  const bases = (hook: ChainHook, before: boolean) => model.tables.flatMap((t) =>
+    t.chains.filter((c) => c.hook === hook && isBeforeConntrack(t.name, c) === before).map((chain) => ({ t, chain, before })));
+  let current = packet;
+  let last: SimulationResult | undefined;
+  for (const { t, chain, before } of [
+    ...bases(outbound ? ChainHook.OUTPUT : ChainHook.PREROUTING, true),
+    ...bases(outbound ? ChainHook.OUTPUT : packet.direction === Direction.PUBLISHED ? ChainHook.FORWARD : ChainHook.INPUT, false),
+  ]) {
+    const walked = walk(t.chains, chain, current, sets, trace, counter);
+    current = walked.packet;
+    // accept in one base chain hands the packet to the next one; anything else is final
+    if (walked.result.verdict !== Verdict.ACCEPT) {
+      return { result: { ...walked.result, rulesEvaluated: counter.evaluated, trace: [...trace] }, state: current.state };
     }
-    const state = current.state;
-    if (!last) {
-      const none = `no ${hookName(packet)} chain`;
-      return { result: { verdict: Verdict.ACCEPT, chain: `(${none})`, origins: [], rulesEvaluated: counter.evaluated, trace: [...trace, `${none}: accept`] }, state };
-    }
-    return { result: { ...last, rulesEvaluated: counter.evaluated, trace: [...trace] }, state };
+    if (!before) last = walked.result;
   }
+  const state = current.state;
+  if (!last) {
+    const none = `no ${hookName(packet)} chain`;
+    return { result: { verdict: Verdict.ACCEPT, chain: `(${none})`, origins: [], rulesEvaluated: counter.evaluated, trace: [...trace, `${none}: accept`] }, state };
+  }
+  return { result: { ...last, rulesEvaluated: counter.evaluated, trace: [...trace] }, state };
 }
 
 /** Whether a base chain runs before conntrack: iptables' raw table, or an nft chain at priority raw. */

@@ -2,6 +2,7 @@ import {
   Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, Packet, Peer, Port, Protocol,
   RejectWith, RulesetModel, Simulator, TcpFlag, Verdict, ChainHook, Direction,
 } from '../../../src/core';
+import { evaluateModelWithState } from '../../../src/core/simulate/simulator';
 
 const web = CompiledRuleset.compile({
   name: 'web',
@@ -133,7 +134,7 @@ describe.each([Backend.IPTABLES, Backend.NFTABLES])('the state a packet is decid
     outbound: { allowances: [] },
   });
   const model = (p: Packet) => (backend === Backend.IPTABLES ? dns.iptablesModel(p.family) : dns.nftablesModel());
-  const decide = (p: Packet) => Simulator._evaluateModel(model(p), p);
+  const decide = (p: Packet) => evaluateModelWithState(model(p), p);
 
   test('a notrack rule before conntrack makes the packet UNTRACKED; other packets keep their state', () => {
     const peer = decide(Packet.udp({ from: '192.0.2.7', port: 53 }));
