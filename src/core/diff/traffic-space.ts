@@ -325,6 +325,8 @@ export function evaluateSlice(model: RulesetModel, slice: SpaceSlice, cuts: Cuts
     if (m.sourceRateOver !== undefined && !c.overRate) return false;
     if (m.rateOver !== undefined && !c.overRate) return false;
     if (m.sourceConnectionsOver !== undefined && !c.overConnections) return false;
+    const under = m.limitsUnder;
+    if (under && (((under.sourceRate || under.rate) && c.overRate) || (under.sourceConnections && c.overConnections))) return false;
     return true;
   };
 
@@ -336,7 +338,7 @@ export function evaluateSlice(model: RulesetModel, slice: SpaceSlice, cuts: Cuts
     ...bases(inbound ? ChainHook.PREROUTING : ChainHook.OUTPUT, true),
     ...bases(inbound ? ChainHook.INPUT : ChainHook.OUTPUT, false),
   ];
-  const limited = allMatches(model).some((m) => m.limit || m.sourceRateOver || m.rateOver || m.sourceConnectionsOver);
+  const limited = allMatches(model).some((m) => m.limit || m.sourceRateOver || m.rateOver || m.sourceConnectionsOver || m.limitsUnder);
 
   const evaluate = (cell: Cell): string => {
     for (const { chains, chain } of order) {

@@ -21,6 +21,8 @@ export enum MapKey {
   TRANSPORT_DESTINATION_PORT = 'transport-destination-port',
   /** The source port of any transport header (`th sport`; the entry's `sourcePorts`). */
   TRANSPORT_SOURCE_PORT = 'transport-source-port',
+  /** The source address (`ip saddr` / `ip6 saddr`, the rule's family; the entry's `source`: one block or range). */
+  SOURCE_ADDRESS = 'source-address',
 }
 
 /**

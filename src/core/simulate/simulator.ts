@@ -160,6 +160,8 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
   if (match.sourceRateOver !== undefined && !packet.overRateLimit) return false;
   if (match.rateOver !== undefined && !packet.overRateLimit) return false;
   if (match.sourceConnectionsOver !== undefined && !packet.overConnectionLimit) return false;
+  const under = match.limitsUnder;
+  if (under && (((under.sourceRate || under.rate) && packet.overRateLimit) || (under.sourceConnections && packet.overConnectionLimit))) return false;
   return true;
 }
 
@@ -247,9 +249,12 @@ function walk(
   const chains = new Map(all.map((c) => [c.name, c]));
   let packet = start;
   const stack: { chain: Chain; index: number }[] = [{ chain: base, index: 0 }];
+  // the last chain a packet ran off the end of: its end rule stands for the policy (see Chain.endRule)
+  let fellOff: Chain | undefined;
   while (stack.length > 0) {
     const frame = stack[stack.length - 1];
     if (frame.index >= frame.chain.rules.length) {
+      fellOff = frame.chain;
       stack.pop();
       continue;
     }
@@ -314,6 +319,11 @@ function walk(
     }
   }
   const policy = base.policy ?? Verdict.ACCEPT;
+  const end = fellOff?.endRule;
+  if (end && end.verdict === policy) {
+    trace.push(`${fellOff!.name} end: ${describe(end)} (${base.name} policy)`);
+    return { packet, result: { verdict: policy, rule: end, chain: fellOff!.name, origins: end.origins, rulesEvaluated: counter.evaluated, trace } };
+  }
   trace.push(`${base.name} policy: ${policy}`);
   return { packet, result: { verdict: policy, chain: base.name, origins: [], rulesEvaluated: counter.evaluated, trace } };
 }
