@@ -5,6 +5,7 @@ import { RejectWith } from '../ir/reject-with';
 import { AddressMatch, PortRange, RuleMatch } from '../ir/rule-match';
 import { RulesetModel } from '../ir/ruleset-model';
 import { Verdict } from '../ir/verdict';
+import { MapKey } from '../ir/verdict-map';
 import { familyMax, parseIp } from '../net/ip';
 import { stateOfFirstPacket } from '../simulate/conntrack-state';
 import { Direction } from '../simulate/direction';
@@ -360,7 +361,12 @@ export function evaluateSlice(model: RulesetModel, slice: SpaceSlice, cuts: Cuts
       let target = rule.target;
       let rejectWith = rule.rejectWith;
       if (verdict === Verdict.MAP) {
-        const entry = matches(rule.match, cell) ? rule.verdictMap?.entries.find((e) => matches(e.match, cell)) : undefined;
+        // a map keyed on `th sport` reads ICMP's type and code there (type << 8 | code; the cells' code is 0)
+        const icmpKeyed = !withPorts && rule.verdictMap?.keys.includes(MapKey.TRANSPORT_SOURCE_PORT);
+        const entryMatches = (e: RuleMatch) => (icmpKeyed && e.sourcePorts
+          ? matches({ ...e, sourcePorts: undefined }, cell) && e.sourcePorts.some((r) => r.from <= cell.icmpType << 8 && cell.icmpType << 8 <= r.to)
+          : matches(e, cell));
+        const entry = matches(rule.match, cell) ? rule.verdictMap?.entries.find((e) => entryMatches(e.match)) : undefined;
         if (!entry) continue;
         verdict = entry.verdict;
         target = entry.target;

@@ -11,6 +11,7 @@ import { Rule } from '../ir/rule';
 import { AddressMatch, RuleMatch } from '../ir/rule-match';
 import { RulesetModel } from '../ir/ruleset-model';
 import { Verdict } from '../ir/verdict';
+import { MapKey } from '../ir/verdict-map';
 import { parseIp, parseIpv4, parseIpv6 } from '../net/ip';
 import { IpFamily } from '../values/family';
 import { Protocol } from '../values/protocol';
@@ -226,6 +227,17 @@ export class Simulator {
   }
 }
 
+/**
+ * The packet as a map keyed on `th sport` reads it: for ICMP and ICMPv6 the first two
+ * bytes of the header are the type and code (`type << 8 | code`).
+ */
+function transportView(rule: Rule, packet: Packet): Packet {
+  const icmp = packet.protocol === Protocol.ICMP || packet.protocol === Protocol.ICMPV6;
+  if (!icmp || !rule.verdictMap?.keys.includes(MapKey.TRANSPORT_SOURCE_PORT)) return packet;
+  const view: Packet = Object.create(Packet.prototype);
+  return Object.assign(view, packet, { sourcePort: ((packet.icmpType ?? 0) << 8) | (packet.icmpCode ?? 0) });
+}
+
 /** Whether a base chain runs before conntrack: iptables' raw table, or an nft chain at priority raw. */
 function isBeforeConntrack(table: string, chain: Chain): boolean {
   return table === RAW_TABLE_NAME ? chain.priority !== ChainPriority.FILTER : chain.priority === ChainPriority.RAW;
@@ -264,8 +276,9 @@ function walk(
     counter.evaluated++;
     let effective: Rule = rule;
     if (rule.verdict === Verdict.MAP) {
+      const keyed = transportView(rule, packet);
       const entry = ruleMatches(rule.match, packet, sets)
-        ? rule.verdictMap?.entries.find((e) => ruleMatches(e.match, packet, sets))
+        ? rule.verdictMap?.entries.find((e) => ruleMatches(e.match, keyed, sets))
         : undefined;
       if (!entry) {
         trace.push(`${at} skipped: ${describe(rule)} (no element)`);

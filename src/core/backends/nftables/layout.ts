@@ -20,16 +20,19 @@ const mapRule = (match: Rule['match'], keys: MapKey[], entries: VerdictMapEntry[
 
 export class Builder {
   public readonly chains: Chain[] = [];
-  /** Set when a helper could not be attached to the one opening that accepts its connections. */
-  public helperConflict = false;
   private readonly byContent = new Map<string, string>();
   private readonly requests = new Map<string, ChainName[]>();
 
   /** The base chain being laid out has a DROP policy: a chain's final catch-all DROP is left to it. */
   public policyDrop = false;
 
-  /** @param helpers the helper rules to attach to the openings that accept their connections */
-  public constructor(private readonly sets: Map<string, SetDefinition>, private readonly helpers?: Rule[]) {}
+  /**
+   * The helper rules to lay out in the new connections of the base chain being laid out:
+   * in front of the rules of their port, then attached to the openings that accept (see `foldHelpers`).
+   */
+  public helpers: Rule[] = [];
+
+  public constructor(private readonly sets: Map<string, SetDefinition>) {}
 
   /** The state level: one `ct state vmap` over every state, each to its chain. */
   public state(rules: Rule[], name: ChainName): Rule[] {
@@ -48,48 +51,54 @@ export class Builder {
     return [...prefix, mapRule({}, [MapKey.STATE], entries)];
   }
 
-  /** The transport level: `meta nfproto . meta l4proto . th dport vmap`, every port segment of TCP and UDP, ICMP whole. */
+  /**
+   * The transport level: `meta nfproto . meta l4proto . th sport . th dport vmap`: every
+   * destination port segment of TCP and UDP; for ICMP and ICMPv6 every segment of type and
+   * code (`th sport` reads them as `type << 8 | code`).
+   */
   private transport(rules: Rule[], name: ChainName, known: Known): Rule[] {
     const looks = (r: Rule) => familyOf(r.match) !== undefined || r.match.protocol !== undefined;
     let start = 0;
     while (start < rules.length && !looks(rules[start])) start++;
     const prefix = rules.slice(0, start);
-    const rest = rules.slice(start);
-    if (rest.length <= 2) return rules;
+    // conntrack helpers are set on new connections (they act before conntrack confirms the connection, after the input hook)
+    const helpers = known.state === STATE_KEY_ORDER[3] ? this.helpers : [];
+    const rest = [...helpers, ...rules.slice(start)];
+    if (rest.length <= 2) return [...prefix, ...rest];
     const entries: VerdictMapEntry[] = [];
     for (const { family, protocol } of TRANSPORT_CASES) {
       const admits = rest.map((r) => (familyOf(r.match) ?? family) === family && (r.match.protocol ?? protocol) === protocol);
       const ported = protocol === Protocol.TCP || protocol === Protocol.UDP;
-      const lists = rest.map((r, i) => (admits[i] && ported ? portsOf(r.match, this.sets) : undefined));
+      const lists = rest.map((r, i) => (!admits[i] ? undefined : ported ? portsOf(r.match, this.sets) : icmpRanges(r)));
       const { segments, covered } = portSegments(lists.filter((l): l is PortRange[] => l !== undefined));
       const masks: (Uint8Array | undefined)[] = [];
       let n = 0;
       for (const l of lists) masks.push(l ? covered[n++] : undefined);
       const signature = (s: number) => rest.map((_, i) => (admits[i] && (!masks[i] || masks[i]![s]) ? '1' : '0')).join('');
-      const pieces = ported ? segments : [{ from: 0, to: 65535 }];
+      const pieces = segments;
       const below: Known = { ...known, family, protocol };
       const cName = extend(name, { kind: 'family', value: family === IpFamily.IPV4 ? 'v4' : 'v6' }, { kind: 'protocol', value: protocol });
       const laidBySignature = new Map<string, Rule[]>();
       for (let s = 0; s < pieces.length;) {
         const sig = signature(s);
         let e = s;
-        while (ported && e + 1 < pieces.length && signature(e + 1) === sig) e++;
+        while (e + 1 < pieces.length && signature(e + 1) === sig) e++;
         const range = { from: pieces[s].from, to: pieces[e].to };
         s = e + 1;
         let laid = laidBySignature.get(sig);
-        const key = ported ? [{ kind: 'key' as const, value: `p${range.from}` }] : [];
+        const key = [{ kind: 'key' as const, value: ported ? `p${range.from}` : `t${range.from >> 8}` }];
         if (!laid) {
-          const admitted = rest.filter((_, i) => sig[i] === '1').map((r) => this.attachHelper(stripTransport(r, portsOf(r.match, this.sets) !== undefined), r, family, protocol, range, below));
+          const admitted = rest.filter((_, i) => sig[i] === '1').map((r) => stripTransport(r, portsOf(r.match, this.sets) !== undefined));
           laid = this.source(truncate(admitted, below), extend(cName, ...key), below);
           laidBySignature.set(sig, laid);
         }
-        const match = ported ? { family, protocol, destinationPorts: [range] } : { family, protocol };
+        const match = ported ? { family, protocol, destinationPorts: [range] } : { family, protocol, sourcePorts: [range] };
         this.entry(entries, match, laid, extend(cName, ...key), below);
       }
     }
     // other protocols (and packets whose transport header nft cannot read) meet the rules that name no protocol
     const tail = rest.filter((r) => r.match.protocol === undefined);
-    return truncate([...prefix, mapRule({}, [MapKey.FAMILY, MapKey.PROTOCOL, MapKey.TRANSPORT_DESTINATION_PORT], entries), ...tail], known);
+    return truncate([...prefix, mapRule({}, [MapKey.FAMILY, MapKey.PROTOCOL, MapKey.TRANSPORT_SOURCE_PORT, MapKey.TRANSPORT_DESTINATION_PORT], entries), ...tail], known);
   }
 
   /**
@@ -132,7 +141,7 @@ export class Builder {
       let laid = laidBySignature.get(sig);
       const below = extend(name, { kind: 'source', value: `s${entries.length + 1}` });
       if (!laid) {
-        laid = truncate(rules.map((r, i) => ({ r, i })).filter(({ i }) => sig[i] === '1').map(({ r, i }) => stripSource(r, intervals[i] !== undefined, syn)), known);
+        laid = foldHelpers(truncate(rules.map((r, i) => ({ r, i })).filter(({ i }) => sig[i] === '1').map(({ r, i }) => stripSource(r, intervals[i] !== undefined, syn)), known), known);
         laidBySignature.set(sig, laid);
       }
       this.entry(entries, { source: { elements: [intervalElement(family, range)] } }, laid, below, known, syn);
@@ -149,19 +158,6 @@ export class Builder {
       return;
     }
     entries.push({ match, verdict: Verdict.GOTO, target: this.chainFor(content, name, known) });
-  }
-
-  /** The rule with the helper of the connections it accepts, when a helper rule covers its case with the same peers. */
-  private attachHelper(rule: Rule, original: Rule, family: IpFamily, protocol: Protocol, range: PortRange, known: Known): Rule {
-    if (!this.helpers || rule.verdict !== Verdict.ACCEPT || known.state !== STATE_KEY_ORDER[3]) return rule;
-    const helper = this.helpers.find((h) => (familyOf(h.match) ?? family) === family && h.match.protocol === protocol
-      && (portsOf(h.match, this.sets) ?? [{ from: 0, to: 65535 }]).some((p) => p.from <= range.from && range.to <= p.to));
-    if (!helper) return rule;
-    if (JSON.stringify(helper.match.source) !== JSON.stringify(original.match.source)) {
-      this.helperConflict = true;
-      return rule;
-    }
-    return { ...rule, helper: helper.helper };
   }
 
   /**
@@ -238,3 +234,25 @@ export class Builder {
 }
 
 export { NFT_CHAIN_PREFIX };
+
+/**
+ * The rules with their leading unconditional helper rules attached to every opening that
+ * accepts (`ct helper set ... accept`): the helper only matters for a connection the host
+ * accepts, and is set there before conntrack confirms it.
+ */
+function foldHelpers(rules: Rule[], known: Known): Rule[] {
+  let n = 0;
+  while (n < rules.length && rules[n].verdict === Verdict.HELPER && alwaysMatches(rules[n].match, known)) n++;
+  if (n === 0) return rules;
+  const helper = rules[n - 1].helper;
+  return rules.slice(n).map((r) => (r.verdict === Verdict.ACCEPT ? { ...r, helper } : r));
+}
+
+/** An ICMP rule's types and code as `th sport` ranges (`type << 8 | code`); undefined when it names no type. */
+function icmpRanges(rule: Rule): PortRange[] | undefined {
+  const m = rule.match;
+  if (m.icmpTypes === undefined) return undefined;
+  return [...m.icmpTypes].sort((a, b) => a - b).map((t) => (m.icmpCode !== undefined
+    ? { from: (t << 8) | m.icmpCode, to: (t << 8) | m.icmpCode }
+    : { from: t << 8, to: (t << 8) | 255 }));
+}

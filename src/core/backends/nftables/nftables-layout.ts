@@ -35,25 +35,20 @@ export { NFT_CHAIN_PREFIX, PROTOCOL_VALUE, STATE_KEY_ORDER };
  * map and meets the rules for it; a REJECT default or over-limit action is a rule of its own.
  * Models the layout does not understand are returned unchanged.
  */
-export function nftablesLayout(model: RulesetModel): RulesetModel {
-  const folded = layoutWith(model, true);
-  return folded.helperConflict ? layoutWith(model, false).model : folded.model;
-}
-
 function isHelperChain(table: string, chain: RulesetModel['tables'][number]['chains'][number]): boolean {
   return table === 'raw' && chain.hook === ChainHook.PREROUTING && chain.priority !== ChainPriority.RAW && chain.rules.every((r) => r.verdict === Verdict.HELPER);
 }
 
-function layoutWith(model: RulesetModel, foldHelpers: boolean): { model: RulesetModel; helperConflict: boolean } {
-  if (!layable(model)) return { model, helperConflict: false };
+export function nftablesLayout(model: RulesetModel): RulesetModel {
+  if (!layable(model)) return model;
   const sets = new Map((model.sets ?? []).map((s) => [s.name, s]));
   const helpers = model.tables.flatMap((t) => t.chains.filter((c) => isHelperChain(t.name, c)).flatMap((c) => c.rules));
-  const fold = foldHelpers && helpers.length > 0;
-  // one builder: chains identical in content are shared across base chains
-  const builder = new Builder(sets, fold ? helpers : undefined);
+  const input = model.tables.some((t) => t.chains.some((c) => c.hook === ChainHook.INPUT && c.rules.some((r) => r.match.states !== undefined)));
+  // helpers move into the input chain's new connections (one builder: identical chains are shared across base chains)
+  const builder = new Builder(sets);
   const seen = new Set<string>();
   const tables = model.tables.map((table) => {
-    const bases = table.chains.filter((c) => !(fold && isHelperChain(table.name, c))).map((chain) => {
+    const bases = table.chains.filter((c) => !(input && isHelperChain(table.name, c))).map((chain) => {
       // the forward chain of published container ports stays linear: a few rules, keyed on the original port the maps do not read
       if (chain.hook === ChainHook.FORWARD) return chain;
       const name: ChainName = [{ kind: 'base', value: chain.hook === ChainHook.INPUT && table.name !== 'raw' ? NFT_CHAIN_PREFIX : `${NFT_CHAIN_PREFIX}_${chain.name}` }];
@@ -63,6 +58,7 @@ function layoutWith(model: RulesetModel, foldHelpers: boolean): { model: Ruleset
       const final = chain.rules[chain.rules.length - 1];
       const drop = final !== undefined && final.verdict === Verdict.DROP && Object.values(final.match).every((v) => v === undefined);
       builder.policyDrop = drop;
+      builder.helpers = input && chain.hook === ChainHook.INPUT ? helpers : [];
       const rules = builder.state(mergeLimitGroups(chain.rules), name);
       return drop ? { ...chain, policy: Verdict.DROP, rules, endRule: final } : { ...chain, rules };
     });
@@ -74,5 +70,5 @@ function layoutWith(model: RulesetModel, foldHelpers: boolean): { model: Ruleset
   const laid: RulesetModel = {
     tables: tables.map((t) => ({ name: t.name, chains: topDown([...t.chains, ...chains], t.chains.length, seen) })),
   };
-  return { model: withReferencedSets(laid, model.sets), helperConflict: builder.helperConflict };
+  return withReferencedSets(laid, model.sets);
 }

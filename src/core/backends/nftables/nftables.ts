@@ -165,7 +165,8 @@ function keyValueText(key: MapKey, entry: VerdictMapEntry, protocol: Protocol | 
       // an element for a protocol without ports (ICMP) takes every value `th dport` reads
       return m.destinationPorts ? portText(m.destinationPorts[0]) : '0-65535';
     case MapKey.TRANSPORT_SOURCE_PORT:
-      return portText(m.sourcePorts![0]);
+      // ICMP's `th sport` is its type and code (type << 8 | code); TCP and UDP elements take every source port
+      return m.sourcePorts ? portText(m.sourcePorts[0]) : '0-65535';
     case MapKey.SOURCE_ADDRESS:
       return addressElement(m.source!.elements![0]);
   }
