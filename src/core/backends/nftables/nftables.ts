@@ -189,6 +189,11 @@ function entryVerdict(entry: VerdictMapEntry): string {
 /** A verdict map as nft prints it: `KEY vmap { value : verdict, ... }` (anonymous maps print on one line). */
 function mapText(map: VerdictMap, protocol: Protocol | undefined, family?: IpFamily): string {
   const key = map.keys.map((k) => keyText(k, protocol, family)).join(' . ');
+  // a map whose every element does the same statement that does not end the walk: a set lookup, then the statement
+  const statement = map.entries[0]?.verdict;
+  if (statement === Verdict.NOTRACK && map.entries.every((e) => e.verdict === statement)) {
+    return `${key} { ${map.entries.map((e) => map.keys.map((k) => keyValueText(k, e, protocol)).join(' . ')).join(', ')} } notrack`;
+  }
   const elements = map.entries.map((e) => `${map.keys.map((k) => keyValueText(k, e, protocol)).join(' . ')} : ${entryVerdict(e)}`);
   return `${key} vmap { ${elements.join(', ')} }`;
 }
@@ -203,10 +208,10 @@ export function nftRuleText(rule: Rule): string {
   const m = rule.match;
   if (rule.verdict === Verdict.MAP) {
     if (!rule.verdictMap) throw new Error('a map rule needs a verdict map');
-    const rest = Object.entries(m).filter(([k, v]) => v !== undefined && k !== 'protocol' && k !== 'family' && k !== 'tcpSynOnly');
-    if (rest.length > 0) throw new Error('a map rule matches nothing but the map key (the protocol of a port or icmp type key, the family of an address key, a bare syn)');
+    const rest = Object.entries(m).filter(([k, v]) => v !== undefined && k !== 'protocol' && k !== 'family' && k !== 'tcpSynOnly' && k !== 'destinationLocal');
+    if (rest.length > 0) throw new Error('a map rule matches nothing but the map key (the protocol of a port or icmp type key, the family of an address key, a bare syn, a local destination)');
     const map = mapText(rule.verdictMap, m.protocol, m.family);
-    const text = m.tcpSynOnly ? `tcp flags syn / fin,syn,rst,ack ${map}` : map;
+    const text = `${m.destinationLocal ? 'fib daddr type local ' : ''}${m.tcpSynOnly ? 'tcp flags syn / fin,syn,rst,ack ' : ''}${map}`;
     return rule.origins.length > 0 || rule.comment ? `${text} comment "${ruleComment(rule)}"` : text;
   }
   const parts: string[] = [];
