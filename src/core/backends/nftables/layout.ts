@@ -66,6 +66,9 @@ export class Builder {
     const rest = [...helpers, ...rules.slice(start)];
     if (rest.length <= 2) return [...prefix, ...rest];
     const entries: VerdictMapEntry[] = [];
+    // other protocols (and packets whose transport header nft cannot read) meet the rules that name no protocol
+    const tail = truncate(rest.filter((r) => r.match.protocol === undefined), known);
+    const tailKey = JSON.stringify(tail);
     for (const { family, protocol } of TRANSPORT_CASES) {
       const admits = rest.map((r) => (familyOf(r.match) ?? family) === family && (r.match.protocol ?? protocol) === protocol);
       const ported = protocol === Protocol.TCP || protocol === Protocol.UDP;
@@ -93,11 +96,11 @@ export class Builder {
           laidBySignature.set(sig, laid);
         }
         const match = ported ? { family, protocol, destinationPorts: [range] } : { family, protocol, sourcePorts: [range] };
+        // a case that meets just the rules after the map needs no element
+        if (JSON.stringify(laid) === tailKey) continue;
         this.entry(entries, match, laid, extend(cName, ...key), below);
       }
     }
-    // other protocols (and packets whose transport header nft cannot read) meet the rules that name no protocol
-    const tail = rest.filter((r) => r.match.protocol === undefined);
     return truncate([...prefix, mapRule({}, [MapKey.FAMILY, MapKey.PROTOCOL, MapKey.TRANSPORT_SOURCE_PORT, MapKey.TRANSPORT_DESTINATION_PORT], entries), ...tail], known);
   }
 
