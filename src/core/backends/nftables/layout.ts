@@ -177,14 +177,18 @@ export class Builder {
     if (single) return [single];
     const ports = (r: Rule) => (field === 'destination' ? portsOf(r.match, this.sets) : sourcePortsOf(r.match, this.sets))!;
     const entries: VerdictMapEntry[] = [];
-    for (const protocol of [Protocol.TCP, Protocol.UDP]) {
-      const own = rules.filter((r) => r.match.protocol === protocol);
+    // rules of one family: keyed on the family too, so a packet meets the rules of its own family only
+    const families = rules.some((r) => r.match.family !== undefined) ? [IpFamily.IPV4, IpFamily.IPV6] : [undefined];
+    for (const [family, protocol] of families.flatMap((f) => [[f, Protocol.TCP], [f, Protocol.UDP]] as const)) {
+      const own = rules.filter((r) => r.match.protocol === protocol && (family === undefined || r.match.family === undefined || r.match.family === family));
       const { segments, covered } = portSegments(own.map(ports));
       let last: { range: PortRange; content: Rule[]; key: string } | undefined;
       const flush = () => {
         if (!last || last.content.length === 0) return;
-        const match = field === 'destination' ? { protocol, destinationPorts: [last.range] } : { protocol, sourcePorts: [last.range] };
-        entries.push({ match, verdict: Verdict.GOTO, target: this.chainFor(last.content, extend(name, { kind: 'key', value: `${protocol}${last.range.from}` }), {}) });
+        const ports = field === 'destination' ? { destinationPorts: [last.range] } : { sourcePorts: [last.range] };
+        const match = { ...(family ? { family } : {}), protocol, ...ports };
+        const part = family ? [{ kind: 'family' as const, value: family === IpFamily.IPV4 ? 'v4' : 'v6' }] : [];
+        entries.push({ match, verdict: Verdict.GOTO, target: this.chainFor(last.content, extend(name, ...part, { kind: 'key', value: `${protocol}${last.range.from}` }), {}) });
       };
       segments.forEach((range, s) => {
         const content = own.filter((_, i) => covered[i][s]);
@@ -198,8 +202,18 @@ export class Builder {
       flush();
     }
     const portKey = field === 'destination' ? MapKey.TRANSPORT_DESTINATION_PORT : MapKey.TRANSPORT_SOURCE_PORT;
-    entries.sort((a, b) => PROTOCOL_VALUE[a.match.protocol!] - PROTOCOL_VALUE[b.match.protocol!]);
-    return [mapRule({}, [MapKey.PROTOCOL, portKey], entries)];
+    // nft lists a hash map (single ports) by the key's bytes read as one little-endian number
+    // (low port byte, high port byte, protocol, family); an interval map in the order it was given
+    const range = (e: VerdictMapEntry) => (e.match.destinationPorts ?? e.match.sourcePorts)![0];
+    if (entries.every((e) => range(e).from === range(e).to)) {
+      const order = (e: VerdictMapEntry) => [range(e).from & 255, range(e).from >> 8, PROTOCOL_VALUE[e.match.protocol!], e.match.family === IpFamily.IPV6 ? 10 : 2];
+      entries.sort((a, b) => {
+        const x = order(a);
+        const y = order(b);
+        return x[0] - y[0] || x[1] - y[1] || x[2] - y[2] || x[3] - y[3];
+      });
+    }
+    return [mapRule({}, families[0] ? [MapKey.FAMILY, MapKey.PROTOCOL, portKey] : [MapKey.PROTOCOL, portKey], entries)];
   }
 
   /**

@@ -53,6 +53,8 @@ export function nftablesLayout(model: RulesetModel): RulesetModel {
       if (chain.hook === ChainHook.FORWARD) return chain;
       const name: ChainName = [{ kind: 'base', value: chain.hook === ChainHook.INPUT && table.name !== 'raw' ? NFT_CHAIN_PREFIX : `${NFT_CHAIN_PREFIX}_${chain.name}` }];
       const stateful = chain.rules.some((r) => r.match.states !== undefined);
+      builder.policyDrop = false;
+      builder.helpers = [];
       if (!stateful) return { ...chain, rules: builder.gate(chain.rules, name) ?? chain.rules };
       // a linear chain ending in DROP for everything: the policy drops, the chains below need not
       const final = chain.rules[chain.rules.length - 1];
