@@ -34,7 +34,7 @@ describe('untracked services (notrack)', () => {
     expect(v4).not.toMatch(/ctstate NEW -m udp --dport 53/);
     // nftables: the state map sends untracked packets to their own chains
     expect(nft).toContain('untracked : goto sfw_untracked }');
-    expect(nft).toContain('\tchain sfw_untracked_v4_udp {\n\t\tip saddr 198.51.100.0/24 udp dport 53 accept comment "app/ns/Dns: untracked service"');
+    expect(nft).toContain('\tchain sfw_untracked_v4_udp_p53 {\n\t\tip saddr 198.51.100.0/24 accept comment "app/ns/Dns: untracked service"');
     expect(nft).not.toMatch(/chain sfw_new_v4_udp/);
   });
 
@@ -121,7 +121,8 @@ describe('syn-flood cap', () => {
     // the nftables layout says "under the cap: accept", then the over-limit action
     expect(nft).toMatch(/\tlimit sfw-s4-[0-9a-f]{6} \{\n\t\trate 100\/second burst 200 packets\n\t\}/);
     expect(nft).toMatch(/\tlimit sfw-s6-[0-9a-f]{6} \{\n\t\trate 100\/second burst 200 packets\n\t\}/);
-    expect(nft).toMatch(/\t\tlimit name "sfw-s4-[0-9a-f]{6}" accept comment "app\/web\/Web"\n/);
+    expect(nft).toMatch(/\t\ttcp flags syn \/ fin,syn,rst,ack limit name "sfw-s4-[0-9a-f]{6}" accept comment "app\/web\/Web"\n/);
+    expect(nft).toMatch(/\t\ttcp flags syn \/ fin,syn,rst,ack limit name "sfw-s6-[0-9a-f]{6}" accept comment "app\/web\/Web"\n/);
   });
 
   test('nftables: one named limit per family, however many chains the rule is copied into', () => {

@@ -92,7 +92,7 @@ export class Builder {
         const key = [{ kind: 'key' as const, value: ported ? `p${range.from}` : `t${range.from >> 8}` }];
         if (!laid) {
           const admitted = rest.filter((_, i) => sig[i] === '1').map((r) => stripTransport(r, portsOf(r.match, this.sets) !== undefined));
-          laid = this.source(truncate(admitted, below), extend(cName, ...key), below);
+          laid = foldHelpers(this.source(truncate(admitted, below), extend(cName, ...key), below), below);
           laidBySignature.set(sig, laid);
         }
         const match = ported ? { family, protocol, destinationPorts: [range] } : { family, protocol, sourcePorts: [range] };
@@ -309,11 +309,16 @@ export { NFT_CHAIN_PREFIX };
  * accepts, and is set there before conntrack confirms it.
  */
 function foldHelpers(rules: Rule[], known: Known): Rule[] {
-  let n = 0;
-  while (n < rules.length && rules[n].verdict === Verdict.HELPER && alwaysMatches(rules[n].match, known)) n++;
-  if (n === 0) return rules;
-  const helper = rules[n - 1].helper;
-  return rules.slice(n).map((r) => (r.verdict === Verdict.ACCEPT ? { ...r, helper } : r));
+  const first = rules[0];
+  if (first === undefined || first.verdict !== Verdict.HELPER) return rules;
+  const rest = rules.slice(1);
+  const accepts = rest.filter((r) => r.verdict === Verdict.ACCEPT);
+  // no opening after it: the connection is never accepted here, the helper does nothing
+  if (accepts.length === 0) return foldHelpers(rest, known);
+  // every opening that can accept a packet matches at least what the helper rule matches (or the helper rule matches everything)
+  const within = (r: Rule) => Object.entries(first.match).every(([k, v]) => JSON.stringify((r.match as Record<string, unknown>)[k]) === JSON.stringify(v));
+  if (!alwaysMatches(first.match, known) && !(accepts.length > 0 && accepts.every(within))) return rules;
+  return foldHelpers(rest, known).map((r) => (r.verdict === Verdict.ACCEPT ? { ...r, helper: first.helper } : r));
 }
 
 /** An ICMP rule's types and code as `th sport` ranges (`type << 8 | code`); undefined when it names no type. */
