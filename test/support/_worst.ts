@@ -14,6 +14,9 @@ for (let seed = 1; seed <= n; seed++) {
   const over = inbound.slice(0, 20).map((p) => (p.protocol === Protocol.TCP ? Packet.tcp({ from: p.source, port: p.destinationPort!, overRateLimit: true, overConnectionLimit: true }) : p));
   for (const p of [...inbound, ...over]) {
     const l = r.simulate(p, Backend.NFTABLES);
+    const dropDefault = r.model.tables[0].chains[0].rules.slice(-1)[0].verdict === 'drop';
+    if (process.argv[4] === 'drop' && !dropDefault) continue;
+    if (process.argv[4] === 'syn' && (!dropDefault || (p.protocol === Protocol.TCP && !p.tcpFlags.includes('SYN' as any)))) continue;
     const lin = Simulator.evaluateModel(r.model, p);
     if (l.verdict !== lin.verdict || JSON.stringify(l.origins) !== JSON.stringify(lin.origins)) { bad++; if (bad < 3) console.log('MISMATCH', seed, p.toString(), l.verdict, lin.verdict, l.origins, lin.origins); }
     if (l.rulesEvaluated > 6) pat[l.trace.filter((x) => !x.includes('logged')).map((x) => x.replace(/#\d+.*?: /, ' ').replace(/\(.*\)/, '').replace(/_p\d+.*? /, '_pN ').replace(/_t\d+.*? /, '_tN ').replace(/[0-9a-f]{6}/g, '')).join(' | ')] = (pat[l.rulesEvaluated > 6 ? l.trace.filter((x) => !x.includes('logged')).map((x) => x.replace(/#\d+.*?: /, ' ').replace(/\(.*\)/, '').replace(/_p\d+.*? /, '_pN ').replace(/_t\d+.*? /, '_tN ').replace(/[0-9a-f]{6}/g, '')).join(' | ') : ''] ?? 0) + 1;

@@ -72,10 +72,11 @@ export function mergeLimitGroups(rules: readonly Rule[]): Rule[] {
       if (out[j].comment) comments.push(out[j].comment!);
       j++;
     }
-    // the opening: M itself, or M without the family (one opening for both families, one over-limit rule per family)
-    const anyFamily = matchKey({ ...m, family: undefined });
-    const k = out.findIndex((r, n) => n >= j && r.verdict === Verdict.ACCEPT && (matchKey(r.match) === key || (r.match.family === undefined && matchKey(r.match) === anyFamily)));
-    if (k < 0 || JSON.stringify(out[k].origins) !== JSON.stringify(first.origins)) continue;
+    // the opening that accepts M's packets: M itself, or an opening that asks less (one for both
+    // families, or for every peer, merged from several declarations); the merged rule decides as it does
+    const covers = (r: Rule) => Object.entries(r.match).every(([f, v]) => v === undefined || JSON.stringify((m as Record<string, unknown>)[f]) === JSON.stringify(v));
+    const k = out.findIndex((r, n) => n >= j && r.verdict === Verdict.ACCEPT && !r.helper && covers(r));
+    if (k < 0) continue;
     if (out.slice(j, k).some((r) => mayOverlap(r.match, m))) continue;
     const limitsUnder: LimitsUnder = {
       sourceRate: under.sourceRateOver as LimitsUnder['sourceRate'],
