@@ -25,7 +25,8 @@ describe('untracked services (notrack)', () => {
       + '\t\tmeta nfproto . meta l4proto . th sport vmap { ipv4 . udp . 53 : goto sfw_raw_output_v4_udp53, ipv6 . udp . 53 : goto sfw_raw_output_v6_udp53 }');
     expect(nft).toContain('\tchain sfw_raw_output_v4_udp53 {\n\t\tip daddr 198.51.100.0/24 udp sport 53 notrack');
     // services open to every peer: one set lookup, whatever their number
-    const open = CompiledRuleset.compile({ ...policy, allowances: [{ ...dns, peers: [Peer.any()], ports: [Port.udp(53), Port.tcp(53)] }] }).toNftables();
+    const anyPeer = { ...dns, peers: [Peer.any()], ports: [Port.udp(53), Port.tcp(53)] };
+    const open = CompiledRuleset.compile({ ...policy, allowances: [anyPeer] }).toNftables();
     expect(open).toContain('\t\tfib daddr type local meta l4proto . th dport { tcp . 53, udp . 53 } notrack comment "app/ns/Dns: untracked service"\n');
   });
 

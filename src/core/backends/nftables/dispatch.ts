@@ -178,3 +178,31 @@ export function stripSource(rule: Rule, source: boolean, syn: boolean): Rule {
   if (!keyword && !tcpReset) delete m.protocol;
   return tidy(rule, m);
 }
+
+/**
+ * The rules with their leading unconditional helper rules attached to every opening that
+ * accepts (`ct helper set ... accept`): the helper only matters for a connection the host
+ * accepts, and is set there before conntrack confirms it.
+ */
+export function foldHelpers(rules: Rule[], known: Known): Rule[] {
+  const first = rules[0];
+  if (first === undefined || first.verdict !== Verdict.HELPER) return rules;
+  const rest = rules.slice(1);
+  const accepts = rest.filter((r) => r.verdict === Verdict.ACCEPT);
+  // no opening after it: the connection is never accepted here, the helper does nothing
+  if (accepts.length === 0) return foldHelpers(rest, known);
+  // every opening that can accept a packet matches at least what the helper rule matches (or the helper rule matches everything)
+  const field = (r: Rule, k: string) => JSON.stringify((r.match as Record<string, unknown>)[k]);
+  const within = (r: Rule) => Object.entries(first.match).every(([k, v]) => field(r, k) === JSON.stringify(v));
+  if (!alwaysMatches(first.match, known) && !(accepts.length > 0 && accepts.every(within))) return rules;
+  return foldHelpers(rest, known).map((r) => (r.verdict === Verdict.ACCEPT ? { ...r, helper: first.helper } : r));
+}
+
+/** An ICMP rule's types and code as `th sport` ranges (`type << 8 | code`); undefined when it names no type. */
+export function icmpRanges(rule: Rule): PortRange[] | undefined {
+  const m = rule.match;
+  if (m.icmpTypes === undefined) return undefined;
+  return [...m.icmpTypes].sort((a, b) => a - b).map((t) => (m.icmpCode !== undefined
+    ? { from: (t << 8) | m.icmpCode, to: (t << 8) | m.icmpCode }
+    : { from: t << 8, to: (t << 8) | 255 }));
+}

@@ -1,8 +1,9 @@
 import {
-  alwaysMatches, familyOf, Known, portSegments, portsOf, PROTOCOL_VALUE, sourcePortsOf, STATE_KEY_ORDER, stripSource, stripState,
-  stripTransport, TRANSPORT_CASES, truncate,
+  alwaysMatches, familyOf, foldHelpers, icmpRanges, Known, portSegments, portsOf, PROTOCOL_VALUE, sourcePortsOf,
+  STATE_KEY_ORDER, stripSource, stripState, stripTransport, TRANSPORT_CASES, truncate,
 } from './dispatch';
 import { ChainName, chainName, extend, NFT_CHAIN_PREFIX, renameTargets } from './naming';
+import { oneLookup } from './raw';
 import { elementaryIntervals, intervalElement, knownSource } from './source-map';
 import { Chain } from '../../ir/chain';
 import { Rule } from '../../ir/rule';
@@ -101,7 +102,8 @@ export class Builder {
         this.entry(entries, match, laid, extend(cName, ...key), below);
       }
     }
-    return truncate([...prefix, mapRule({}, [MapKey.FAMILY, MapKey.PROTOCOL, MapKey.TRANSPORT_SOURCE_PORT, MapKey.TRANSPORT_DESTINATION_PORT], entries), ...tail], known);
+    const keys = [MapKey.FAMILY, MapKey.PROTOCOL, MapKey.TRANSPORT_SOURCE_PORT, MapKey.TRANSPORT_DESTINATION_PORT];
+    return truncate([...prefix, mapRule({}, keys, entries), ...tail], known);
   }
 
   /**
@@ -119,7 +121,10 @@ export class Builder {
     const rest = rules.slice(start);
     const restIntervals = intervals.slice(start);
     const syn = known.protocol === Protocol.TCP && rest.some((r) => r.match.tcpSynOnly);
-    if (!syn) return truncate([...prefix, this.sourceMap(rest, restIntervals, name, known, false), ...rest.filter((_, i) => !restIntervals[i])], known);
+    if (!syn) {
+      const unmapped = rest.filter((_, i) => !restIntervals[i]);
+      return truncate([...prefix, this.sourceMap(rest, restIntervals, name, known, false), ...unmapped], known);
+    }
     const others = rest.filter((r) => !r.match.tcpSynOnly);
     return [...prefix, this.sourceMap(rest, restIntervals, name, known, true), ...this.source(others, extend(name, { kind: 'source', value: 'nosyn' }), known)];
   }
@@ -156,7 +161,8 @@ export class Builder {
   private entry(entries: VerdictMapEntry[], match: Rule['match'], content: Rule[], name: ChainName, known: Known, always = false): void {
     if (content.length === 0 && !always) return; // nothing applies: the walk goes on after the map, where nothing applies either
     const only = content[0];
-    if (content.length === 1 && alwaysMatches(only.match, known) && (only.verdict === Verdict.ACCEPT || only.verdict === Verdict.DROP) && !only.helper) {
+    const final = only !== undefined && (only.verdict === Verdict.ACCEPT || only.verdict === Verdict.DROP) && !only.helper;
+    if (content.length === 1 && final && alwaysMatches(only.match, known)) {
       entries.push({ match, verdict: only.verdict, origins: only.origins, comment: only.comment });
       return;
     }
@@ -173,28 +179,30 @@ export class Builder {
       : rules.every((r) => sourcePortsOf(r.match, this.sets) !== undefined) ? 'source' : undefined;
     if (!field) return undefined;
     if (!rules.every((r) => r.match.protocol === Protocol.TCP || r.match.protocol === Protocol.UDP)) return undefined;
-    const single = this.oneLookup(rules, field);
+    const single = oneLookup(rules, field, this.sets);
     if (single) return [single];
     const ports = (r: Rule) => (field === 'destination' ? portsOf(r.match, this.sets) : sourcePortsOf(r.match, this.sets))!;
     const entries: VerdictMapEntry[] = [];
     // rules of one family: keyed on the family too, so a packet meets the rules of its own family only
     const families = rules.some((r) => r.match.family !== undefined) ? [IpFamily.IPV4, IpFamily.IPV6] : [undefined];
     for (const [family, protocol] of families.flatMap((f) => [[f, Protocol.TCP], [f, Protocol.UDP]] as const)) {
-      const own = rules.filter((r) => r.match.protocol === protocol && (family === undefined || r.match.family === undefined || r.match.family === family));
+      const ofFamily = (r: Rule) => family === undefined || r.match.family === undefined || r.match.family === family;
+      const own = rules.filter((r) => r.match.protocol === protocol && ofFamily(r));
       const { segments, covered } = portSegments(own.map(ports));
       let last: { range: PortRange; content: Rule[]; key: string } | undefined;
       const flush = () => {
         if (!last || last.content.length === 0) return;
-        const ports = field === 'destination' ? { destinationPorts: [last.range] } : { sourcePorts: [last.range] };
-        const match = { ...(family ? { family } : {}), protocol, ...ports };
+        const key = field === 'destination' ? { destinationPorts: [last.range] } : { sourcePorts: [last.range] };
+        const match = { ...(family ? { family } : {}), protocol, ...key };
         const part = family ? [{ kind: 'family' as const, value: family === IpFamily.IPV4 ? 'v4' : 'v6' }] : [];
         entries.push({ match, verdict: Verdict.GOTO, target: this.chainFor(last.content, extend(name, ...part, { kind: 'key', value: `${protocol}${last.range.from}` }), {}) });
       };
       segments.forEach((range, s) => {
         const content = own.filter((_, i) => covered[i][s]);
         const key = content.map((r) => own.indexOf(r)).join(',');
-        if (last && last.key === key) last.range = { from: last.range.from, to: range.to };
-        else {
+        if (last && last.key === key) {
+          last.range = { from: last.range.from, to: range.to };
+        } else {
           flush();
           last = { range, content, key };
         }
@@ -206,7 +214,9 @@ export class Builder {
     // (low port byte, high port byte, protocol, family); an interval map in the order it was given
     const range = (e: VerdictMapEntry) => (e.match.destinationPorts ?? e.match.sourcePorts)![0];
     if (entries.every((e) => range(e).from === range(e).to)) {
-      const order = (e: VerdictMapEntry) => [range(e).from & 255, range(e).from >> 8, PROTOCOL_VALUE[e.match.protocol!], e.match.family === IpFamily.IPV6 ? 10 : 2];
+      const order = (e: VerdictMapEntry) => [
+        range(e).from & 255, range(e).from >> 8, PROTOCOL_VALUE[e.match.protocol!], e.match.family === IpFamily.IPV6 ? 10 : 2,
+      ];
       entries.sort((a, b) => {
         const x = order(a);
         const y = order(b);
@@ -214,55 +224,6 @@ export class Builder {
       });
     }
     return [mapRule({}, families[0] ? [MapKey.FAMILY, MapKey.PROTOCOL, portKey] : [MapKey.PROTOCOL, portKey], entries)];
-  }
-
-  /**
-   * Rules that differ only in protocol, family and ports, with one statement that does not
-   * end the walk (the raw chains' `notrack`), as one rule: `fib daddr type local meta
-   * l4proto . th dport { udp . 53, tcp . 853 } notrack`, whatever their number.
-   */
-  private oneLookup(rules: Rule[], field: 'destination' | 'source'): Rule | undefined {
-    const first = rules[0];
-    if (first.verdict !== Verdict.NOTRACK) return undefined;
-    const rest = (r: Rule) => {
-      const { family, protocol, destinationPorts, destinationPortSet, sourcePorts, sourcePortSet, ...others } = r.match;
-      return JSON.stringify(others);
-    };
-    if (!rules.every((r) => r.verdict === first.verdict && rest(r) === rest(first))) return undefined;
-    const families = rules.some((r) => r.match.family !== undefined);
-    const ranges = new Map<string, PortRange[]>();
-    for (const r of rules) {
-      const ports = (field === 'destination' ? portsOf(r.match, this.sets) : sourcePortsOf(r.match, this.sets))!;
-      for (const family of r.match.family ? [r.match.family] : families ? [IpFamily.IPV4, IpFamily.IPV6] : [undefined]) {
-        const key = `${family ?? ''}|${r.match.protocol}`;
-        ranges.set(key, [...(ranges.get(key) ?? []), ...ports]);
-      }
-    }
-    const entries: VerdictMapEntry[] = [];
-    for (const [key, list] of ranges) {
-      const [family, protocol] = key.split('|') as [IpFamily | '', Protocol];
-      const merged: PortRange[] = [];
-      for (const p of [...list].sort((a, b) => a.from - b.from)) {
-        const last = merged[merged.length - 1];
-        if (last && p.from <= last.to + 1) merged[merged.length - 1] = { from: last.from, to: Math.max(last.to, p.to) };
-        else merged.push(p);
-      }
-      for (const p of merged) {
-        const ports = field === 'destination' ? { destinationPorts: [p] } : { sourcePorts: [p] };
-        entries.push({ match: { ...(family ? { family } : {}), protocol, ...ports }, verdict: first.verdict, origins: rules.find((r) => r.match.protocol === protocol)!.origins });
-      }
-    }
-    const order = (e: VerdictMapEntry) => [e.match.family === IpFamily.IPV6 ? 1 : 0, PROTOCOL_VALUE[e.match.protocol!], (e.match.destinationPorts ?? e.match.sourcePorts)![0].from];
-    entries.sort((a, b) => {
-      const x = order(a);
-      const y = order(b);
-      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
-    });
-    const { family, protocol, destinationPorts, destinationPortSet, sourcePorts, sourcePortSet, ...match } = first.match;
-    const portKey = field === 'destination' ? MapKey.TRANSPORT_DESTINATION_PORT : MapKey.TRANSPORT_SOURCE_PORT;
-    const keys = families ? [MapKey.FAMILY, MapKey.PROTOCOL, portKey] : [MapKey.PROTOCOL, portKey];
-    const origins = [...new Set(rules.flatMap((r) => r.origins))].sort();
-    return { match, verdict: Verdict.MAP, verdictMap: { keys, entries }, origins, comment: first.comment };
   }
 
   /** The chains with their final names: each named after every case that reaches it, unique (`_2`, ...). */
@@ -302,30 +263,3 @@ export class Builder {
 }
 
 export { NFT_CHAIN_PREFIX };
-
-/**
- * The rules with their leading unconditional helper rules attached to every opening that
- * accepts (`ct helper set ... accept`): the helper only matters for a connection the host
- * accepts, and is set there before conntrack confirms it.
- */
-function foldHelpers(rules: Rule[], known: Known): Rule[] {
-  const first = rules[0];
-  if (first === undefined || first.verdict !== Verdict.HELPER) return rules;
-  const rest = rules.slice(1);
-  const accepts = rest.filter((r) => r.verdict === Verdict.ACCEPT);
-  // no opening after it: the connection is never accepted here, the helper does nothing
-  if (accepts.length === 0) return foldHelpers(rest, known);
-  // every opening that can accept a packet matches at least what the helper rule matches (or the helper rule matches everything)
-  const within = (r: Rule) => Object.entries(first.match).every(([k, v]) => JSON.stringify((r.match as Record<string, unknown>)[k]) === JSON.stringify(v));
-  if (!alwaysMatches(first.match, known) && !(accepts.length > 0 && accepts.every(within))) return rules;
-  return foldHelpers(rest, known).map((r) => (r.verdict === Verdict.ACCEPT ? { ...r, helper: first.helper } : r));
-}
-
-/** An ICMP rule's types and code as `th sport` ranges (`type << 8 | code`); undefined when it names no type. */
-function icmpRanges(rule: Rule): PortRange[] | undefined {
-  const m = rule.match;
-  if (m.icmpTypes === undefined) return undefined;
-  return [...m.icmpTypes].sort((a, b) => a - b).map((t) => (m.icmpCode !== undefined
-    ? { from: (t << 8) | m.icmpCode, to: (t << 8) | m.icmpCode }
-    : { from: t << 8, to: (t << 8) | 255 }));
-}

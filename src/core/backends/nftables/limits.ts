@@ -1,6 +1,6 @@
+import { LimitsUnder } from '../../ir/rate-matches';
 import { Rule } from '../../ir/rule';
 import { PortRange, RuleMatch } from '../../ir/rule-match';
-import { LimitsUnder } from '../../ir/rate-matches';
 import { Verdict } from '../../ir/verdict';
 
 // A declaration's limits as one rule: the compiler writes one over-limit rule per limit
@@ -74,7 +74,8 @@ export function mergeLimitGroups(rules: readonly Rule[]): Rule[] {
     }
     // the opening that accepts M's packets: M itself, or an opening that asks less (one for both
     // families, or for every peer, merged from several declarations); the merged rule decides as it does
-    const covers = (r: Rule) => Object.entries(r.match).every(([f, v]) => v === undefined || JSON.stringify((m as Record<string, unknown>)[f]) === JSON.stringify(v));
+    const field = (f: string) => JSON.stringify((m as Record<string, unknown>)[f]);
+    const covers = (r: Rule) => Object.entries(r.match).every(([f, v]) => v === undefined || field(f) === JSON.stringify(v));
     const k = out.findIndex((r, n) => n >= j && r.verdict === Verdict.ACCEPT && !r.helper && covers(r));
     if (k < 0) continue;
     if (out.slice(j, k).some((r) => mayOverlap(r.match, m))) continue;

@@ -336,7 +336,8 @@ function needsIntervals(set: SetDefinition): boolean {
 
 /** The `ct helper` objects the helper rules name. */
 function helperObjects(rules: readonly Rule[]): string[][] {
-  const helpers = [...new Set(rules.filter((r) => r.helper !== undefined && (r.verdict === Verdict.HELPER || r.verdict === Verdict.ACCEPT)).map((r) => r.helper!))].sort();
+  const setting = rules.filter((r) => r.helper !== undefined && (r.verdict === Verdict.HELPER || r.verdict === Verdict.ACCEPT));
+  const helpers = [...new Set(setting.map((r) => r.helper!))].sort();
   return helpers.map((h) => [`\tct helper ${h}-standard {`, `\t\ttype "${h}" protocol ${HELPER_PROTOCOL[h]}`, '\t\tl3proto inet', '\t}']);
 }
 

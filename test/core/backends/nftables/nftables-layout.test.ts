@@ -43,7 +43,9 @@ describe('nftablesLayout', () => {
     ]);
     const fresh = model.tables[0].chains.find((c) => c.name === 'sfw_new')!;
     expect(fresh.rules[0].match).toEqual({ inInterface: 'lo' });
-    expect(fresh.rules[1].verdictMap!.keys).toEqual([MapKey.FAMILY, MapKey.PROTOCOL, MapKey.TRANSPORT_SOURCE_PORT, MapKey.TRANSPORT_DESTINATION_PORT]);
+    expect(fresh.rules[1].verdictMap!.keys).toEqual([
+      MapKey.FAMILY, MapKey.PROTOCOL, MapKey.TRANSPORT_SOURCE_PORT, MapKey.TRANSPORT_DESTINATION_PORT,
+    ]);
     // a DROP default: the base chain's policy, standing for the default action's rule
     expect(input.policy).toBe(Verdict.DROP);
     expect(input.endRule?.comment).toBe('default action');
