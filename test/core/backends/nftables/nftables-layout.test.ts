@@ -1,5 +1,5 @@
 import {
-  Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, MapKey, Packet, Peer, Port, RulesetModel, Simulator, TcpFlag, Verdict,
+  Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, MapKey, Packet, Peer, Port, RateUnit, Rule, RulesetModel, Simulator, TcpFlag, Verdict,
 } from '../../../../src/core';
 import { nftablesLayout } from '../../../../src/core/backends/nftables/nftables-layout';
 import { CHAIN_NAME_POLICY } from '../../../support/chain-name-policy';
@@ -151,6 +151,27 @@ describe('nftablesLayout', () => {
         for (const r of c.rules) for (const t of [r.target, ...(r.verdictMap?.entries.map((e) => e.target) ?? [])]) if (t) expect(names).toContain(t);
       }
     }
+  });
+
+  test('a SYN-flood cap open to every peer: each family meets only its own limit object', () => {
+    const r = CompiledRuleset.compile({
+      name: 'h',
+      defaultAction: DefaultAction.DROP,
+      allowances: [{ origin: 'h/Web', ports: [Port.HTTPS], peers: [Peer.any()], limits: { synFloodLimit: { rate: 100, unit: RateUnit.SECOND } } }],
+    });
+    const model = r.nftablesModel();
+    const chains = new Map(model.tables.flatMap((t) => t.chains).map((c) => [c.name, c]));
+    const limitOf = (rule: Rule) => rule.match.limitsUnder?.rate?.name ?? rule.match.rateOver?.name;
+    const met: string[] = [];
+    const walk = (name: string, family: IpFamily | undefined) => {
+      for (const rule of chains.get(name)!.rules) {
+        const limit = limitOf(rule);
+        if (limit) met.push(`${rule.match.family ?? family}:${limit.slice(0, 6)}`);
+        for (const e of rule.verdictMap?.entries ?? []) if (e.target) walk(e.target, e.match.family ?? family);
+      }
+    };
+    walk('sfw_new', undefined);
+    expect([...new Set(met)].sort()).toEqual([`${IpFamily.IPV4}:sfw-s4`, `${IpFamily.IPV6}:sfw-s6`]);
   });
 
   test('models it does not understand are left as they are', () => {
