@@ -1,5 +1,6 @@
 import {
-  Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, MapKey, Packet, Peer, Port, RateUnit, Rule, RulesetModel, Simulator, TcpFlag, Verdict,
+  Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, MapKey, Packet, Peer, Port, RateUnit, Rule, RulesetModel, Simulator,
+  TcpFlag, Verdict,
 } from '../../../../src/core';
 import { nftablesLayout } from '../../../../src/core/backends/nftables/nftables-layout';
 import { CHAIN_NAME_POLICY } from '../../../support/chain-name-policy';
