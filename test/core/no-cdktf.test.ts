@@ -37,6 +37,6 @@ describe('the core stands without cdktf', () => {
     `;
     const out = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     expect(out.stderr).toBe('');
-    expect(out.stdout).toContain('ip saddr 192.0.2.1 tcp dport 22');
+    expect(out.stdout).toContain('ip saddr 192.0.2.1 tcp flags syn / fin,syn,rst,ack accept');
   });
 });

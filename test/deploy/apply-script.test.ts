@@ -719,9 +719,9 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
     const host = lab.addNamespace('host');
     const ruleset = CompiledRuleset.compile(CHAIN_NAME_POLICY);
     const now = ruleset.toNftables();
-    expect(now).toContain('chain sfw_untracked_tcp {');
-    // what releases before the chain names said what they hold wrote for the same policy
-    const before = now.split('sfw_untracked_tcp').join('sfw_untracked_v4_tcp');
+    expect(now).toContain('chain sfw_new_v4_tcp_p22 {');
+    // what releases before the transport map wrote for the same policy (a chain per family and protocol)
+    const before = now.split('sfw_new_v4_tcp_p22').join('sfw_new_v4_tcp');
     const chains = () => lab.exec(host, ['nft', 'list', 'table', 'inet', 'stateful_firewall']).split('\n')
       .map((l) => /^\s*chain (\S+) \{/.exec(l)?.[1]).filter((n): n is string => n !== undefined).sort();
     const written = (text: string) => [...text.matchAll(/^\s*chain (\S+) \{/gm)].map((m) => m[1]).sort();
@@ -729,12 +729,12 @@ describeKernel('sfw-apply.sh on a kernel (network namespaces)', () => {
     writePending(c, { 'ruleset.nft': before });
     ok(apply(lab, host, c));
     ok(sfw(lab, host, c, ['confirm']));
-    expect(chains()).toContain('sfw_untracked_v4_tcp');
+    expect(chains()).toContain('sfw_new_v4_tcp');
     writePending(c, { 'ruleset.nft': now });
     ok(apply(lab, host, c));
     ok(sfw(lab, host, c, ['confirm']));
     expect(chains()).toEqual(written(now));
-    expect(chains()).not.toContain('sfw_untracked_v4_tcp');
+    expect(chains()).not.toContain('sfw_new_v4_tcp');
   }));
 
   test('6c. without conntrack seeding (SFW_CT_SEED=0): an active session survives, an idle one is reset when its client speaks first', async () => withLab(async (lab) => {

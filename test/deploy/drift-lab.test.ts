@@ -126,14 +126,14 @@ describeLab('drift: verify reports changes made by hand, the next deploy re-appl
 
   test('a rule added by hand to the library chain: drift (exit 1) naming the rule; the port opens', () => {
     lab.hostExec(h1, ['iptables', '-I', 'SFW-INPUT', '1', '-p', 'tcp', '--dport', '9090', '-j', 'ACCEPT']);
-    lab.hostExec(h2, ['nft', 'insert', 'rule', 'inet', 'stateful_firewall', 'sfw_new_v4_tcp', 'tcp', 'dport', '9090', 'accept']);
+    lab.hostExec(h2, ['nft', 'insert', 'rule', 'inet', 'stateful_firewall', 'sfw_new', 'tcp', 'dport', '9090', 'accept']);
     const v1 = verify(h1, 'h1: a rule added by hand');
     expect(v1.status).toBe(1);
     expect(v1.out).toContain('drift: ipv4 filter chain SFW-INPUT: 1 rule(s) not in the confirmed ruleset\n    + -A SFW-INPUT -p tcp -m tcp --dport 9090 -j ACCEPT\n');
     expect(v1.out).toMatch(/DRIFTED: the live ruleset is not the one apply [0-9a-f-]+ confirmed/);
     const v2 = verify(h2, 'h2: a rule added by hand');
     expect(v2.status).toBe(1);
-    expect(v2.out).toContain('drift: nftables table inet stateful_firewall chain sfw_new_v4_tcp: 1 rule(s) not in the confirmed ruleset\n    + tcp dport 9090 accept\n');
+    expect(v2.out).toContain('drift: nftables table inet stateful_firewall chain sfw_new: 1 rule(s) not in the confirmed ruleset\n    + tcp dport 9090 accept\n');
     for (const h of [h1, h2]) expect(probes(h)).toEqual({ ...declared, other: 'open' });
   });
 
@@ -200,9 +200,9 @@ describeLab('drift: verify reports changes made by hand, the next deploy re-appl
     let r = fleet(...hosts);
     expect(r.stdout).toContain('verify-fleet: 2 in sync, 0 drifted, 0 not verified');
     expect(r.status).toBe(0);
-    lab.hostExec(h2, ['nft', 'insert', 'rule', 'inet', 'stateful_firewall', 'sfw_new_v4_tcp', 'tcp', 'dport', '9090', 'accept']);
+    lab.hostExec(h2, ['nft', 'insert', 'rule', 'inet', 'stateful_firewall', 'sfw_new', 'tcp', 'dport', '9090', 'accept']);
     r = fleet(...hosts);
-    expect(r.stdout).toContain(`root@${h2.address}: drift: nftables table inet stateful_firewall chain sfw_new_v4_tcp: 1 rule(s) not in the confirmed ruleset\n`);
+    expect(r.stdout).toContain(`root@${h2.address}: drift: nftables table inet stateful_firewall chain sfw_new: 1 rule(s) not in the confirmed ruleset\n`);
     expect(r.stdout).toContain('verify-fleet: 1 in sync, 1 drifted, 0 not verified');
     expect(r.status).toBe(1);
     // a host without a deployment (nothing answers on 10.98.1.9)

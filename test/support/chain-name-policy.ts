@@ -1,8 +1,8 @@
 /**
- * A policy whose nftables chains show the naming: new TCP connections meet different rules
- * per family (IPv4 and IPv6 SSH peers: `sfw_new_v4_tcp`, `sfw_new_v6_tcp`), untracked TCP
- * the same rules in both (`sfw_untracked_tcp`, no family). Shared by the layout's unit test
- * and the apply script's redeploy-after-rename lab.
+ * A policy whose nftables chains show the naming: new SSH connections meet different rules
+ * per family (IPv4 and IPv6 SSH peers: `sfw_new_v4_tcp_p22`, `sfw_new_v6_tcp_p22`), the web
+ * port the same rules in both (`sfw_new_tcp_p80`, no family). Shared by the layout's unit
+ * test and the apply script's redeploy-after-rename lab.
  */
 import { HostPolicy, Peer, Port } from '../../src/core';
 

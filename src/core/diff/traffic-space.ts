@@ -10,6 +10,7 @@ import { Rule } from '../ir/rule';
 import { AddressMatch, PortRange, RuleMatch } from '../ir/rule-match';
 import { RulesetModel } from '../ir/ruleset-model';
 import { Verdict } from '../ir/verdict';
+import { MapKey } from '../ir/verdict-map';
 import { familyMax, parseIp } from '../net/ip';
 import { walkChain as walkChainOnce } from '../simulate/chain-walk';
 import { Direction } from '../simulate/direction';
@@ -215,6 +216,8 @@ export function evaluateSlice(model: RulesetModel, slice: SpaceSlice, cuts: Cuts
     if (m.sourceRateOver !== undefined && !c.overRate) return false;
     if (m.rateOver !== undefined && !c.overRate) return false;
     if (m.sourceConnectionsOver !== undefined && !c.overConnections) return false;
+    const under = m.limitsUnder;
+    if (under && (((under.sourceRate || under.rate) && c.overRate) || (under.sourceConnections && c.overConnections))) return false;
     return true;
   };
 
@@ -226,7 +229,7 @@ export function evaluateSlice(model: RulesetModel, slice: SpaceSlice, cuts: Cuts
     ...bases(inbound ? ChainHook.PREROUTING : ChainHook.OUTPUT, true),
     ...bases(inbound ? ChainHook.INPUT : ChainHook.OUTPUT, false),
   ];
-  const limited = allMatches(model).some((m) => m.limit || m.sourceRateOver || m.rateOver || m.sourceConnectionsOver);
+  const limited = allMatches(model).some((m) => m.limit || m.sourceRateOver || m.rateOver || m.sourceConnectionsOver || m.limitsUnder);
 
   const evaluate = (cell: Cell): string => {
     for (const { chains, chain } of order) {
@@ -238,7 +241,12 @@ export function evaluateSlice(model: RulesetModel, slice: SpaceSlice, cuts: Cuts
   const walkChain = (chains: Map<string, Chain>, base: Chain, cell: Cell): string => {
     const visit = (rule: Rule): Rule | undefined => {
       if (rule.verdict !== Verdict.MAP) return matches(rule.match, cell) ? rule : undefined;
-      const entry = matches(rule.match, cell) ? rule.verdictMap?.entries.find((e) => matches(e.match, cell)) : undefined;
+      // a map keyed on `th sport` reads ICMP's type and code there (type << 8 | code; the cells' code is 0)
+      const icmpKeyed = !withPorts && rule.verdictMap?.keys.includes(MapKey.TRANSPORT_SOURCE_PORT);
+      const entryMatches = (e: RuleMatch) => (icmpKeyed && e.sourcePorts
+        ? matches({ ...e, sourcePorts: undefined }, cell) && e.sourcePorts.some((r) => r.from <= cell.icmpType << 8 && cell.icmpType << 8 <= r.to)
+        : matches(e, cell));
+      const entry = matches(rule.match, cell) ? rule.verdictMap?.entries.find((e) => entryMatches(e.match)) : undefined;
       return entry ? { match: rule.match, verdict: entry.verdict, target: entry.target, origins: [] } : undefined;
     };
     const effect = (rule: Rule) => {

@@ -49,4 +49,13 @@ export interface Chain {
 
   /** The rules, evaluated first match first. */
   readonly rules: Rule[];
+
+  /**
+   * The rule a packet reaching the end of this chain stands for: where the nftables layout
+   * leaves a chain's final DROP to the base chain's DROP policy, the simulator reports this
+   * rule (its origins and comment) as deciding. Not rendered.
+   *
+   * @default - none: the policy decides
+   */
+  readonly endRule?: Rule;
 }

@@ -47,3 +47,31 @@ export interface SourceConnectionMatch {
   /** The family of the sources counted (the nft set's type). */
   readonly family: IpFamily;
 }
+
+/**
+ * Limits a packet must all be under (nftables: the statements of one rule, each of which
+ * stops the rule when its limit is exceeded): the complement of one rule per limit with
+ * `sourceRateOver`, `sourceConnectionsOver` and `rateOver`, in one rule.
+ *
+ * @experimental
+ */
+export interface LimitsUnder {
+  /**
+   * The rate each source may not exceed.
+   *
+   * @default - none
+   */
+  readonly sourceRate?: SourceRateMatch;
+  /**
+   * The connections each source may hold.
+   *
+   * @default - none
+   */
+  readonly sourceConnections?: SourceConnectionMatch;
+  /**
+   * The rate all sources together may not exceed (a named limit object).
+   *
+   * @default - none
+   */
+  readonly rate?: AggregateRateMatch;
+}

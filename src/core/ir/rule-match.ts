@@ -1,6 +1,6 @@
 import { ConnectionState } from './connection-state';
 import { RateLimit } from './rate-limit';
-import { AggregateRateMatch, SourceConnectionMatch, SourceRateMatch } from './rate-matches';
+import { AggregateRateMatch, LimitsUnder, SourceConnectionMatch, SourceRateMatch } from './rate-matches';
 import { IpFamily } from '../values/family';
 import { Protocol } from '../values/protocol';
 
@@ -208,4 +208,12 @@ export interface RuleMatch {
    * @default - none
    */
   readonly rateOver?: AggregateRateMatch;
+
+  /**
+   * Match only when the packet is under every one of these limits (the nftables layout's
+   * one rule for a declaration's limits; see `LimitsUnder`).
+   *
+   * @default - none
+   */
+  readonly limitsUnder?: LimitsUnder;
 }

@@ -39,7 +39,8 @@ export interface Rule {
   readonly rejectWith?: RejectWith;
 
   /**
-   * The conntrack helper to attach (HELPER only).
+   * The conntrack helper to attach (HELPER; or ACCEPT, which attaches it, then accepts:
+   * the nftables layout attaches helpers where the new connection is accepted).
    *
    * @default - none
    */

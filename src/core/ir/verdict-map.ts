@@ -19,8 +19,13 @@ export enum MapKey {
   ICMP_TYPE = 'icmp-type',
   /** The destination port of any transport header (`th dport`; the entry's `destinationPorts`). */
   TRANSPORT_DESTINATION_PORT = 'transport-destination-port',
-  /** The source port of any transport header (`th sport`; the entry's `sourcePorts`). */
+  /**
+   * The source port of any transport header (`th sport`; the entry's `sourcePorts`). For
+   * ICMP and ICMPv6 these bytes are the type and code: `type << 8 | code`.
+   */
   TRANSPORT_SOURCE_PORT = 'transport-source-port',
+  /** The source address (`ip saddr` / `ip6 saddr`, the rule's family; the entry's `source`: one block or range). */
+  SOURCE_ADDRESS = 'source-address',
 }
 
 /**

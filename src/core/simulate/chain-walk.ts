@@ -20,6 +20,8 @@ export interface WalkEnd {
   readonly rule?: Rule;
   /** The chain the deciding rule is in, or the base chain when its policy decided. */
   readonly chain: string;
+  /** When the policy decided: the last chain the packet ran off the end of (see `Chain.endRule`). */
+  readonly fellOff?: Chain;
 }
 
 /**
@@ -32,9 +34,11 @@ export interface WalkEnd {
  */
 export function walkChain(chains: ReadonlyMap<string, Chain>, base: Chain, visit: RuleVisitor, effect?: EffectVisitor): WalkEnd {
   const stack: { chain: Chain; index: number }[] = [{ chain: base, index: 0 }];
+  let fellOff: Chain | undefined;
   while (stack.length > 0) {
     const frame = stack[stack.length - 1];
     if (frame.index >= frame.chain.rules.length) {
+      fellOff = frame.chain;
       stack.pop();
       continue;
     }
@@ -62,5 +66,5 @@ export function walkChain(chains: ReadonlyMap<string, Chain>, base: Chain, visit
         return { verdict: rule.verdict, rule, chain: frame.chain.name };
     }
   }
-  return { verdict: base.policy ?? Verdict.ACCEPT, chain: base.name };
+  return { verdict: base.policy ?? Verdict.ACCEPT, chain: base.name, fellOff };
 }

@@ -13,6 +13,7 @@ import { Rule } from '../ir/rule';
 import { AddressMatch, RuleMatch } from '../ir/rule-match';
 import { RulesetModel } from '../ir/ruleset-model';
 import { Verdict } from '../ir/verdict';
+import { MapKey } from '../ir/verdict-map';
 import { AddressRange, elementRange } from '../net/address-range';
 import { parseIpv4, parseIpv6 } from '../net/ip';
 import { IpFamily } from '../values/family';
@@ -144,6 +145,8 @@ export function ruleMatches(match: RuleMatch, packet: Packet, sets: Record<strin
   if (match.sourceRateOver !== undefined && !packet.overRateLimit) return false;
   if (match.rateOver !== undefined && !packet.overRateLimit) return false;
   if (match.sourceConnectionsOver !== undefined && !packet.overConnectionLimit) return false;
+  const under = match.limitsUnder;
+  if (under && (((under.sourceRate || under.rate) && packet.overRateLimit) || (under.sourceConnections && packet.overConnectionLimit))) return false;
   return true;
 }
 
@@ -224,6 +227,17 @@ export function evaluateModelWithState(model: RulesetModel, packet: Packet): { r
   return { result: { ...last, rulesEvaluated: counter.evaluated, trace: [...trace] }, state };
 }
 
+/**
+ * The packet as a map keyed on `th sport` reads it: for ICMP and ICMPv6 the first two
+ * bytes of the header are the type and code (`type << 8 | code`).
+ */
+function transportView(rule: Rule, packet: Packet): Packet {
+  const icmp = packet.protocol === Protocol.ICMP || packet.protocol === Protocol.ICMPV6;
+  if (!icmp || !rule.verdictMap?.keys.includes(MapKey.TRANSPORT_SOURCE_PORT)) return packet;
+  const view: Packet = Object.create(Packet.prototype);
+  return Object.assign(view, packet, { sourcePort: ((packet.icmpType ?? 0) << 8) | (packet.icmpCode ?? 0) });
+}
+
 /** Whether a base chain runs before conntrack: iptables' raw table, or an nft chain at priority raw. */
 function isBeforeConntrack(table: string, chain: Chain): boolean {
   return table === RAW_TABLE_NAME ? chain.priority !== ChainPriority.FILTER : chain.priority === ChainPriority.RAW;
@@ -249,8 +263,9 @@ function walk(
   const visit = (rule: Rule, at: string): Rule | undefined => {
     counter.evaluated++;
     if (rule.verdict === Verdict.MAP) {
+      const keyed = transportView(rule, packet);
       const entry = ruleMatches(rule.match, packet, sets)
-        ? rule.verdictMap?.entries.find((e) => ruleMatches(e.match, packet, sets))
+        ? rule.verdictMap?.entries.find((e) => ruleMatches(e.match, keyed, sets))
         : undefined;
       if (!entry) {
         trace.push(`${at} skipped: ${describe(rule)} (no element)`);
@@ -284,6 +299,13 @@ function walk(
     throw new Error(`simulator: ${(e as Error).message}`);
   }
   if (!end.rule) {
+    // the last chain the packet ran off the end of: its end rule stands for the policy (see Chain.endRule)
+    const endRule = end.fellOff?.endRule;
+    if (endRule && endRule.verdict === end.verdict) {
+      trace.push(`${end.fellOff!.name} end: ${describe(endRule)} (${base.name} policy)`);
+      const result = { verdict: end.verdict, rule: endRule, chain: end.fellOff!.name, origins: endRule.origins, rulesEvaluated: counter.evaluated, trace };
+      return { packet, result };
+    }
     trace.push(`${base.name} policy: ${end.verdict}`);
     return { packet, result: { verdict: end.verdict, chain: end.chain, origins: [], rulesEvaluated: counter.evaluated, trace } };
   }

@@ -53,8 +53,10 @@ describe('the backend registry', () => {
       .filter((c) => !c.hook).reduce((n, c) => n + c.rules.length, 0);
     expect(ruleset.ruleCount(Backend.IPTABLES, IpFamily.IPV4)).toBe(own(IpFamily.IPV4));
     expect(ruleset.ruleCount(Backend.IPTABLES, IpFamily.IPV6)).toBe(own(IpFamily.IPV6));
-    // nftables: the IPv4 packet never meets the IPv6-only rules (neighbour discovery), so IPv6 counts more
-    expect(ruleset.ruleCount(Backend.NFTABLES, IpFamily.IPV6)).toBeGreaterThan(ruleset.ruleCount(Backend.NFTABLES, IpFamily.IPV4));
+    // nftables: one table for both families; a packet of one family never meets the chains only the other reaches
+    const table = ruleset.nftablesModel().tables.flatMap((t) => t.chains).reduce((n, c) => n + c.rules.length, 0);
+    expect(ruleset.ruleCount(Backend.NFTABLES, IpFamily.IPV4)).toBeLessThan(table);
+    expect(ruleset.ruleCount(Backend.NFTABLES, IpFamily.IPV6)).toBeLessThan(table);
   });
 
   test('an unknown backend name is an error, not iptables or nftables', () => {

@@ -60,8 +60,10 @@ describe('nftables renderer', () => {
     expect(nft.startsWith('table inet stateful_firewall {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n')).toBe(true);
     // new connections reach the openings through the state map, so the openings need no `ct state new`
     expect(nft).toContain('\t\tct state vmap { invalid : goto sfw_invalid, established : accept, related : accept, new : goto sfw_new, untracked : goto sfw_untracked }\n');
-    expect(nft).toContain('\t\ttcp dport { 80, 443 } tcp flags syn / fin,syn,rst,ack accept comment "app/web/Website"\n');
-    expect(nft).toContain('\t\tip saddr 10.9.8.7-10.9.8.10 tcp dport 22 tcp flags syn / fin,syn,rst,ack accept comment "app/web/Webmasters"\n');
+    // the transport map has checked protocol and port: the openings say what is left (peers, a bare SYN)
+    expect(nft).toContain('ipv4 . tcp . 0-65535 . 80 : goto sfw_new_v4_tcp_p80_p443, ');
+    expect(nft).toContain('\t\ttcp flags syn / fin,syn,rst,ack accept comment "app/web/Website"\n');
+    expect(nft).toContain('\t\tip saddr 10.9.8.7-10.9.8.10 tcp flags syn / fin,syn,rst,ack accept comment "app/web/Webmasters"\n');
     expect(nft).toContain('\t\treject with icmp host-prohibited comment');
     expect(nft).toContain('\t\treject with icmpv6 admin-prohibited comment');
     expect(web.toNftables('custom')).toContain('table inet custom {');

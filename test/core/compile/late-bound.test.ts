@@ -49,7 +49,8 @@ describe('addresses known only at deploy time', () => {
     expect(r.files(Backend.IPTABLES)['rules.v4']).toContain(`--match-set ${name4} src`);
     const nft = r.toNftables();
     expect(nft).toContain(`set ${name4} {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t}`);
-    expect(nft).toContain(`ip saddr @${name4} tcp dport 5432`);
+    // (in the port's chain: the port is the transport map's key)
+    expect(nft).toContain(`ip saddr @${name4} tcp flags syn / fin,syn,rst,ack accept`);
   });
 
   test('set names do not depend on the token number (renumbered tokens keep the names)', () => {

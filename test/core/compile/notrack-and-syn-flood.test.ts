@@ -17,11 +17,17 @@ describe('untracked services (notrack)', () => {
     expect(v4).toContain('-A SFW-PREROUTING -s 198.51.100.0/24 -p udp -m addrtype --dst-type LOCAL -m udp --dport 53 -m comment --comment "app/ns/Dns: untracked service" -j CT --notrack');
     expect(v4).toContain('-A SFW-OUTPUT -d 198.51.100.0/24 -p udp -m udp --sport 53 -m comment --comment "app/ns/Dns: untracked service replies" -j CT --notrack');
     expect(r.toIptablesRestore(IpFamily.IPV6)).toContain('-A SFW-PREROUTING -s 2001:db8:5::/48 -p udp -m addrtype --dst-type LOCAL -m udp --dport 53');
-    // nftables: the raw hooks dispatch on protocol and port (one rule for a packet they do not concern)
-    expect(nft).toContain('\tchain raw_prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tmeta l4proto . th dport vmap { udp . 53 : goto sfw_raw_prerouting_udp53 }');
-    expect(nft).toContain('\tchain sfw_raw_prerouting_udp53 {\n\t\tip saddr 198.51.100.0/24 fib daddr type local udp dport 53 notrack');
-    expect(nft).toContain('\tchain raw_output {\n\t\ttype filter hook output priority raw; policy accept;\n\t\tmeta l4proto . th sport vmap { udp . 53 : goto sfw_raw_output_udp53 }');
-    expect(nft).toContain('\tchain sfw_raw_output_udp53 {\n\t\tip daddr 198.51.100.0/24 udp sport 53 notrack');
+    // nftables: the raw hooks dispatch on family, protocol and port (one rule for a packet they do not concern, two for one they do)
+    expect(nft).toContain('\tchain raw_prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n'
+      + '\t\tmeta nfproto . meta l4proto . th dport vmap { ipv4 . udp . 53 : goto sfw_raw_prerouting_v4_udp53, ipv6 . udp . 53 : goto sfw_raw_prerouting_v6_udp53 }');
+    expect(nft).toContain('\tchain sfw_raw_prerouting_v4_udp53 {\n\t\tip saddr 198.51.100.0/24 fib daddr type local udp dport 53 notrack');
+    expect(nft).toContain('\tchain raw_output {\n\t\ttype filter hook output priority raw; policy accept;\n'
+      + '\t\tmeta nfproto . meta l4proto . th sport vmap { ipv4 . udp . 53 : goto sfw_raw_output_v4_udp53, ipv6 . udp . 53 : goto sfw_raw_output_v6_udp53 }');
+    expect(nft).toContain('\tchain sfw_raw_output_v4_udp53 {\n\t\tip daddr 198.51.100.0/24 udp sport 53 notrack');
+    // services open to every peer: one set lookup, whatever their number
+    const anyPeer = { ...dns, peers: [Peer.any()], ports: [Port.udp(53), Port.tcp(53)] };
+    const open = CompiledRuleset.compile({ ...policy, allowances: [anyPeer] }).toNftables();
+    expect(open).toContain('\t\tfib daddr type local meta l4proto . th dport { tcp . 53, udp . 53 } notrack comment "app/ns/Dns: untracked service"\n');
   });
 
   test('the input chain accepts them in state UNTRACKED, and no NEW opening exists for them', () => {
@@ -29,7 +35,7 @@ describe('untracked services (notrack)', () => {
     expect(v4).not.toMatch(/ctstate NEW -m udp --dport 53/);
     // nftables: the state map sends untracked packets to their own chains
     expect(nft).toContain('untracked : goto sfw_untracked }');
-    expect(nft).toContain('\tchain sfw_untracked_v4_udp {\n\t\tip saddr 198.51.100.0/24 udp dport 53 accept comment "app/ns/Dns: untracked service"');
+    expect(nft).toContain('\tchain sfw_untracked_v4_udp_p53 {\n\t\tip saddr 198.51.100.0/24 accept comment "app/ns/Dns: untracked service"');
     expect(nft).not.toMatch(/chain sfw_new_v4_udp/);
   });
 
@@ -72,12 +78,14 @@ describe('untracked services (notrack)', () => {
     expect(big.simulate(Packet.udp({ from: '192.0.2.1', port: 5038 })).verdict).toBe(Verdict.ACCEPT);
   });
 
-  test('helpers and notrack share the raw PREROUTING chain in iptables; nft keeps the helper after conntrack', () => {
+  test('helpers and notrack share the raw PREROUTING chain in iptables; nft sets the helper where it accepts the connection', () => {
     const h = CompiledRuleset.compile({ ...policy, allowances: [...policy.allowances, { origin: 'app/ns/Ftp', ports: [Port.tcp(21)], peers: [Peer.anyIpv4()], helper: ConntrackHelper.FTP }] });
     const text = h.toIptablesRestore(IpFamily.IPV4);
     expect(text.match(/^-A PREROUTING -j SFW-PREROUTING$/gm)).toHaveLength(1);
     expect(text.indexOf('-j CT --notrack')).toBeLessThan(text.indexOf('-j CT --helper ftp'));
-    expect(h.toNftables()).toContain('\tchain prerouting {\n\t\ttype filter hook prerouting priority filter;');
+    // before conntrack confirms the connection (after the input hook): no prerouting chain, one rule less for every packet
+    expect(h.toNftables()).toContain('\t\ttcp flags syn / fin,syn,rst,ack ct helper set "ftp-standard" accept comment "app/ns/Ftp"\n');
+    expect(h.toNftables()).not.toContain('chain prerouting');
   });
 
   test('an UNTRACKED packet the rules do not cover is refused (e.g. another tool notracked it)', () => {
@@ -111,8 +119,11 @@ describe('syn-flood cap', () => {
     expect(v4.indexOf('syn-flood cap')).toBeLessThan(v4.indexOf('"app/web/Web" -j ACCEPT'));
     expect(r.toIptablesRestore(IpFamily.IPV6)).toContain('--hashlimit-name sfw-s6-');
     const nft = r.toNftables();
-    expect(nft).toMatch(/\tlimit sfw-s4-[0-9a-f]{6} \{\n\t\trate over 100\/second burst 200 packets\n\t\}/);
-    expect(nft).toMatch(/tcp dport 443 tcp flags syn \/ fin,syn,rst,ack (ct state new )?limit name "sfw-s4-[0-9a-f]{6}" drop/);
+    // the nftables layout says "under the cap: accept", then the over-limit action
+    expect(nft).toMatch(/\tlimit sfw-s4-[0-9a-f]{6} \{\n\t\trate 100\/second burst 200 packets\n\t\}/);
+    expect(nft).toMatch(/\tlimit sfw-s6-[0-9a-f]{6} \{\n\t\trate 100\/second burst 200 packets\n\t\}/);
+    expect(nft).toMatch(/\t\ttcp flags syn \/ fin,syn,rst,ack limit name "sfw-s4-[0-9a-f]{6}" accept comment "app\/web\/Web"\n/);
+    expect(nft).toMatch(/\t\ttcp flags syn \/ fin,syn,rst,ack limit name "sfw-s6-[0-9a-f]{6}" accept comment "app\/web\/Web"\n/);
   });
 
   test('nftables: one named limit per family, however many chains the rule is copied into', () => {

@@ -122,7 +122,7 @@ const STATE_NAMES: Record<ConnectionState, string> = {
   [ConnectionState.UNTRACKED]: 'untracked',
 };
 
-function keyText(key: MapKey, protocol: Protocol | undefined): string {
+function keyText(key: MapKey, protocol: Protocol | undefined, family?: IpFamily): string {
   switch (key) {
     case MapKey.STATE:
       return 'ct state';
@@ -140,6 +140,9 @@ function keyText(key: MapKey, protocol: Protocol | undefined): string {
       return 'th dport';
     case MapKey.TRANSPORT_SOURCE_PORT:
       return 'th sport';
+    case MapKey.SOURCE_ADDRESS:
+      if (family === undefined) throw new Error('a source address map needs the rule\'s family');
+      return family === IpFamily.IPV4 ? 'ip saddr' : 'ip6 saddr';
   }
 }
 
@@ -159,9 +162,13 @@ function keyValueText(key: MapKey, entry: VerdictMapEntry, protocol: Protocol | 
       return (protocol === Protocol.ICMP ? ICMP_NAMES : ICMPV6_NAMES)[t] ?? String(t);
     }
     case MapKey.TRANSPORT_DESTINATION_PORT:
-      return portText(m.destinationPorts![0]);
+      // an element for a protocol without ports (ICMP) takes every value `th dport` reads
+      return m.destinationPorts ? portText(m.destinationPorts[0]) : '0-65535';
     case MapKey.TRANSPORT_SOURCE_PORT:
-      return portText(m.sourcePorts![0]);
+      // ICMP's `th sport` is its type and code (type << 8 | code); TCP and UDP elements take every source port
+      return m.sourcePorts ? portText(m.sourcePorts[0]) : '0-65535';
+    case MapKey.SOURCE_ADDRESS:
+      return addressElement(m.source!.elements![0]);
   }
 }
 
@@ -180,8 +187,13 @@ function entryVerdict(entry: VerdictMapEntry): string {
 }
 
 /** A verdict map as nft prints it: `KEY vmap { value : verdict, ... }` (anonymous maps print on one line). */
-function mapText(map: VerdictMap, protocol: Protocol | undefined): string {
-  const key = map.keys.map((k) => keyText(k, protocol)).join(' . ');
+function mapText(map: VerdictMap, protocol: Protocol | undefined, family?: IpFamily): string {
+  const key = map.keys.map((k) => keyText(k, protocol, family)).join(' . ');
+  // a map whose every element does the same statement that does not end the walk: a set lookup, then the statement
+  const statement = map.entries[0]?.verdict;
+  if (statement === Verdict.NOTRACK && map.entries.every((e) => e.verdict === statement)) {
+    return `${key} { ${map.entries.map((e) => map.keys.map((k) => keyValueText(k, e, protocol)).join(' . ')).join(', ')} } notrack`;
+  }
   const elements = map.entries.map((e) => `${map.keys.map((k) => keyValueText(k, e, protocol)).join(' . ')} : ${entryVerdict(e)}`);
   return `${key} vmap { ${elements.join(', ')} }`;
 }
@@ -196,9 +208,10 @@ export function nftRuleText(rule: Rule): string {
   const m = rule.match;
   if (rule.verdict === Verdict.MAP) {
     if (!rule.verdictMap) throw new Error('a map rule needs a verdict map');
-    const rest = Object.entries(m).filter(([k, v]) => v !== undefined && k !== 'protocol');
-    if (rest.length > 0) throw new Error('a map rule matches nothing but the map key (and the protocol of a port or icmp type key)');
-    const text = mapText(rule.verdictMap, m.protocol);
+    const rest = Object.entries(m).filter(([k, v]) => v !== undefined && k !== 'protocol' && k !== 'family' && k !== 'tcpSynOnly' && k !== 'destinationLocal');
+    if (rest.length > 0) throw new Error('a map rule matches nothing but the map key (the protocol of a port or icmp type key, the family of an address key, a bare syn, a local destination)');
+    const map = mapText(rule.verdictMap, m.protocol, m.family);
+    const text = `${m.destinationLocal ? 'fib daddr type local ' : ''}${m.tcpSynOnly ? 'tcp flags syn / fin,syn,rst,ack ' : ''}${map}`;
     return rule.origins.length > 0 || rule.comment ? `${text} comment "${ruleComment(rule)}"` : text;
   }
   const parts: string[] = [];
@@ -209,7 +222,8 @@ export function nftRuleText(rule: Rule): string {
   if (m.outInterface) parts.push(`oifname "${m.outInterface}"`);
   // nft infers the family from icmp/icmpv6 matches and from a family-specific reject
   const familyReject = rule.verdict === Verdict.REJECT && rule.rejectWith !== undefined && rule.rejectWith !== RejectWith.TCP_RESET;
-  const meter = m.sourceRateOver !== undefined || m.sourceConnectionsOver !== undefined; // `ip saddr` inside the set statement
+  const meter = m.sourceRateOver !== undefined || m.sourceConnectionsOver !== undefined // `ip saddr` inside the set statement
+    || m.limitsUnder?.sourceRate !== undefined || m.limitsUnder?.sourceConnections !== undefined;
   const impliedFamily = m.protocol === Protocol.ICMP || m.protocol === Protocol.ICMPV6 || familyReject || m.hopLimit !== undefined || meter;
   if (family !== undefined && !addressed && !impliedFamily) {
     parts.push(`meta nfproto ${family}`);
@@ -259,6 +273,14 @@ export function nftRuleText(rule: Rule): string {
   }
   // a named limit object: every copy of the rule (the verdict-map layout copies a rule into each port's chain) shares one bucket
   if (m.rateOver) parts.push(`limit name "${m.rateOver.name}"`);
+  // under every limit: each statement stops the rule when its limit is exceeded
+  const under = m.limitsUnder;
+  if (under?.sourceRate) {
+    const l = under.sourceRate.limit;
+    parts.push(`add @${under.sourceRate.name} { ${ip(under.sourceRate.family)} saddr limit rate ${l.rate}/${l.unit}${burstText(l)} }`);
+  }
+  if (under?.sourceConnections) parts.push(`add @${under.sourceConnections.name} { ${ip(under.sourceConnections.family)} saddr ct count ${under.sourceConnections.above} }`);
+  if (under?.rate) parts.push(`limit name "${under.rate.name}"`);
   if (m.limit) parts.push(`limit rate ${m.limit.rate}/${m.limit.unit}${burstText(m.limit)}`);
   switch (rule.verdict) {
     case Verdict.HELPER:
@@ -271,6 +293,9 @@ export function nftRuleText(rule: Rule): string {
       parts.push(rule.logPrefix ? `log prefix "${rule.logPrefix}"` : 'log');
       break;
     case Verdict.ACCEPT:
+      if (rule.helper) parts.push(`ct helper set "${rule.helper}-standard"`);
+      parts.push(rule.verdict);
+      break;
     case Verdict.DROP:
     case Verdict.RETURN:
       parts.push(rule.verdict);
@@ -311,7 +336,8 @@ function needsIntervals(set: SetDefinition): boolean {
 
 /** The `ct helper` objects the helper rules name. */
 function helperObjects(rules: readonly Rule[]): string[][] {
-  const helpers = [...new Set(rules.filter((r) => r.verdict === Verdict.HELPER).map((r) => r.helper!))].sort();
+  const setting = rules.filter((r) => r.helper !== undefined && (r.verdict === Verdict.HELPER || r.verdict === Verdict.ACCEPT));
+  const helpers = [...new Set(setting.map((r) => r.helper!))].sort();
   return helpers.map((h) => [`\tct helper ${h}-standard {`, `\t\ttype "${h}" protocol ${HELPER_PROTOCOL[h]}`, '\t\tl3proto inet', '\t}']);
 }
 
@@ -319,9 +345,11 @@ function helperObjects(rules: readonly Rule[]): string[][] {
 function limitObjects(rules: readonly Rule[]): string[][] {
   const out = new Map<string, string[]>();
   for (const rule of rules) {
-    const r = rule.match.rateOver;
-    if (!r || out.has(r.name)) continue;
-    out.set(r.name, [`\tlimit ${r.name} {`, `\t\trate over ${r.limit.rate}/${r.limit.unit}${burstText(r.limit)}`, '\t}']);
+    // one object serves `limit name` rules of one kind: over the rate, or under it (`LimitsUnder`)
+    for (const [r, over] of [[rule.match.rateOver, true], [rule.match.limitsUnder?.rate, false]] as const) {
+      if (!r || out.has(r.name)) continue;
+      out.set(r.name, [`\tlimit ${r.name} {`, `\t\trate ${over ? 'over ' : ''}${r.limit.rate}/${r.limit.unit}${burstText(r.limit)}`, '\t}']);
+    }
   }
   return [...out.values()];
 }
@@ -331,12 +359,14 @@ function meterSets(rules: readonly Rule[]): string[][] {
   const out = new Map<string, string[]>();
   for (const rule of rules) {
     const typeOf = (f: IpFamily) => (f === IpFamily.IPV6 ? 'ipv6_addr' : 'ipv4_addr');
-    const rate = rule.match.sourceRateOver;
-    if (rate && !out.has(rate.name)) {
-      out.set(rate.name, ['\tset ' + rate.name + ' {', `\t\ttype ${typeOf(rate.family)}`, '\t\tsize 65535', '\t\tflags dynamic,timeout', `\t\ttimeout 1${rate.limit.unit[0]}`, '\t}']);
+    for (const rate of [rule.match.sourceRateOver, rule.match.limitsUnder?.sourceRate]) {
+      if (rate && !out.has(rate.name)) {
+        out.set(rate.name, ['\tset ' + rate.name + ' {', `\t\ttype ${typeOf(rate.family)}`, '\t\tsize 65535', '\t\tflags dynamic,timeout', `\t\ttimeout 1${rate.limit.unit[0]}`, '\t}']);
+      }
     }
-    const conn = rule.match.sourceConnectionsOver;
-    if (conn && !out.has(conn.name)) out.set(conn.name, ['\tset ' + conn.name + ' {', `\t\ttype ${typeOf(conn.family)}`, '\t\tsize 65535', '\t\tflags dynamic', '\t}']);
+    for (const conn of [rule.match.sourceConnectionsOver, rule.match.limitsUnder?.sourceConnections]) {
+      if (conn && !out.has(conn.name)) out.set(conn.name, ['\tset ' + conn.name + ' {', `\t\ttype ${typeOf(conn.family)}`, '\t\tsize 65535', '\t\tflags dynamic', '\t}']);
+    }
   }
   return [...out.values()];
 }

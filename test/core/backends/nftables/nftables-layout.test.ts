@@ -1,5 +1,6 @@
 import {
-  Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, MapKey, Packet, Peer, Port, RulesetModel, Simulator, TcpFlag, Verdict,
+  Backend, CompiledRuleset, ConnectionState, DefaultAction, IpFamily, MapKey, Packet, Peer, Port, RateUnit, Rule, RulesetModel, Simulator,
+  TcpFlag, Verdict,
 } from '../../../../src/core';
 import { nftablesLayout } from '../../../../src/core/backends/nftables/nftables-layout';
 import { CHAIN_NAME_POLICY } from '../../../support/chain-name-policy';
@@ -28,7 +29,7 @@ function chainNames(model: RulesetModel): string[] {
 }
 
 describe('nftablesLayout', () => {
-  test('the input chain is one state map; new connections dispatch on family and protocol', () => {
+  test('the input chain is one state map; new connections dispatch on family, protocol and port in one map', () => {
     const model = bench(10, 1).nftablesModel();
     const input = model.tables[0].chains[0];
     expect(input.rules).toHaveLength(1);
@@ -43,10 +44,15 @@ describe('nftablesLayout', () => {
     ]);
     const fresh = model.tables[0].chains.find((c) => c.name === 'sfw_new')!;
     expect(fresh.rules[0].match).toEqual({ inInterface: 'lo' });
-    expect(fresh.rules[1].verdictMap!.keys).toEqual([MapKey.FAMILY, MapKey.PROTOCOL]);
+    expect(fresh.rules[1].verdictMap!.keys).toEqual([
+      MapKey.FAMILY, MapKey.PROTOCOL, MapKey.TRANSPORT_SOURCE_PORT, MapKey.TRANSPORT_DESTINATION_PORT,
+    ]);
+    // a DROP default: the base chain's policy, standing for the default action's rule
+    expect(input.policy).toBe(Verdict.DROP);
+    expect(input.endRule?.comment).toBe('default action');
   });
 
-  test('a protocol chain with many openings dispatches on the port; chains are listed top-down', () => {
+  test('the transport map dispatches on family, protocol and port; the source map on the peers; chains are listed top-down', () => {
     const ruleset = CompiledRuleset.compile({
       name: 'h',
       allowances: [
@@ -57,31 +63,58 @@ describe('nftablesLayout', () => {
       ],
     });
     const model = ruleset.nftablesModel();
-    const tcp = model.tables[0].chains.find((c) => c.name === 'sfw_new_v4_tcp')!;
-    expect(tcp.rules[0].verdictMap!.keys).toEqual([MapKey.DESTINATION_PORT]);
-    expect(tcp.rules[0].verdictMap!.entries.map((e) => e.match.destinationPorts![0])).toEqual([
-      { from: 22, to: 22 }, { from: 80, to: 80 }, { from: 443, to: 443 }, { from: 5432, to: 5432 }, { from: 8000, to: 8010 },
+    const fresh = model.tables[0].chains.find((c) => c.name === 'sfw_new')!;
+    const v4tcp = fresh.rules[1].verdictMap!.entries.filter((e) => e.match.family === IpFamily.IPV4 && e.match.protocol === 'tcp');
+    // every port of IPv4 TCP is in the map, as intervals between the openings' edges
+    expect(v4tcp.map((e) => e.match.destinationPorts![0])).toEqual([
+      { from: 0, to: 21 }, { from: 22, to: 22 }, { from: 23, to: 79 }, { from: 80, to: 80 }, { from: 81, to: 442 }, { from: 443, to: 443 },
+      { from: 444, to: 5431 }, { from: 5432, to: 5432 }, { from: 5433, to: 7999 }, { from: 8000, to: 8010 }, { from: 8011, to: 65535 },
     ]);
-    // 80 and 443 share one chain; each chain keeps its rule's port match, so it still reads as what it allows
-    const e = tcp.rules[0].verdictMap!.entries;
-    expect(e[1].target).toBe(e[2].target);
-    // named after every case it holds: ports 80 and 443 of both families (IPv6 TCP has only the web rule)
-    expect(ruleset.toNftables()).toContain('\t\ttcp dport vmap { 22 : goto sfw_new_v4_tcp_p22, 80 : goto sfw_new_tcp_p80_p443, 443 : goto sfw_new_tcp_p80_p443, ');
-    expect(ruleset.toNftables()).toContain('ipv4 . tcp : goto sfw_new_v4_tcp, ipv6 . tcp : goto sfw_new_tcp_p80_p443,');
-    expect(ruleset.toNftables()).toContain('\t\tip saddr 192.0.2.0/24 tcp dport 22 tcp flags syn / fin,syn,rst,ack accept comment "h/Ssh"\n');
+    // 80 and 443 share one chain, of both families; the closed ports share another
+    expect(v4tcp[3].target).toBe(v4tcp[5].target);
+    expect(v4tcp[0].target).toBe(v4tcp[2].target);
+    const nft = ruleset.toNftables();
+    expect(nft).toContain('ipv4 . tcp . 0-65535 . 22 : goto sfw_new_v4_tcp_p22, ');
+    expect(nft).toContain('ipv6 . tcp . 0-65535 . 80 : goto sfw_new_tcp_p80_p443, ');
+    expect(nft).toContain('ipv4 . tcp . 0-65535 . 8000-8010 : goto sfw_new_v4_tcp_p8000, ');
+    // the map has checked protocol and port: the opening says the rest
+    expect(nft).toContain('\t\tip saddr 192.0.2.0/24 tcp flags syn / fin,syn,rst,ack accept comment "h/Ssh"\n');
+    // ICMP is keyed on type and code (`th sport` = type << 8 | code): echo request is 8 << 8
+    expect(nft).toContain('ipv4 . icmp . 2048-2303 . 0-65535 : goto sfw_new_v4_icmp_t8');
     const names = chainNames(model);
-    expect(names.indexOf('sfw_new')).toBeLessThan(names.indexOf('sfw_new_v4_tcp'));
-    expect(names.indexOf('sfw_new_v4_tcp')).toBeLessThan(names.indexOf('sfw_new_v4_tcp_p22'));
+    expect(names.indexOf('sfw_new')).toBeLessThan(names.indexOf('sfw_new_v4_tcp_p22'));
+  });
+
+  test('a port with denials and openings: one source map, denials first, the openings behind a bare-SYN guard', () => {
+    const r = CompiledRuleset.compile({
+      name: 'h',
+      defaultAction: DefaultAction.DROP,
+      allowances: [{ origin: 'h/Ssh', ports: [Port.SSH], peers: [Peer.ipv4('192.0.2.0/24')] }],
+      denials: [{ origin: 'h/Bad', peers: [Peer.ipv4('192.0.2.128/25')] }],
+    });
+    const nft = r.toNftables();
+    expect(nft).toContain('\t\ttcp flags syn / fin,syn,rst,ack ip saddr vmap { 0.0.0.0-192.0.1.255 : drop, 192.0.2.0/25 : accept, 192.0.2.128/25 : drop, 192.0.3.0-255.255.255.255 : drop }\n');
+    const ok = r.simulate(Packet.tcp({ from: '192.0.2.7', port: 22 }), Backend.NFTABLES);
+    expect([ok.verdict, ok.origins]).toEqual([Verdict.ACCEPT, ['h/Ssh']]);
+    const denied = r.simulate(Packet.tcp({ from: '192.0.2.200', port: 22 }), Backend.NFTABLES);
+    expect([denied.verdict, denied.origins]).toEqual([Verdict.DROP, ['h/Bad']]);
+    // a non-SYN from a denied peer skips the guarded map and meets the denial as its own rule
+    const ack = r.simulate(Packet.tcp({ from: '192.0.2.200', port: 22, flags: [TcpFlag.ACK] }), Backend.NFTABLES);
+    expect([ack.verdict, ack.origins]).toEqual([Verdict.DROP, ['h/Bad']]);
   });
 
   test('chain names say what they hold: a chain both families share has no family, an IPv6-only chain says v6', () => {
     const ruleset = CompiledRuleset.compile(CHAIN_NAME_POLICY);
     const nft = ruleset.toNftables();
     // new TCP connections meet different rules per family (the SSH peers): one chain each, named after its family
-    expect(nft).toContain('ipv4 . tcp : goto sfw_new_v4_tcp, ipv6 . tcp : goto sfw_new_v6_tcp,');
-    expect(nft).toContain('ipv6 . ipv6-icmp : goto sfw_new_v6_icmpv6');
-    // untracked TCP meets the same rules in both families: one chain, no family (it was `sfw_untracked_v4_tcp`)
-    expect(nft).toContain('ipv4 . tcp : goto sfw_untracked_tcp, ipv6 . tcp : goto sfw_untracked_tcp,');
+    expect(nft).toContain('ipv4 . tcp . 0-65535 . 22 : goto sfw_new_v4_tcp_p22, ');
+    expect(nft).toContain('ipv6 . tcp . 0-65535 . 22 : goto sfw_new_v6_tcp_p22, ');
+    expect(nft).toContain('ipv6 . ipv6-icmp . 32768-33023 . 0-65535 : goto sfw_new_v6_icmpv6_t128');
+    // the web port meets the same rules in both families: one chain, no family
+    expect(nft).toContain('ipv4 . tcp . 0-65535 . 80 : goto sfw_new_tcp_p80, ');
+    expect(nft).toContain('ipv6 . tcp . 0-65535 . 80 : goto sfw_new_tcp_p80, ');
+    // untracked TCP meets the same rules as the closed ports of new TCP, in both families: one chain, named after both states
+    expect(nft).toContain('ipv4 . tcp . 0-65535 . 0-65535 : goto sfw_new_untracked_tcp_p0_p23_p81, ipv6 . tcp . 0-65535 . 0-65535 : goto sfw_new_untracked_tcp_p0_p23_p81');
     // no chain is named after a family it does not serve: a v4 chain is reached only from ipv4 keys, v6 only from ipv6
     const model = ruleset.nftablesModel();
     const reachedFrom = new Map<string, Set<IpFamily>>();
@@ -119,6 +152,27 @@ describe('nftablesLayout', () => {
         for (const r of c.rules) for (const t of [r.target, ...(r.verdictMap?.entries.map((e) => e.target) ?? [])]) if (t) expect(names).toContain(t);
       }
     }
+  });
+
+  test('a SYN-flood cap open to every peer: each family meets only its own limit object', () => {
+    const r = CompiledRuleset.compile({
+      name: 'h',
+      defaultAction: DefaultAction.DROP,
+      allowances: [{ origin: 'h/Web', ports: [Port.HTTPS], peers: [Peer.any()], limits: { synFloodLimit: { rate: 100, unit: RateUnit.SECOND } } }],
+    });
+    const model = r.nftablesModel();
+    const chains = new Map(model.tables.flatMap((t) => t.chains).map((c) => [c.name, c]));
+    const limitOf = (rule: Rule) => rule.match.limitsUnder?.rate?.name ?? rule.match.rateOver?.name;
+    const met: string[] = [];
+    const walk = (name: string, family: IpFamily | undefined) => {
+      for (const rule of chains.get(name)!.rules) {
+        const limit = limitOf(rule);
+        if (limit) met.push(`${rule.match.family ?? family}:${limit.slice(0, 6)}`);
+        for (const e of rule.verdictMap?.entries ?? []) if (e.target) walk(e.target, e.match.family ?? family);
+      }
+    };
+    walk('sfw_new', undefined);
+    expect([...new Set(met)].sort()).toEqual([`${IpFamily.IPV4}:sfw-s4`, `${IpFamily.IPV6}:sfw-s6`]);
   });
 
   test('models it does not understand are left as they are', () => {
@@ -169,7 +223,7 @@ describe('nftablesLayout', () => {
         worst = Math.max(worst, laid.rulesEvaluated);
       }
     }
-    // generated policies pile several openings with ICMP codes onto one type: a few packets need a 7th rule
-    expect(worst).toBeLessThanOrEqual(8);
+    // ICMP types and codes are keyed in the transport map, peers in the source map: within 6 rules
+    expect(worst).toBeLessThanOrEqual(6);
   });
 });
