@@ -303,7 +303,9 @@ function walk(
     const endRule = end.fellOff?.endRule;
     if (endRule && endRule.verdict === end.verdict) {
       trace.push(`${end.fellOff!.name} end: ${describe(endRule)} (${base.name} policy)`);
-      const result = { verdict: end.verdict, rule: endRule, chain: end.fellOff!.name, origins: endRule.origins, rulesEvaluated: counter.evaluated, trace };
+      const result = {
+        verdict: end.verdict, rule: endRule, chain: end.fellOff!.name, origins: endRule.origins, rulesEvaluated: counter.evaluated, trace,
+      };
       return { packet, result };
     }
     trace.push(`${base.name} policy: ${end.verdict}`);
