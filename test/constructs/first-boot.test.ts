@@ -34,7 +34,7 @@ describe('StatefulHost.userData (first-boot baseline)', () => {
     const text = userData(stack, value);
     expect(text).toContain('state=${SFW_STATE_DIR:-/var/lib/stateful-firewall}');
     expect(text).toMatch(/^#cloud-config\n/);
-    expect(text).toContain('stack/db/Ops');
+    expect(text).toMatch(backend === Backend.NFTABLES ? /203\.0\.113\.7 : accept/ : /stack\/db\/Ops/);
     expect(text).toContain('203.0.113.7');
     expect(text).toContain('stack/db/Banned');
     expect(text).not.toContain('stack/db/Postgres');
