@@ -1,17 +1,20 @@
+import { ICMP_CODE_NAMES, ICMP_NAMES, ICMPV6_CODE_NAMES, ICMPV6_NAMES } from './icmp-names';
 import { ChainPriority } from '../../ir/chain';
 import { ConnectionState } from '../../ir/connection-state';
-import { HELPER_PROTOCOL } from '../../ir/conntrack-helper';
-import { DEFAULT_BURST, RateLimit } from '../../ir/rate-limit';
 import { RejectWith } from '../../ir/reject-with';
 import { Rule } from '../../ir/rule';
 import { AddressMatch, PortRange } from '../../ir/rule-match';
 import { RulesetModel } from '../../ir/ruleset-model';
-import { SetDefinition, SetKind } from '../../ir/set-definition';
 import { Verdict } from '../../ir/verdict';
 import { MapKey, VerdictMap, VerdictMapEntry } from '../../ir/verdict-map';
 import { IpFamily } from '../../values/family';
 import { Protocol } from '../../values/protocol';
 import { ruleComment } from '../rule-comment';
+import { addressElement, burstText, helperObjects, limitObjects, meterSets, nftSetLines } from './nft-objects';
+
+
+export { ICMP_CODE_NAMES, ICMP_NAMES, ICMPV6_CODE_NAMES, ICMPV6_NAMES } from './icmp-names';
+export { nftSetLines } from './nft-objects';
 
 /** The library's own nftables table (family inet): the only table it creates, replaces or deletes. */
 export const NFT_TABLE = 'stateful_firewall';
@@ -25,70 +28,8 @@ const STATE_ORDER = [
   ConnectionState.UNTRACKED,
 ];
 
-/** nft's names for ICMP types (`nft describe icmp type`); others print as numbers. */
-export const ICMP_NAMES: Record<number, string> = {
-  0: 'echo-reply',
-  3: 'destination-unreachable',
-  4: 'source-quench',
-  5: 'redirect',
-  8: 'echo-request',
-  9: 'router-advertisement',
-  10: 'router-solicitation',
-  11: 'time-exceeded',
-  12: 'parameter-problem',
-  13: 'timestamp-request',
-  14: 'timestamp-reply',
-  15: 'info-request',
-  16: 'info-reply',
-  17: 'address-mask-request',
-  18: 'address-mask-reply',
-};
-
-/** nft's names for ICMPv6 types (`nft describe icmpv6 type`); others (e.g. 139, 140) print as numbers. */
-export const ICMPV6_NAMES: Record<number, string> = {
-  1: 'destination-unreachable',
-  2: 'packet-too-big',
-  3: 'time-exceeded',
-  4: 'parameter-problem',
-  128: 'echo-request',
-  129: 'echo-reply',
-  130: 'mld-listener-query',
-  131: 'mld-listener-report',
-  132: 'mld-listener-done',
-  133: 'nd-router-solicit',
-  134: 'nd-router-advert',
-  135: 'nd-neighbor-solicit',
-  136: 'nd-neighbor-advert',
-  137: 'nd-redirect',
-  138: 'router-renumbering',
-  141: 'ind-neighbor-solicit',
-  142: 'ind-neighbor-advert',
-  143: 'mld2-listener-report',
-};
-
-/** nft names ICMP codes from one table, whatever the type (`nft describe icmp code`). */
-export const ICMP_CODE_NAMES: Record<number, string> = {
-  0: 'net-unreachable',
-  1: 'host-unreachable',
-  2: 'prot-unreachable',
-  3: 'port-unreachable',
-  4: 'frag-needed',
-  9: 'net-prohibited',
-  10: 'host-prohibited',
-  13: 'admin-prohibited',
-};
-
-/** nft's names for ICMPv6 codes (`nft describe icmpv6 code`). */
-export const ICMPV6_CODE_NAMES: Record<number, string> = {
-  0: 'no-route', 1: 'admin-prohibited', 3: 'addr-unreachable', 4: 'port-unreachable', 5: 'policy-fail', 6: 'reject-route',
-};
-
 function setOf(items: string[]): string {
   return items.length === 1 ? items[0] : `{ ${items.join(', ')} }`;
-}
-
-function addressElement(element: string): string {
-  return element.replace(/\/(32|128)$/, (all) => (element.includes(':') ? (all === '/128' ? '' : all) : all === '/32' ? '' : all));
 }
 
 function addressExpr(match: AddressMatch, family: IpFamily, direction: 'saddr' | 'daddr'): string {
@@ -196,11 +137,6 @@ function mapText(map: VerdictMap, protocol: Protocol | undefined, family?: IpFam
   }
   const elements = map.entries.map((e) => `${map.keys.map((k) => keyValueText(k, e, protocol)).join(' . ')} : ${entryVerdict(e)}`);
   return `${key} vmap { ${elements.join(', ')} }`;
-}
-
-/** A limit's burst as nft prints it: nothing for the default of 5, which nft does not print either. */
-function burstText(l: RateLimit): string {
-  return l.burst !== undefined && l.burst !== DEFAULT_BURST ? ` burst ${l.burst} packets` : '';
 }
 
 /** One rule's statement as `nft list table` prints it. */
@@ -311,75 +247,6 @@ export function nftRuleText(rule: Rule): string {
   }
   if (rule.origins.length > 0 || rule.comment) parts.push(`comment "${ruleComment(rule)}"`);
   return parts.join(' ');
-}
-
-/** nft's element separator in a named set's listing: a new line after every 2 IPv4 addresses, every IPv6 address, every 5 ports. */
-function setElementsText(set: SetDefinition): string {
-  const perLine = set.kind === SetKind.PORT ? 5 : set.family === IpFamily.IPV6 ? 1 : 2;
-  const elements = set.kind === SetKind.PORT ? set.elements : set.elements.map(addressElement);
-  let out = '';
-  elements.forEach((e, i) => {
-    if (i > 0) out += i % perLine === 0 ? ',\n\t\t\t     ' : ', ';
-    out += e;
-  });
-  return `{ ${out} }`;
-}
-
-/** Whether a set holds blocks or ranges (an interval set, looked up in a tree) or single values only (a hash set, one lookup). */
-function needsIntervals(set: SetDefinition): boolean {
-  if (set.kind === SetKind.PORT) return set.elements.some((e) => e.includes('-'));
-  // members known at deploy: an interval set when a member may be a block or range
-  if (set.lateMembers?.some((m) => m.net)) return true;
-  const single = set.family === IpFamily.IPV6 ? '/128' : '/32';
-  return set.elements.some((e) => e.includes('-') || !e.endsWith(single));
-}
-
-/** The `ct helper` objects the helper rules name. */
-function helperObjects(rules: readonly Rule[]): string[][] {
-  const setting = rules.filter((r) => r.helper !== undefined && (r.verdict === Verdict.HELPER || r.verdict === Verdict.ACCEPT));
-  const helpers = [...new Set(setting.map((r) => r.helper!))].sort();
-  return helpers.map((h) => [`\tct helper ${h}-standard {`, `\t\ttype "${h}" protocol ${HELPER_PROTOCOL[h]}`, '\t\tl3proto inet', '\t}']);
-}
-
-/** The limit objects behind caps over all sources (one bucket each, whatever the rules that name it). */
-function limitObjects(rules: readonly Rule[]): string[][] {
-  const out = new Map<string, string[]>();
-  for (const rule of rules) {
-    // one object serves `limit name` rules of one kind: over the rate, or under it (`LimitsUnder`)
-    for (const [r, over] of [[rule.match.rateOver, true], [rule.match.limitsUnder?.rate, false]] as const) {
-      if (!r || out.has(r.name)) continue;
-      out.set(r.name, [`\tlimit ${r.name} {`, `\t\trate ${over ? 'over ' : ''}${r.limit.rate}/${r.limit.unit}${burstText(r.limit)}`, '\t}']);
-    }
-  }
-  return [...out.values()];
-}
-
-/** The dynamic sets behind per-source limits, declared at the top of the table (as nft lists them). */
-function meterSets(rules: readonly Rule[]): string[][] {
-  const out = new Map<string, string[]>();
-  for (const rule of rules) {
-    const typeOf = (f: IpFamily) => (f === IpFamily.IPV6 ? 'ipv6_addr' : 'ipv4_addr');
-    for (const rate of [rule.match.sourceRateOver, rule.match.limitsUnder?.sourceRate]) {
-      if (rate && !out.has(rate.name)) {
-        out.set(rate.name, ['\tset ' + rate.name + ' {', `\t\ttype ${typeOf(rate.family)}`, '\t\tsize 65535', '\t\tflags dynamic,timeout', `\t\ttimeout 1${rate.limit.unit[0]}`, '\t}']);
-      }
-    }
-    for (const conn of [rule.match.sourceConnectionsOver, rule.match.limitsUnder?.sourceConnections]) {
-      if (conn && !out.has(conn.name)) out.set(conn.name, ['\tset ' + conn.name + ' {', `\t\ttype ${typeOf(conn.family)}`, '\t\tsize 65535', '\t\tflags dynamic', '\t}']);
-    }
-  }
-  return [...out.values()];
-}
-
-/**
- * A named set as `nft list table` prints it inside the table: `flags interval` when it
- * holds blocks or ranges, a plain hash set when it holds single addresses or ports.
- */
-export function nftSetLines(set: SetDefinition): string[] {
-  const type = set.kind === SetKind.PORT ? 'inet_service' : set.family === IpFamily.IPV6 ? 'ipv6_addr' : 'ipv4_addr';
-  // a set whose members are known only at deploy is declared empty: the deploy adds an elements line
-  const elements = set.elements.length === 0 && set.lateMembers ? [] : [`\t\telements = ${setElementsText(set)}`];
-  return [`\tset ${set.name} {`, `\t\ttype ${type}`, ...(needsIntervals(set) ? ['\t\tflags interval'] : []), ...elements, '\t}'];
 }
 
 /**
