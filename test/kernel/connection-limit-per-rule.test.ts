@@ -1,5 +1,6 @@
 import { Backend, CompiledRuleset, OverLimitAction, Peer, Port } from '../../src/core';
 import { backendFor } from '../../src/core/backends/registry';
+import { HOLD_CONNECTIONS } from '../support/hold-connections';
 import { loadRuleset, Variant } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 
@@ -26,21 +27,6 @@ function ruleset(setThreshold?: number): CompiledRuleset {
   });
 }
 
-/** Opens one TCP connection per port given, one after the other, keeping them all open; prints one result per line. */
-const CONNECT = `
-import socket, sys
-host, ports = sys.argv[1], [int(p) for p in sys.argv[2:]]
-keep = []
-for port in ports:
-    s = socket.socket(socket.AF_INET)
-    s.settimeout(2)
-    try:
-        s.connect((host, port)); keep.append(s); print('open')
-    except ConnectionRefusedError:
-        print('refused')
-    except socket.timeout:
-        print('timeout')
-`;
 
 const describeKernel = netnsSupported() ? describe : describe.skip;
 
@@ -73,7 +59,7 @@ describeKernel('a connection limit over several iptables rules, in the kernel', 
 
   /** Two connections to the first rule's port, then two to the second's. */
   const connectBoth = () =>
-    lab.exec(client, ['python3', '-c', CONNECT, '10.96.0.1', String(FIRST), String(FIRST), String(LAST), String(LAST)], { timeoutMs: 60_000 }).trim().split('\n');
+    lab.exec(client, ['python3', '-c', HOLD_CONNECTIONS, '10.96.0.1', String(FIRST), String(FIRST), String(LAST), String(LAST)], { timeoutMs: 60_000 }).trim().split('\n');
 
   test.each<Variant>(['iptables-nft', 'iptables-legacy'])('%s: without a port set, each multiport rule lets a source hold the limit (what supports() refuses)', (variant) => {
     const r = ruleset(Infinity);

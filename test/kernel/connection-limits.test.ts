@@ -1,4 +1,5 @@
 import { CompiledRuleset, OverLimitAction, Packet, Peer, Port, RateUnit, Verdict } from '../../src/core';
+import { HOLD_CONNECTIONS } from '../support/hold-connections';
 import { loadRuleset, VARIANTS } from '../support/load-ruleset';
 import { Lab, netnsSupported } from '../support/netns';
 
@@ -14,22 +15,6 @@ function ruleset(limits: object): CompiledRuleset {
   });
 }
 
-
-/** Opens `count` TCP connections one after the other, keeping them open; prints one result per line. */
-const CONNECT = `
-import socket, sys
-host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-keep = []
-for i in range(count):
-    s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET)
-    s.settimeout(2)
-    try:
-        s.connect((host, port)); keep.append(s); print('open')
-    except ConnectionRefusedError:
-        print('refused')
-    except socket.timeout:
-        print('timeout')
-`;
 
 const describeKernel = netnsSupported() ? describe : describe.skip;
 
@@ -64,7 +49,7 @@ describeKernel('per-source connection limits in the kernel', () => {
   afterAll(() => lab.destroy());
 
   const connect = (target: string, count: number) =>
-    lab.exec(client, ['python3', '-c', CONNECT, target, '2222', String(count)], { timeoutMs: 60_000 }).trim().split('\n');
+    lab.exec(client, ['python3', '-c', HOLD_CONNECTIONS, target, ...Array<string>(count).fill('2222')], { timeoutMs: 60_000 }).trim().split('\n');
 
   test.each(VARIANTS)('%s: new connections per source over the rate are refused', (variant) => {
     loadRuleset(lab, host, ruleset({ newConnectionsPerSource: { rate: 1, unit: RateUnit.MINUTE, burst: 3 } }), variant);

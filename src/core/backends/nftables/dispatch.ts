@@ -148,6 +148,20 @@ export function stripState(rule: Rule): Rule {
 }
 
 /**
+ * The rule with `m` as its match, less what the rest of it implies: the family when the
+ * match implies it, the protocol when no protocol keyword (ports, SYN, ICMP type) or TCP
+ * reset needs it.
+ */
+function withoutImpliedMatches(rule: Rule, m: Mutable): Rule {
+  if (!familyImplied({ ...rule, match: m })) delete m.family;
+  const tcpReset = rule.verdict === Verdict.REJECT && rule.rejectWith === RejectWith.TCP_RESET;
+  const keyword = m.destinationPorts !== undefined || m.destinationPortSet !== undefined || m.tcpSynOnly
+    || m.sourcePorts !== undefined || m.sourcePortSet !== undefined || m.icmpTypes !== undefined || m.icmpCode !== undefined;
+  if (!keyword && !tcpReset) delete m.protocol;
+  return tidy(rule, m);
+}
+
+/**
  * The rule without what the transport map has checked (family, protocol, destination
  * ports covering the whole segment), where nft does not need them to render the rest (a
  * family for `ip saddr`, a protocol for `tcp flags`, `icmp type`, `reject with tcp reset`).
@@ -158,12 +172,7 @@ export function stripTransport(rule: Rule, portsCovered: boolean): Rule {
     delete m.destinationPorts;
     delete m.destinationPortSet;
   }
-  if (!familyImplied({ ...rule, match: m })) delete m.family;
-  const tcpReset = rule.verdict === Verdict.REJECT && rule.rejectWith === RejectWith.TCP_RESET;
-  const keyword = m.destinationPorts !== undefined || m.destinationPortSet !== undefined || m.tcpSynOnly
-    || m.sourcePorts !== undefined || m.sourcePortSet !== undefined || m.icmpTypes !== undefined || m.icmpCode !== undefined;
-  if (!keyword && !tcpReset) delete m.protocol;
-  return tidy(rule, m);
+  return withoutImpliedMatches(rule, m);
 }
 
 /** The rule without its source (the source map checked it) and, if `syn`, without its bare-SYN match. */
@@ -171,12 +180,7 @@ export function stripSource(rule: Rule, source: boolean, syn: boolean): Rule {
   const m: Mutable = { ...rule.match };
   if (source) delete m.source;
   if (syn) delete m.tcpSynOnly;
-  if (!familyImplied({ ...rule, match: m })) delete m.family;
-  const tcpReset = rule.verdict === Verdict.REJECT && rule.rejectWith === RejectWith.TCP_RESET;
-  const keyword = m.destinationPorts !== undefined || m.destinationPortSet !== undefined || m.tcpSynOnly
-    || m.sourcePorts !== undefined || m.sourcePortSet !== undefined || m.icmpTypes !== undefined || m.icmpCode !== undefined;
-  if (!keyword && !tcpReset) delete m.protocol;
-  return tidy(rule, m);
+  return withoutImpliedMatches(rule, m);
 }
 
 /**
