@@ -144,7 +144,7 @@ describe('without a CDK', () => {
       };
       const { CompiledRuleset, Peer, Port } = require('${PKG.name}');
       const ruleset = CompiledRuleset.compile({ name: 'web', allowances: [{ origin: 'web/https', ports: [Port.HTTPS], peers: [Peer.any()] }] });
-      console.log(ruleset.toNftables().includes('tcp dport 443') ? 'compiled' : 'no https rule');
+      console.log(ruleset.toNftables().includes('tcp . 0-65535 . 443 : goto ') ? 'compiled' : 'no https rule');
     `]);
     expect(r.out.trim()).toBe('compiled');
     expect(r.status).toBe(0);
